@@ -1,0 +1,3 @@
+module github.com/ksym-dev/ksym
+
+go 1.24
