@@ -1,0 +1,165 @@
+package kallsyms
+
+import (
+	"math"
+	"sort"
+)
+
+// addrColumn stores the sorted addresses compactly and finds them fast.
+//
+// Kernel and module addresses of one machine lie within 4 GiB of each other,
+// so they are stored as 32-bit offsets from base. The few symbols far below
+// (per-CPU offsets such as fixed_percpu_data at 0) are kept apart in low. A
+// table that does not fit that shape keeps plain 64-bit addresses in wide.
+//
+// Searching uses a bucket index: the offsets are cut into segments at large
+// gaps (kernel image, module area), and each segment into power-of-two wide
+// buckets that record the first symbol at or after their start, so a lookup
+// is one bucket read and a binary search over a handful of symbols.
+type addrColumn struct {
+	low  []uint64
+	base uint64
+	off  []uint32
+	wide []uint64
+
+	segs    []segment
+	buckets []uint32
+}
+
+// segment is a run of offsets without a large gap.
+type segment struct {
+	start, last uint32 // offsets of its first and last symbol
+	first, end  uint32 // symbol indices (into off) [first, end)
+	shift       uint8  // bucket width is 1<<shift
+	bucket      uint32 // index of its first bucket in buckets
+}
+
+const (
+	segmentGap       = 1 << 20 // a gap this large starts a new segment
+	symbolsPerBucket = 4
+)
+
+func newAddrColumn(sorted []uint64) addrColumn {
+	n := len(sorted)
+	top := sorted[n-1]
+	nlow := 0
+	if top > math.MaxUint32 {
+		floor := top - math.MaxUint32
+		nlow = sort.Search(n, func(i int) bool { return sorted[i] >= floor })
+	}
+	if nlow > n/8 {
+		return addrColumn{wide: sorted}
+	}
+	c := addrColumn{base: sorted[nlow], off: make([]uint32, n-nlow)}
+	if nlow > 0 {
+		c.low = append([]uint64(nil), sorted[:nlow]...)
+	}
+	for i, a := range sorted[nlow:] {
+		c.off[i] = uint32(a - c.base)
+	}
+	c.buildIndex()
+	return c
+}
+
+func (c *addrColumn) at(i int) uint64 {
+	if c.wide != nil {
+		return c.wide[i]
+	}
+	if i < len(c.low) {
+		return c.low[i]
+	}
+	return c.base + uint64(c.off[i-len(c.low)])
+}
+
+// buildIndex cuts off into segments and fills their buckets.
+func (c *addrColumn) buildIndex() {
+	first := 0
+	for i := 1; i <= len(c.off); i++ {
+		if i == len(c.off) || c.off[i]-c.off[i-1] >= segmentGap {
+			c.addSegment(first, i)
+			first = i
+		}
+	}
+}
+
+func (c *addrColumn) addSegment(first, end int) {
+	s := segment{start: c.off[first], last: c.off[end-1], first: uint32(first), end: uint32(end), bucket: uint32(len(c.buckets))}
+	span := uint64(s.last-s.start) + 1
+	want := uint64(max(1, (end-first)/symbolsPerBucket))
+	for span>>s.shift > want {
+		s.shift++
+	}
+	nb := int(span>>s.shift) + 1
+	i := first
+	for b := 0; b < nb; b++ {
+		bstart := uint64(s.start) + uint64(b)<<s.shift
+		for i < end && uint64(c.off[i]) < bstart {
+			i++
+		}
+		c.buckets = append(c.buckets, uint32(i))
+	}
+	c.buckets = append(c.buckets, uint32(end))
+	c.segs = append(c.segs, s)
+}
+
+// upper returns the number of symbols whose address is <= addr.
+func (c *addrColumn) upper(addr uint64) int {
+	if c.wide != nil {
+		return upperBound(c.wide, addr)
+	}
+	if addr < c.base {
+		return upperBound(c.low, addr)
+	}
+	d := addr - c.base
+	if d > math.MaxUint32 {
+		return len(c.low) + len(c.off)
+	}
+	return len(c.low) + c.upperOff(uint32(d))
+}
+
+// upperOff returns the number of offsets <= d.
+func (c *addrColumn) upperOff(d uint32) int {
+	segs := c.segs
+	lo, hi := 0, len(segs)
+	for lo < hi { // first segment starting after d
+		m := int(uint(lo+hi) >> 1)
+		if segs[m].start <= d {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	s := &segs[max(lo-1, 0)]
+	switch {
+	case d < s.start:
+		return int(s.first)
+	case d >= s.last:
+		return int(s.end)
+	}
+	b := s.bucket + (d-s.start)>>s.shift
+	lo, hi = int(c.buckets[b]), int(c.buckets[b+1])
+	// Symbols in [lo, hi) start inside the bucket; those before lo are <= d.
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if c.off[m] <= d {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+func upperBound(a []uint64, x uint64) int {
+	lo, hi := 0, len(a)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if a[m] <= x {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+

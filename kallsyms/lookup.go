@@ -1,0 +1,143 @@
+package kallsyms
+
+import "strconv"
+
+// Location is the answer to an address lookup.
+type Location struct {
+	Index     int    // index of the symbol in the table
+	Addr      uint64 // the address looked up (for LookupReturn, the address given, not addr-1)
+	Offset    uint64 // Addr minus the symbol's address
+	Size      uint64 // the symbol's kallsyms size; meaningful only if SizeKnown
+	SizeKnown bool
+}
+
+// Lookup resolves addr as the kernel's %pS does: the symbol with the highest
+// address not above addr (the first of several aliases), if the kernel itself
+// would resolve addr at all. It returns ErrNoSymbol for any other address and
+// ErrAddressesHidden for a hidden table. It does not allocate.
+func (t *Table) Lookup(addr uint64) (Location, error) {
+	if t.hidden {
+		return Location{}, ErrAddressesHidden
+	}
+	k := t.addrs.upper(addr) - 1
+	if k < 0 {
+		return Location{}, ErrNoSymbol
+	}
+	r := t.runOf(k)
+	sym := t.addrs.at(k)
+	for first := int(t.runs[r].first); k > first && t.addrs.at(k-1) == sym; k-- {
+	}
+	next, hasNext := t.nextInRun(k, r)
+	if !t.resolvable(addr, k, r, next, hasNext) {
+		return Location{}, ErrNoSymbol
+	}
+	size, known := t.sizeAt(k, r, addr, next, hasNext)
+	return Location{Index: k, Addr: addr, Offset: addr - sym, Size: size, SizeKnown: known}, nil
+}
+
+// LookupReturn resolves a return address as the kernel's %pB does: it looks
+// up addr-1, so that a call at the very end of a function (to a function that
+// does not return) is attributed to the caller, and reports the real offset
+// (func+0x88/0x88).
+func (t *Table) LookupReturn(addr uint64) (Location, error) {
+	if addr == 0 {
+		if t.hidden {
+			return Location{}, ErrAddressesHidden
+		}
+		return Location{}, ErrNoSymbol
+	}
+	loc, err := t.Lookup(addr - 1)
+	if err != nil {
+		return loc, err
+	}
+	loc.Addr++
+	loc.Offset++
+	return loc, nil
+}
+
+// nextInRun returns the next higher address after symbol k within its run.
+func (t *Table) nextInRun(k, r int) (uint64, bool) {
+	a := t.addrs.at(k)
+	for j := k + 1; j < t.runEnd(r); j++ {
+		if b := t.addrs.at(j); b > a {
+			return b, true
+		}
+	}
+	return 0, false
+}
+
+// resolvable reports whether the kernel would attribute addr to symbol k.
+func (t *Table) resolvable(addr uint64, k, r int, next uint64, hasNext bool) bool {
+	m := &t.mods[t.runs[r].mod]
+	if t.runs[r].mod == 0 {
+		return t.core.resolvable(addr)
+	}
+	if hasNext {
+		return addr < next
+	}
+	// Past the module's last symbol: the module's memory ends at a page
+	// boundary at or after it (its text end, for a text symbol).
+	end := roundUp(t.addrs.at(k)+1, t.pageSize)
+	if m.textEndKnown {
+		end = max(end, m.textEnd)
+	}
+	return addr < end
+}
+
+// sizeAt computes the kallsyms size of symbol k for a lookup of addr.
+func (t *Table) sizeAt(k, r int, addr uint64, next uint64, hasNext bool) (uint64, bool) {
+	sym := t.addrs.at(k)
+	m := &t.mods[t.runs[r].mod]
+	switch {
+	case t.runs[r].mod == 0:
+		if hasNext {
+			return next - sym, true
+		}
+		end, ok := t.core.endAfterLast(addr)
+		return end - sym, ok
+	case m.kind != KindModule || !m.textEndKnown:
+		return 0, false
+	}
+	// kernel/module/kallsyms.c: the next symbol above, but never past the
+	// end of the module's text; for data the subtraction wraps.
+	end := m.textEnd
+	if hasNext && next < end {
+		end = next
+	}
+	return end - sym, true
+}
+
+// Size returns the kallsyms size of symbol i, if known: the size the kernel
+// prints for an address inside it.
+func (t *Table) Size(i int) (uint64, bool) {
+	if t.hidden {
+		return 0, false
+	}
+	r := t.runOf(i)
+	next, hasNext := t.nextInRun(i, r)
+	return t.sizeAt(i, r, t.addrs.at(i), next, hasNext)
+}
+
+// AppendLocation appends loc as the kernel prints it:
+// "name+0xoff/0xsize [module]" (without "/0xsize" when the size is unknown).
+func (t *Table) AppendLocation(dst []byte, loc Location) []byte {
+	dst = append(dst, t.Name(loc.Index)...)
+	dst = append(dst, "+0x"...)
+	dst = strconv.AppendUint(dst, loc.Offset, 16)
+	if loc.SizeKnown {
+		dst = append(dst, "/0x"...)
+		dst = strconv.AppendUint(dst, loc.Size, 16)
+	}
+	if mod := t.ModuleName(loc.Index); mod != "" {
+		dst = append(dst, " ["...)
+		dst = append(dst, mod...)
+		dst = append(dst, ']')
+	}
+	return dst
+}
+
+// FormatLocation returns loc as the kernel prints it (see AppendLocation).
+func (t *Table) FormatLocation(loc Location) string {
+	var buf [128]byte
+	return string(t.AppendLocation(buf[:0], loc))
+}

@@ -1,0 +1,204 @@
+package kallsyms
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// nameIndex finds symbols by name: symbol indices grouped by a hash of their
+// name, so a lookup hashes the name, reads one small group and compares names.
+// It is built on the first name lookup (address-only users never pay for it).
+type nameIndex struct {
+	shift  uint     // hash >> shift is the group
+	starts []uint32 // group g holds order[starts[g]:starts[g+1]]
+	order  []uint32 // symbol indices, by group, then by index
+}
+
+// hashName is a fast, deterministic hash of a symbol name.
+func hashName[S ~string | ~[]byte](s S) uint64 {
+	const m = 0x9E3779B97F4A7C15
+	h := uint64(len(s)) * m
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		h = (h ^ v) * m
+		h ^= h >> 29
+	}
+	var v uint64
+	for j := len(s) - 1; j >= i; j-- {
+		v = v<<8 | uint64(s[j])
+	}
+	h = (h ^ v) * m
+	h ^= h >> 32
+	h *= m
+	return h ^ h>>29
+}
+
+func (t *Table) index() *nameIndex {
+	t.nameIndexOnce.Do(func() { t.nameIndex = t.buildNameIndex() })
+	return &t.nameIndex
+}
+
+func (t *Table) buildNameIndex() nameIndex {
+	n := t.Len()
+	bits := uint(1)
+	for 1<<bits < n/2 {
+		bits++
+	}
+	x := nameIndex{shift: 64 - bits, starts: make([]uint32, 1<<bits+1), order: make([]uint32, n)}
+	group := make([]uint32, n)
+	for i := range n {
+		g := uint32(hashName(t.Name(i)) >> x.shift)
+		group[i] = g
+		x.starts[g+1]++
+	}
+	for g := 1; g < len(x.starts); g++ {
+		x.starts[g] += x.starts[g-1]
+	}
+	fill := append([]uint32(nil), x.starts[:len(x.starts)-1]...)
+	for i, g := range group {
+		x.order[fill[g]] = uint32(i)
+		fill[g]++
+	}
+	return x
+}
+
+// AppendFind appends to dst the indices of every symbol named name, in
+// address order. It does not allocate when dst has room.
+func (t *Table) AppendFind(dst []int, name string) []int {
+	x := t.index()
+	g := hashName(name) >> x.shift
+	for _, i := range x.order[x.starts[g]:x.starts[g+1]] {
+		if t.Name(int(i)) == name {
+			dst = append(dst, int(i))
+		}
+	}
+	return dst
+}
+
+// Find returns the indices of every symbol named name, in address order.
+// "module:name" restricts the answer to one module (the bpftrace convention);
+// "vmlinux:name" or "kernel:name" to the core kernel.
+func (t *Table) Find(name string) []int {
+	mod, sym, qualified := strings.Cut(name, ":")
+	if !qualified {
+		return t.AppendFind(nil, name)
+	}
+	var out []int
+	for _, i := range t.AppendFind(nil, sym) {
+		if t.inModule(i, mod) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// inModule reports whether symbol i belongs to mod, where "vmlinux" and
+// "kernel" name the core.
+func (t *Table) inModule(i int, mod string) bool {
+	m := t.ModuleName(i)
+	if m == "" {
+		return mod == "vmlinux" || mod == "kernel"
+	}
+	return m == mod
+}
+
+// Query selects symbols for Table.Search. Empty fields do not filter.
+type Query struct {
+	Pattern  string // glob (path.Match syntax) unless Regexp is set; "" matches all
+	Regexp   bool   // Pattern is a regular expression (regexp syntax, unanchored)
+	Types    string // type letters to keep, e.g. "Tt"
+	Module   string // keep only symbols of this module ("vmlinux" or "kernel" = core)
+	CoreOnly bool   // keep only core-kernel symbols
+}
+
+// Search returns the indices of symbols matching q, in address order.
+func (t *Table) Search(q Query) ([]int, error) {
+	match, err := compilePattern(q.Pattern, q.Regexp)
+	if err != nil {
+		return nil, err
+	}
+	var types [256]bool
+	for i := range len(q.Types) {
+		types[q.Types[i]] = true
+	}
+	var out []int
+	for r, rn := range t.runs {
+		mod := t.mods[rn.mod].name
+		if q.CoreOnly && rn.mod != 0 || q.Module != "" && !moduleMatches(mod, q.Module) {
+			continue
+		}
+		for i := int(rn.first); i < t.runEnd(r); i++ {
+			if (q.Types == "" || types[t.types[i]]) && match(t.Name(i)) {
+				out = append(out, i)
+			}
+		}
+	}
+	return out, nil
+}
+
+func moduleMatches(mod, want string) bool {
+	if mod == "" {
+		return want == "vmlinux" || want == "kernel"
+	}
+	return mod == want
+}
+
+// compilePattern turns a glob or a regular expression into a matcher.
+func compilePattern(pattern string, isRegexp bool) (func(string) bool, error) {
+	switch {
+	case pattern == "":
+		return func(string) bool { return true }, nil
+	case !isRegexp && !strings.ContainsAny(pattern, `*?[\`):
+		return func(s string) bool { return s == pattern }, nil
+	}
+	expr := pattern
+	if !isRegexp {
+		var err error
+		if expr, err = globToRegexp(pattern); err != nil {
+			return nil, err
+		}
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("kallsyms: bad pattern %q: %w", pattern, err)
+	}
+	return re.MatchString, nil
+}
+
+// globToRegexp translates a path.Match-style glob into an anchored regexp.
+func globToRegexp(glob string) (string, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(glob); i++ {
+		switch c := glob[i]; c {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case '\\':
+			if i+1 == len(glob) {
+				return "", fmt.Errorf("kallsyms: bad pattern %q: trailing backslash", glob)
+			}
+			i++
+			b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
+		case '[':
+			end := strings.IndexByte(glob[i+1:], ']')
+			if end < 0 {
+				return "", fmt.Errorf("kallsyms: bad pattern %q: unclosed [", glob)
+			}
+			class := glob[i+1 : i+1+end]
+			if strings.HasPrefix(class, "!") { // shell-style negation, like [^...]
+				class = "^" + class[1:]
+			}
+			b.WriteString("[" + class + "]")
+			i += end + 1
+		default:
+			b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
+		}
+	}
+	b.WriteString("$")
+	return b.String(), nil
+}

@@ -1,0 +1,338 @@
+package kallsyms
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"unsafe"
+)
+
+// Table is an immutable parsed symbol table. Symbols are indexed 0..Len()-1
+// in address order (file order among equal addresses; file order throughout
+// when addresses are hidden). A Table is safe for concurrent use.
+type Table struct {
+	source string
+	addrs  addrColumn
+	types  []byte
+	// names holds every name back to back; name i is names[nameOff[i]:nameOff[i+1]].
+	names    string
+	nameOff  []uint32
+	runs     []run    // module runs in index order
+	mods     []module // by module id; id 0 is the core kernel
+	core     coreLayout
+	hidden   bool
+	pageSize uint64
+
+	nameIndexOnce sync.Once
+	nameIndex     nameIndex
+}
+
+// run says that symbols from first up to the next run's first belong to mod.
+type run struct {
+	first uint32
+	mod   uint16
+}
+
+// module is what the table knows of one module or pseudo-module.
+type module struct {
+	name         string
+	kind         ModuleKind
+	symbols      int
+	start, end   uint64 // lowest and highest symbol address
+	textEnd      uint64 // where the kernel considers the module's text to end
+	textEndKnown bool
+}
+
+// Len returns the number of symbols.
+func (t *Table) Len() int { return len(t.types) }
+
+// Source returns the name the table was parsed from (Options.Source).
+func (t *Table) Source() string { return t.source }
+
+// Hidden reports whether all addresses are zero (see ErrAddressesHidden).
+func (t *Table) Hidden() bool { return t.hidden }
+
+// Name returns the name of symbol i. It does not allocate; the string shares
+// the table's memory.
+func (t *Table) Name(i int) string { return t.names[t.nameOff[i]:t.nameOff[i+1]] }
+
+// AppendName appends the name of symbol i to dst.
+func (t *Table) AppendName(dst []byte, i int) []byte { return append(dst, t.Name(i)...) }
+
+// Addr returns the address of symbol i (zero in a hidden table).
+func (t *Table) Addr(i int) uint64 { return t.addrs.at(i) }
+
+// Type returns the nm type letter of symbol i as printed.
+func (t *Table) Type(i int) byte { return t.types[i] }
+
+// ModuleName returns the module of symbol i: "" for the core kernel, "bpf",
+// "__builtin__ftrace" or "__builtin__kprobes" for pseudo-modules.
+func (t *Table) ModuleName(i int) string { return t.mods[t.runs[t.runOf(i)].mod].name }
+
+// IsCore reports whether symbol i belongs to the core kernel image.
+func (t *Table) IsCore(i int) bool { return t.runs[t.runOf(i)].mod == 0 }
+
+// Symbol returns symbol i. It does not allocate.
+func (t *Table) Symbol(i int) Symbol {
+	size, known := t.Size(i)
+	return Symbol{
+		Name: t.Name(i), Module: t.ModuleName(i), Addr: t.Addr(i),
+		Size: size, SizeKnown: known, Type: t.types[i],
+	}
+}
+
+// Symbol is one entry of the table.
+type Symbol struct {
+	Name   string
+	Module string // "" for the core kernel; "bpf", "__builtin__ftrace", "__builtin__kprobes", or a module name
+	Addr   uint64
+	// Size is the kallsyms size (see the package documentation); meaningful
+	// only if SizeKnown.
+	Size      uint64
+	SizeKnown bool
+	Type      byte // nm type letter as printed
+}
+
+// runOf returns the index in t.runs of the run holding symbol i.
+func (t *Table) runOf(i int) int {
+	r, _ := slices.BinarySearchFunc(t.runs, uint32(i), func(r run, i uint32) int {
+		if r.first <= i {
+			return -1
+		}
+		return 1
+	})
+	return r - 1
+}
+
+// runEnd returns the index one past the last symbol of run r.
+func (t *Table) runEnd(r int) int {
+	if r+1 < len(t.runs) {
+		return int(t.runs[r+1].first)
+	}
+	return t.Len()
+}
+
+// finish turns the file-order columns into a Table.
+func (b *builder) finish() (*Table, error) {
+	n := len(b.addrs)
+	if n == 0 {
+		return nil, fmt.Errorf("%s: %w", sourceName(b.opts.Source), ErrEmpty)
+	}
+	t := &Table{source: b.opts.Source, pageSize: b.opts.PageSize, hidden: allZero(b.addrs)}
+	if t.pageSize == 0 {
+		t.pageSize = 4096
+	}
+	if perm := sortOrder(b.addrs); perm != nil && !t.hidden {
+		b.permute(perm)
+	}
+	t.types = b.types
+	t.nameOff = make([]uint32, n+1)
+	copy(t.nameOff[1:], b.nameEnd)
+	t.names = arenaString(b.arena)
+	t.runs = compactRuns(b.fileMod)
+	t.addrs = newAddrColumn(b.addrs)
+	t.mods = t.describeModules(b.mods)
+	t.core = t.findCoreLayout()
+	return t, nil
+}
+
+// arenaString returns the arena as a string without copying when it is
+// reasonably full, and trims it otherwise. The arena is never written again.
+func arenaString(arena []byte) string {
+	if len(arena) == 0 {
+		return ""
+	}
+	if cap(arena)-len(arena) > len(arena)/8 {
+		arena = slices.Clip(append([]byte(nil), arena...))
+	}
+	return unsafe.String(&arena[0], len(arena))
+}
+
+func allZero(addrs []uint64) bool {
+	for _, a := range addrs {
+		if a != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// sortOrder returns the file indices in stable address order, or nil when the
+// input is already sorted. The core kernel is printed sorted; modules are
+// printed in their ELF symbol table order, so only a suffix needs sorting.
+func sortOrder(addrs []uint64) []uint32 {
+	p := 1
+	for p < len(addrs) && addrs[p-1] <= addrs[p] {
+		p++
+	}
+	if p >= len(addrs) {
+		return nil
+	}
+	type keyed struct {
+		addr uint64
+		idx  uint32
+	}
+	rest := make([]keyed, len(addrs)-p)
+	for i := range rest {
+		rest[i] = keyed{addrs[p+i], uint32(p + i)}
+	}
+	slices.SortFunc(rest, func(a, b keyed) int {
+		if a.addr != b.addr {
+			if a.addr < b.addr {
+				return -1
+			}
+			return 1
+		}
+		return int(a.idx) - int(b.idx)
+	})
+	perm := make([]uint32, 0, len(addrs))
+	i, j := 0, 0
+	for i < p || j < len(rest) {
+		if j == len(rest) || i < p && addrs[i] <= rest[j].addr {
+			perm = append(perm, uint32(i))
+			i++
+		} else {
+			perm = append(perm, rest[j].idx)
+			j++
+		}
+	}
+	return perm
+}
+
+// permute reorders the builder's columns into perm's order.
+func (b *builder) permute(perm []uint32) {
+	n := len(perm)
+	modOf := make([]uint16, n)
+	for r, fr := range b.fileMod {
+		end := n
+		if r+1 < len(b.fileMod) {
+			end = b.fileMod[r+1].first
+		}
+		for i := fr.first; i < end; i++ {
+			modOf[i] = fr.mod
+		}
+	}
+	addrs := make([]uint64, n)
+	types := make([]byte, n)
+	nameEnd := make([]uint32, n)
+	arena := make([]byte, 0, len(b.arena))
+	runs := []fileRun{{0, modOf[perm[0]]}}
+	for k, f := range perm {
+		addrs[k], types[k] = b.addrs[f], b.types[f]
+		start := uint32(0)
+		if f > 0 {
+			start = b.nameEnd[f-1]
+		}
+		arena = append(arena, b.arena[start:b.nameEnd[f]]...)
+		nameEnd[k] = uint32(len(arena))
+		if m := modOf[f]; m != runs[len(runs)-1].mod {
+			runs = append(runs, fileRun{k, m})
+		}
+	}
+	b.addrs, b.types, b.nameEnd, b.arena, b.fileMod = addrs, types, nameEnd, arena, runs
+}
+
+// compactRuns converts builder runs, dropping empty ones.
+func compactRuns(in []fileRun) []run {
+	out := make([]run, 0, len(in))
+	for i, r := range in {
+		if i+1 < len(in) && in[i+1].first == r.first {
+			continue // empty run
+		}
+		if len(out) > 0 && out[len(out)-1].mod == r.mod {
+			continue
+		}
+		out = append(out, run{first: uint32(r.first), mod: r.mod})
+	}
+	return out
+}
+
+// describeModules computes what the table knows of each module.
+func (t *Table) describeModules(names []string) []module {
+	mods := make([]module, len(names))
+	for id, name := range names {
+		mods[id] = module{name: name, kind: kindOf(name), start: math.MaxUint64}
+	}
+	for r := range t.runs {
+		m := &mods[t.runs[r].mod]
+		for i := int(t.runs[r].first); i < t.runEnd(r); i++ {
+			a := t.Addr(i)
+			m.symbols++
+			m.start, m.end = min(m.start, a), max(m.end, a)
+		}
+	}
+	for id := range mods {
+		if mods[id].kind == KindModule && id != 0 && !t.hidden {
+			mods[id].textEnd, mods[id].textEndKnown = t.moduleTextEnd(uint16(id))
+		}
+	}
+	return mods
+}
+
+func kindOf(name string) ModuleKind {
+	switch name {
+	case "bpf":
+		return KindBPF
+	case "__builtin__ftrace":
+		return KindFtrace
+	case "__builtin__kprobes":
+		return KindKprobes
+	}
+	return KindModule
+}
+
+// isText reports whether an nm type letter denotes code.
+func isText(typ byte) bool {
+	switch typ {
+	case 't', 'T', 'w', 'W':
+		return true
+	}
+	return false
+}
+
+// moduleTextEnd finds where the kernel considers module id's text to end:
+// the module loader page-aligns the text part of the module's core layout
+// (CONFIG_STRICT_MODULE_RWX), so the end is the first page boundary after
+// the last text symbol. It is known for certain when the first non-text
+// symbol after it lies on the next page boundary or beyond.
+func (t *Table) moduleTextEnd(id uint16) (uint64, bool) {
+	var lastText uint64
+	found := false
+	for r := range t.runs {
+		if t.runs[r].mod != id {
+			continue
+		}
+		for i := int(t.runs[r].first); i < t.runEnd(r); i++ {
+			if isText(t.types[i]) {
+				lastText, found = max(lastText, t.Addr(i)), true
+			}
+		}
+	}
+	if !found {
+		return 0, false
+	}
+	end := roundUp(lastText+1, t.pageSize)
+	for r := range t.runs {
+		if t.runs[r].mod != id {
+			continue
+		}
+		for i := int(t.runs[r].first); i < t.runEnd(r); i++ {
+			if a := t.Addr(i); !isText(t.types[i]) && a > lastText && a < end {
+				return a, false // data inside the page: not page-aligned text
+			}
+		}
+	}
+	return end, true
+}
+
+func roundUp(a, page uint64) uint64 {
+	if page == 0 {
+		return a
+	}
+	r := (a + page - 1) &^ (page - 1)
+	if r < a { // overflow at the top of the address space
+		return math.MaxUint64
+	}
+	return r
+}
