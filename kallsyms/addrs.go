@@ -162,4 +162,3 @@ func upperBound(a []uint64, x uint64) int {
 	}
 	return lo
 }
-
