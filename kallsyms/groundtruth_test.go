@@ -552,7 +552,7 @@ func TestGroundTruthSections(t *testing.T) {
 		want kallsyms.Section
 	}{
 		{"vfs_read", 'T', kallsyms.SectionText},
-		{"do_fault", 't', kallsyms.SectionText},
+		{"ksys_write", 'T', kallsyms.SectionText},
 		{"__x86_return_thunk", 'T', kallsyms.SectionText},
 		{"x86_64_start_kernel", 'T', kallsyms.SectionInitText},
 		{"use_tpause_delay", 'T', kallsyms.SectionInitText},
@@ -622,6 +622,20 @@ func TestLiveProcKallsyms(t *testing.T) {
 	if _, err := kallsyms.Open("/proc/kallsyms"); err != nil {
 		t.Errorf("Open(/proc/kallsyms): %v", err)
 	}
+	checkSizeInvariants(t, tab, "/proc/kallsyms")
+}
+
+// TestSizeInvariants runs the live-table invariants on the fixture tables.
+func TestSizeInvariants(t *testing.T) {
+	for _, path := range []string{bootTable("run1-A"), bootTable("run2-B"), firecrackerTable} {
+		checkSizeInvariants(t, openTable(t, path), path)
+	}
+}
+
+// checkSizeInvariants: every symbol with a known, non-zero size resolves at its
+// start to itself or an alias, and at its last byte to the same symbol.
+func checkSizeInvariants(t *testing.T, tab *kallsyms.Table, label string) {
+	t.Helper()
 	checked, bad := 0, 0
 	for i := 0; i < tab.Len(); i++ {
 		size, ok := tab.Size(i)
@@ -632,7 +646,7 @@ func TestLiveProcKallsyms(t *testing.T) {
 		loc, err := tab.Lookup(addr)
 		if err != nil || tab.Addr(loc.Index) != addr || loc.Offset != 0 || tab.ModuleName(loc.Index) != tab.ModuleName(i) {
 			if bad++; bad <= 10 {
-				t.Errorf("symbol %d %s [%s] at %#x size %#x: Lookup = %+v, %v", i, tab.Name(i), tab.ModuleName(i), addr, size, loc, err)
+				t.Errorf("%s: symbol %d %c %s [%s] at %#x has known size %#x, but Lookup = %+v, %v", label, i, tab.Type(i), tab.Name(i), tab.ModuleName(i), addr, size, loc, err)
 			}
 			continue
 		}
@@ -640,15 +654,15 @@ func TestLiveProcKallsyms(t *testing.T) {
 			loc2, err := tab.Lookup(last)
 			if err != nil || loc2.Index != loc.Index || loc2.Offset != size-1 || loc2.Size != loc.Size {
 				if bad++; bad <= 10 {
-					t.Errorf("symbol %d %s at %#x size %#x: Lookup(last byte) = %+v, %v; Lookup(start) = %+v", i, tab.Name(i), addr, size, loc2, err, loc)
+					t.Errorf("%s: symbol %d %s at %#x size %#x: Lookup(last byte) = %+v, %v; Lookup(start) = %+v", label, i, tab.Name(i), addr, size, loc2, err, loc)
 				}
 				continue
 			}
 		}
 		checked++
 	}
-	t.Logf("%d of %d symbols checked on the live table", checked, tab.Len())
+	t.Logf("%s: %d of %d symbols checked, %d inconsistent", label, checked, tab.Len(), bad)
 	if checked == 0 {
-		t.Errorf("no symbol with a known size")
+		t.Errorf("%s: no symbol with a known size", label)
 	}
 }
