@@ -41,13 +41,59 @@ var markerNames = [numMarkers]string{
 	mStartKsymtabGPL: "__start___ksymtab_gpl", mStopKsymtabGPL: "__stop___ksymtab_gpl",
 }
 
-var markerByName = func() map[string]marker {
-	m := make(map[string]marker, numMarkers)
-	for i, name := range markerNames {
-		m[name] = marker(i)
+// markerOf returns the marker a core symbol name denotes.
+func markerOf(name []byte) (marker, bool) {
+	if len(name) < 4 || name[0] != '_' {
+		return 0, false
 	}
-	return m
-}()
+	switch string(name) {
+	case "_text":
+		return mText, true
+	case "_stext":
+		return mStext, true
+	case "_etext":
+		return mEtext, true
+	case "_sinittext":
+		return mSinittext, true
+	case "_einittext":
+		return mEinittext, true
+	case "_end":
+		return mEnd, true
+	case "__start_rodata":
+		return mStartRodata, true
+	case "__end_rodata":
+		return mEndRodata, true
+	case "__start_ro_after_init":
+		return mStartROAfterInit, true
+	case "__end_ro_after_init":
+		return mEndROAfterInit, true
+	case "_sdata":
+		return mSdata, true
+	case "_edata":
+		return mEdata, true
+	case "__init_begin":
+		return mInitBegin, true
+	case "__init_end":
+		return mInitEnd, true
+	case "__bss_start":
+		return mBssStart, true
+	case "__bss_stop":
+		return mBssStop, true
+	case "__per_cpu_start":
+		return mPerCPUStart, true
+	case "__per_cpu_end":
+		return mPerCPUEnd, true
+	case "__start___ksymtab":
+		return mStartKsymtab, true
+	case "__stop___ksymtab":
+		return mStopKsymtab, true
+	case "__start___ksymtab_gpl":
+		return mStartKsymtabGPL, true
+	case "__stop___ksymtab_gpl":
+		return mStopKsymtabGPL, true
+	}
+	return 0, false
+}
 
 // coreLayout is what the marker symbols say about the kernel image.
 type coreLayout struct {
@@ -73,33 +119,47 @@ func (l *coreLayout) in(a uint64, from, to marker) bool {
 	return l.has[from] && l.has[to] && a >= l.addr[from] && a < l.addr[to]
 }
 
-// findCoreLayout reads the marker symbols of the core kernel.
-func (t *Table) findCoreLayout() coreLayout {
-	var l coreLayout
-	data := 0
-	var lo, hi uint64 = ^uint64(0), 0
-	for r := range t.runs {
-		if t.runs[r].mod != 0 {
-			continue
-		}
-		for i := int(t.runs[r].first); i < t.runEnd(r); i++ {
-			name := t.Name(i)
-			if len(name) > 1 && name[0] == '_' {
-				if m, ok := markerByName[name]; ok && !l.has[m] {
-					l.addr[m], l.has[m] = t.Addr(i), true
-				}
-			}
-			switch t.types[i] {
-			case 'd', 'D', 'b', 'B':
-				data++
-			}
-			if typ := t.types[i]; typ != 'A' && typ != 'a' {
-				lo, hi = min(lo, t.Addr(i)), max(hi, t.Addr(i))
-			}
+// coreScan collects, while parsing, what the core symbols say of the
+// kernel's layout.
+type coreScan struct {
+	addr   [numMarkers]uint64
+	has    [numMarkers]bool
+	data   int    // data and bss symbols
+	lo, hi uint64 // lowest and highest address of non-absolute symbols
+}
+
+func newCoreScan() coreScan { return coreScan{lo: ^uint64(0)} }
+
+// note records one core symbol.
+func (s *coreScan) note(name []byte, typ byte, addr uint64) {
+	if m, ok := markerOf(name); ok && !s.has[m] {
+		s.addr[m], s.has[m] = addr, true
+	}
+	switch typ {
+	case 'd', 'D', 'b', 'B':
+		s.data++
+	case 'A', 'a':
+		return
+	}
+	s.lo, s.hi = min(s.lo, addr), max(s.hi, addr)
+}
+
+// merge adds what a later part of the input said.
+func (s *coreScan) merge(o *coreScan) {
+	for m := range o.has {
+		if o.has[m] && !s.has[m] {
+			s.addr[m], s.has[m] = o.addr[m], true
 		}
 	}
-	l.hasData = l.has[mEnd] && data > 64
-	l.setRanges(lo, hi)
+	s.data += o.data
+	s.lo, s.hi = min(s.lo, o.lo), max(s.hi, o.hi)
+}
+
+// layout turns the scan into the core layout.
+func (s *coreScan) layout() coreLayout {
+	l := coreLayout{addr: s.addr, has: s.has}
+	l.hasData = l.has[mEnd] && s.data > 64
+	l.setRanges(s.lo, s.hi)
 	return l
 }
 

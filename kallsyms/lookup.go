@@ -68,21 +68,27 @@ func (t *Table) nextInRun(k, r int) (uint64, bool) {
 
 // resolvable reports whether the kernel would attribute addr to symbol k.
 func (t *Table) resolvable(addr uint64, k, r int, next uint64, hasNext bool) bool {
-	m := &t.mods[t.runs[r].mod]
-	if t.runs[r].mod == 0 {
+	id := t.runs[r].mod
+	if id == 0 {
 		return t.core.resolvable(addr)
 	}
-	if hasNext {
+	sym := t.addrs.at(k)
+	switch {
+	case isAbsolute(t.types[k]):
+		return false // a module's per-CPU offset, not an address in it
+	case hasNext:
 		return addr < next
 	}
 	// Past the module's last symbol: the module's memory ends at a page
-	// boundary at or after it (its text end, for a text symbol).
-	end := roundUp(t.addrs.at(k)+1, t.pageSize)
-	if m.textEndKnown {
+	// boundary at or after it (at its text end, for a text symbol).
+	end := roundUp(sym+1, t.pageSize)
+	if m := &t.mods[id]; m.textEndKnown && sym < m.textEnd {
 		end = max(end, m.textEnd)
 	}
 	return addr < end
 }
+
+func isAbsolute(typ byte) bool { return typ == 'a' || typ == 'A' }
 
 // sizeAt computes the kallsyms size of symbol k for a lookup of addr.
 func (t *Table) sizeAt(k, r int, addr uint64, next uint64, hasNext bool) (uint64, bool) {
@@ -107,19 +113,21 @@ func (t *Table) sizeAt(k, r int, addr uint64, next uint64, hasNext bool) (uint64
 	return end - sym, true
 }
 
-// Size returns the kallsyms size of symbol i, if known: the size the kernel
-// prints for an address inside it.
+// Size returns the kallsyms size of symbol i: the size the kernel prints for
+// an address inside it. It is unknown for symbols the kernel does not resolve
+// addresses to (per-CPU offsets, markers past the end of the image), for
+// BPF and trampoline symbols, and in a hidden table.
 func (t *Table) Size(i int) (uint64, bool) {
-	if t.hidden {
+	loc, err := t.Lookup(t.addrs.at(i))
+	if err != nil {
 		return 0, false
 	}
-	r := t.runOf(i)
-	next, hasNext := t.nextInRun(i, r)
-	return t.sizeAt(i, r, t.addrs.at(i), next, hasNext)
+	return loc.Size, loc.SizeKnown
 }
 
 // AppendLocation appends loc as the kernel prints it:
-// "name+0xoff/0xsize [module]" (without "/0xsize" when the size is unknown).
+// "name+0xoff/0xsize [module]". Without "/0xsize" when the size is unknown;
+// without " [bpf]" for BPF programs, as the kernel prints them.
 func (t *Table) AppendLocation(dst []byte, loc Location) []byte {
 	dst = append(dst, t.Name(loc.Index)...)
 	dst = append(dst, "+0x"...)
@@ -128,7 +136,7 @@ func (t *Table) AppendLocation(dst []byte, loc Location) []byte {
 		dst = append(dst, "/0x"...)
 		dst = strconv.AppendUint(dst, loc.Size, 16)
 	}
-	if mod := t.ModuleName(loc.Index); mod != "" {
+	if mod := t.ModuleName(loc.Index); mod != "" && mod != "bpf" {
 		dst = append(dst, " ["...)
 		dst = append(dst, mod...)
 		dst = append(dst, ']')

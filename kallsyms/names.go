@@ -3,6 +3,7 @@ package kallsyms
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -80,19 +81,21 @@ func (t *Table) AppendFind(dst []int, name string) []int {
 
 // Find returns the indices of every symbol named name, in address order.
 // "module:name" restricts the answer to one module (the bpftrace convention);
-// "vmlinux:name" or "kernel:name" to the core kernel.
+// "vmlinux:name" or "kernel:name" to the core kernel. A symbol whose own name
+// contains the colon (none does in a real kernel) is found too.
 func (t *Table) Find(name string) []int {
+	out := t.AppendFind(nil, name)
 	mod, sym, qualified := strings.Cut(name, ":")
-	if !qualified {
-		return t.AppendFind(nil, name)
+	if !qualified || mod == "" || sym == "" {
+		return out
 	}
-	var out []int
 	for _, i := range t.AppendFind(nil, sym) {
 		if t.inModule(i, mod) {
 			out = append(out, i)
 		}
 	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // inModule reports whether symbol i belongs to mod, where "vmlinux" and

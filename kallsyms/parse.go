@@ -3,8 +3,10 @@ package kallsyms
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 )
 
@@ -48,7 +50,7 @@ func Open(path string) (*Table, error) {
 // ParseBytes parses a table already in memory. The table does not keep a
 // reference to data.
 func ParseBytes(data []byte, opts Options) (*Table, error) {
-	b := newBuilder(opts, bytes.Count(data, []byte{'\n'})+1, len(data))
+	b := newBuilder(opts, bytes.Count(data, []byte{'\n'})+1, len(data), addrDigits(data))
 	rest, err := b.parseLines(data)
 	if err != nil {
 		return nil, err
@@ -65,7 +67,7 @@ func ParseBytes(data []byte, opts Options) (*Table, error) {
 // overlap: a live /proc/kallsyms, which the kernel generates as it is read,
 // costs little more than reading it.
 func Parse(r io.Reader, opts Options) (*Table, error) {
-	b := newBuilder(opts, 1<<14, 1<<20)
+	b := newBuilder(opts, 1<<14, 1<<20, 0)
 	chunks := make(chan []byte, 4)
 	free := make(chan []byte, 4)
 	errc := make(chan error, 1)
@@ -153,6 +155,15 @@ func readChunks(r io.Reader, chunks chan<- []byte, free <-chan []byte, errc chan
 	}
 }
 
+// addrDigits returns the number of hex digits that start data.
+func addrDigits(data []byte) int {
+	n := 0
+	for n < len(data) && hexVal[data[n]] != 0xff {
+		n++
+	}
+	return n
+}
+
 func sourceName(s string) string {
 	if s == "" {
 		return "input"
@@ -171,6 +182,7 @@ type builder struct {
 	fileMod []fileRun // module runs in file order
 	modIDs  map[string]uint16
 	mods    []string // module names by id; id 0 is the core kernel
+	core    coreScan
 }
 
 // fileRun marks that symbols from first on belong to module mod.
@@ -179,10 +191,12 @@ type fileRun struct {
 	mod   uint16
 }
 
-func newBuilder(opts Options, lines, bytes int) *builder {
-	arenaCap := bytes - 12*lines
-	if arenaCap < 64 {
-		arenaCap = 64
+// newBuilder sizes the columns for the given number of lines and bytes of
+// input; addrDigits is the length of the first line's address.
+func newBuilder(opts Options, lines, bytes, addrDigits int) *builder {
+	arenaCap := bytes - (addrDigits+4)*lines + 64
+	if arenaCap < 64 || arenaCap > bytes {
+		arenaCap = max(64, bytes)
 	}
 	return &builder{
 		opts:    opts,
@@ -193,6 +207,7 @@ func newBuilder(opts Options, lines, bytes int) *builder {
 		fileMod: []fileRun{{0, 0}},
 		modIDs:  map[string]uint16{"": 0},
 		mods:    []string{""},
+		core:    newCoreScan(),
 	}
 }
 
@@ -254,6 +269,9 @@ func (b *builder) parseLine(line []byte) error {
 	if err != nil {
 		return err
 	}
+	if len(mod) == 0 {
+		b.core.note(name, typ, addr)
+	}
 	b.addrs = append(b.addrs, addr)
 	b.types = append(b.types, typ)
 	b.arena = append(b.arena, name...)
@@ -267,6 +285,13 @@ func (b *builder) parseLine(line []byte) error {
 // parseAddr reads the hexadecimal address at the start of line and returns it
 // with the index of the byte after it.
 func (b *builder) parseAddr(line []byte) (uint64, int, error) {
+	if len(line) > 16 && line[16] == ' ' { // the common 64-bit case
+		hi, ok1 := hex8(binary.BigEndian.Uint64(line))
+		lo, ok2 := hex8(binary.BigEndian.Uint64(line[8:]))
+		if ok1 && ok2 {
+			return uint64(hi)<<32 | uint64(lo), 16, nil
+		}
+	}
 	var addr uint64
 	i := 0
 	for ; i < len(line); i++ {
@@ -285,6 +310,31 @@ func (b *builder) parseAddr(line []byte) (uint64, int, error) {
 	return addr, i, nil
 }
 
+// hex8 decodes eight ASCII hex digits held big-endian in x (the first
+// digit in the top byte), eight bytes at a time.
+func hex8(x uint64) (uint32, bool) {
+	const highs = 0x8080808080808080
+	if x&highs != 0 {
+		return 0, false
+	}
+	lower := x | 0x2020202020202020 // 'A'-'F' -> 'a'-'f'; digits keep their code
+	// Per byte b < 0x80, b+(0x80-k) has its top bit set exactly when b >= k,
+	// and no byte carries into the next.
+	ge := func(k uint64) uint64 { return (lower + (0x80-k)*0x0101010101010101) & highs }
+	digit := ge('0') &^ ge('9'+1)
+	alpha := ge('a') &^ ge('f'+1)
+	if digit|alpha != highs {
+		return 0, false
+	}
+	v := lower&0x0f0f0f0f0f0f0f0f + (alpha>>7)*9 // one nibble value per byte
+	// Pack the nibbles, most significant first: bytes to 16-, 32- and
+	// 64-bit lanes.
+	v = (v>>4 | v) & 0x00ff00ff00ff00ff
+	v = (v>>8 | v) & 0x0000ffff0000ffff
+	v = (v>>16 | v) & 0x00000000ffffffff
+	return uint32(v), true
+}
+
 // validType reports whether c can be an nm type letter.
 func validType(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '?' || c == '-'
@@ -292,15 +342,14 @@ func validType(c byte) bool {
 
 // splitName splits "NAME" or "NAME\t[MODULE]" (spaces accepted too).
 func (b *builder) splitName(rest []byte) (name, mod []byte, err error) {
-	end := bytes.IndexAny(rest, "\t ")
-	if end < 0 {
-		name = rest
-	} else {
-		name, rest = rest[:end], bytes.TrimLeft(rest[end:], "\t ")
-		if len(rest) > 0 {
-			if mod, err = b.parseModule(rest); err != nil {
-				return nil, nil, err
-			}
+	end := nameEnd(rest)
+	name = rest[:end]
+	if end < len(rest) {
+		if rest[end] != '\t' && rest[end] != ' ' {
+			return nil, nil, b.errorf("control character 0x%02x in symbol name", rest[end])
+		}
+		if mod, err = b.parseModule(rest[end:]); err != nil {
+			return nil, nil, err
 		}
 	}
 	switch {
@@ -312,9 +361,33 @@ func (b *builder) splitName(rest []byte) (name, mod []byte, err error) {
 	return name, mod, nil
 }
 
-// parseModule parses "[MODULE]" with optional trailing blanks.
+// nameEnd returns the index of the first byte of s below 0x21 (a blank or a
+// control character), or len(s). It tests eight bytes at a time.
+func nameEnd(s []byte) int {
+	const ones, highs, limit = 0x0101010101010101, 0x8080808080808080, 0x21 * 0x0101010101010101
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		// Flags bytes < 0x21 (bytes >= 0x80 never flag); the lowest flag is exact.
+		if m := (x - limit) &^ x & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] < 0x21 {
+			return i
+		}
+	}
+	return i
+}
+
+// parseModule parses "[MODULE]" with optional blanks around it; only blanks
+// mean no module.
 func (b *builder) parseModule(s []byte) ([]byte, error) {
-	s = bytes.TrimRight(s, "\t ")
+	s = bytes.Trim(s, "\t ")
+	if len(s) == 0 {
+		return nil, nil
+	}
 	if len(s) < 3 || s[0] != '[' || s[len(s)-1] != ']' {
 		return nil, b.errorf("want \"[module]\" after the name, got %q", clip(s))
 	}
@@ -328,7 +401,7 @@ func (b *builder) parseModule(s []byte) ([]byte, error) {
 // setModule records that the symbol just appended belongs to mod.
 func (b *builder) setModule(mod []byte) error {
 	cur := b.fileMod[len(b.fileMod)-1].mod
-	if b.mods[cur] == string(mod) { // no allocation: compiler optimises the conversion
+	if len(mod) == 0 && cur == 0 || b.mods[cur] == string(mod) { // no allocation: compiler optimises the conversion
 		return nil
 	}
 	id, ok := b.modIDs[string(mod)]

@@ -42,7 +42,7 @@ func (t *Table) Modules() []Module {
 	out := make([]Module, 0, len(t.mods)-1)
 	for _, m := range t.mods[1:] {
 		mod := Module{Name: m.name, Kind: m.kind, Symbols: m.symbols, Start: m.start, End: m.end}
-		if m.symbols == 0 {
+		if m.start > m.end { // no symbol with an address in the module
 			mod.Start = 0
 		}
 		if m.textEndKnown {

@@ -133,7 +133,7 @@ func (b *builder) finish() (*Table, error) {
 	t.runs = compactRuns(b.fileMod)
 	t.addrs = newAddrColumn(b.addrs)
 	t.mods = t.describeModules(b.mods)
-	t.core = t.findCoreLayout()
+	t.core = b.core.layout()
 	return t, nil
 }
 
@@ -200,37 +200,67 @@ func sortOrder(addrs []uint64) []uint32 {
 	return perm
 }
 
-// permute reorders the builder's columns into perm's order.
+// permute reorders the builder's columns into perm's order. Symbols already
+// in place (the sorted core kernel before the modules) are not moved.
 func (b *builder) permute(perm []uint32) {
 	n := len(perm)
-	modOf := make([]uint16, n)
-	for r, fr := range b.fileMod {
-		end := n
-		if r+1 < len(b.fileMod) {
-			end = b.fileMod[r+1].first
-		}
-		for i := fr.first; i < end; i++ {
-			modOf[i] = fr.mod
-		}
+	k0 := 0
+	for k0 < n && perm[k0] == uint32(k0) {
+		k0++
 	}
-	addrs := make([]uint64, n)
-	types := make([]byte, n)
-	nameEnd := make([]uint32, n)
-	arena := make([]byte, 0, len(b.arena))
-	runs := []fileRun{{0, modOf[perm[0]]}}
-	for k, f := range perm {
+	modOf := b.moduleOfEach(k0)
+	var arenaStart uint32
+	if k0 > 0 {
+		arenaStart = b.nameEnd[k0-1]
+	}
+	tail := perm[k0:]
+	addrs := make([]uint64, len(tail))
+	types := make([]byte, len(tail))
+	nameEnd := make([]uint32, len(tail))
+	arena := make([]byte, 0, len(b.arena)-int(arenaStart))
+	runs := b.fileMod[:b.runAt(k0)+1]
+	for k, f := range tail {
 		addrs[k], types[k] = b.addrs[f], b.types[f]
 		start := uint32(0)
 		if f > 0 {
 			start = b.nameEnd[f-1]
 		}
 		arena = append(arena, b.arena[start:b.nameEnd[f]]...)
-		nameEnd[k] = uint32(len(arena))
-		if m := modOf[f]; m != runs[len(runs)-1].mod {
-			runs = append(runs, fileRun{k, m})
+		nameEnd[k] = arenaStart + uint32(len(arena))
+		if m := modOf[int(f)-k0]; m != runs[len(runs)-1].mod {
+			runs = append(runs, fileRun{k0 + k, m})
 		}
 	}
-	b.addrs, b.types, b.nameEnd, b.arena, b.fileMod = addrs, types, nameEnd, arena, runs
+	copy(b.addrs[k0:], addrs)
+	copy(b.types[k0:], types)
+	copy(b.nameEnd[k0:], nameEnd)
+	copy(b.arena[arenaStart:], arena)
+	b.fileMod = runs
+}
+
+// moduleOfEach returns the module id of every symbol from k0 on.
+func (b *builder) moduleOfEach(k0 int) []uint16 {
+	n := len(b.addrs)
+	modOf := make([]uint16, n-k0)
+	for r, fr := range b.fileMod {
+		end := n
+		if r+1 < len(b.fileMod) {
+			end = b.fileMod[r+1].first
+		}
+		for i := max(fr.first, k0); i < end; i++ {
+			modOf[i-k0] = fr.mod
+		}
+	}
+	return modOf
+}
+
+// runAt returns the index of the file run holding symbol i.
+func (b *builder) runAt(i int) int {
+	r := 0
+	for r+1 < len(b.fileMod) && b.fileMod[r+1].first <= i {
+		r++
+	}
+	return r
 }
 
 // compactRuns converts builder runs, dropping empty ones.
@@ -254,12 +284,20 @@ func (t *Table) describeModules(names []string) []module {
 	for id, name := range names {
 		mods[id] = module{name: name, kind: kindOf(name), start: math.MaxUint64}
 	}
-	for r := range t.runs {
-		m := &mods[t.runs[r].mod]
-		for i := int(t.runs[r].first); i < t.runEnd(r); i++ {
-			a := t.Addr(i)
-			m.symbols++
-			m.start, m.end = min(m.start, a), max(m.end, a)
+	for r, rn := range t.runs {
+		m := &mods[rn.mod]
+		first, end := int(rn.first), t.runEnd(r)
+		m.symbols += end - first
+		// Symbols of a run are sorted by address; absolute ones (per-CPU
+		// offsets) are not in the module's memory.
+		for first < end && isAbsolute(t.types[first]) {
+			first++
+		}
+		for end > first && isAbsolute(t.types[end-1]) {
+			end--
+		}
+		if first < end {
+			m.start, m.end = min(m.start, t.Addr(first)), max(m.end, t.Addr(end-1))
 		}
 	}
 	for id := range mods {

@@ -1,0 +1,162 @@
+package kallsyms_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/ksym-dev/ksym/kallsyms"
+)
+
+// Benchmarks run on the real tables in testdata; the peer comparison lives
+// in the separate bench/ module (see docs/benchmarks.md).
+var benchTables = []struct{ name, path string }{
+	{"firecracker-6.18", "../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz"},
+	{"debian-6.1", "../testdata/fixtures/debian-6.1.0-56-amd64/boots/run1-A/kallsyms.txt.gz"},
+}
+
+func gunzip(b *testing.B, path string) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+func BenchmarkParseBytes(b *testing.B) {
+	for _, bt := range benchTables {
+		data := gunzip(b, bt.path)
+		b.Run(bt.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := kallsyms.ParseBytes(data, kallsyms.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkParseReader(b *testing.B) {
+	for _, bt := range benchTables {
+		data := gunzip(b, bt.path)
+		b.Run(bt.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := kallsyms.Parse(bytes.NewReader(data), kallsyms.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRetained reports the heap a parsed table keeps, before and after
+// the name index is built by the first name lookup.
+func BenchmarkRetained(b *testing.B) {
+	for _, bt := range benchTables {
+		data := gunzip(b, bt.path)
+		b.Run(bt.name, func(b *testing.B) {
+			var parsed, indexed float64
+			for b.Loop() {
+				before := heapAlloc()
+				tab, err := kallsyms.ParseBytes(data, kallsyms.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				parsed = float64(heapAlloc()-before) / (1 << 20)
+				tab.Find("vfs_read")
+				indexed = float64(heapAlloc()-before) / (1 << 20)
+				runtime.KeepAlive(tab)
+			}
+			b.ReportMetric(parsed, "MiB-parsed")
+			b.ReportMetric(indexed, "MiB-indexed")
+		})
+	}
+}
+
+func heapAlloc() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// textAddrs draws n addresses inside text symbols of tab, reproducibly.
+func textAddrs(b *testing.B, tab *kallsyms.Table, n int) []uint64 {
+	r := rand.New(rand.NewPCG(1, 2))
+	var out []uint64
+	for len(out) < n {
+		i := r.IntN(tab.Len())
+		if t := tab.Type(i); t != 't' && t != 'T' {
+			continue
+		}
+		size, ok := tab.Size(i)
+		if !ok || size == 0 {
+			continue
+		}
+		out = append(out, tab.Addr(i)+r.Uint64N(size))
+	}
+	return out
+}
+
+func BenchmarkLookup(b *testing.B) {
+	for _, bt := range benchTables {
+		tab, err := kallsyms.Open(bt.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		addrs := textAddrs(b, tab, 4096)
+		b.Run(bt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := tab.Lookup(addrs[i&4095]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+func BenchmarkFind(b *testing.B) {
+	for _, bt := range benchTables {
+		tab, err := kallsyms.Open(bt.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(3, 4))
+		names := make([]string, 4096)
+		for i := range names {
+			names[i] = tab.Name(r.IntN(tab.Len()))
+		}
+		tab.Find(names[0])
+		b.Run(bt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf [16]int
+			i := 0
+			for b.Loop() {
+				if len(tab.AppendFind(buf[:0], names[i&4095])) == 0 {
+					b.Fatal("not found")
+				}
+				i++
+			}
+		})
+	}
+}
