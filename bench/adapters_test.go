@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"os"
 
-	cfkallsyms "github.com/cloudflare/ebpf_exporter/v2/kallsyms"
 	tgksyms "github.com/cilium/tetragon/pkg/ksyms"
+	cfkallsyms "github.com/cloudflare/ebpf_exporter/v2/kallsyms"
 	pyrosymtab "github.com/grafana/pyroscope/ebpf/symtab"
 	igkallsyms "github.com/inspektor-gadget/inspektor-gadget/pkg/kallsyms"
 	"github.com/ksym-dev/ksym/kallsyms"

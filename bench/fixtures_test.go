@@ -47,8 +47,20 @@ type fixture struct {
 	lines   int      // number of lines
 	addrs   []uint64 // nAddrs addresses inside core kernel text
 	want    [][]string
-	wantOff []uint64 // offset of addrs[i] from its symbol start
-	names   []string // nAddrs core text symbol names, for name lookups
+	wantOff []uint64  // offset of addrs[i] from its symbol start
+	names   []string  // nAddrs core text symbol names, for name lookups
+	starts  []textSym // every core text symbol start in [_stext, _etext), aliases grouped
+	stext   uint64
+	etext   uint64
+	end     uint64 // _end, 0 if absent
+	last    uint64 // highest address in the table
+}
+
+// textSym is one address of core kernel text with all the names at it and
+// the distance to the next higher core symbol.
+type textSym struct {
+	addr, size uint64
+	names      []string
 }
 
 var fixtureGz = []struct{ name, path string }{
@@ -184,17 +196,16 @@ func (f *fixture) buildSets() error {
 			stext = s.addr
 		case "_etext":
 			etext = s.addr
+		case "_end":
+			f.end = s.addr
 		}
+		f.last = max(f.last, s.addr)
 	}
 	if stext == 0 || etext <= stext {
 		return fmt.Errorf("%s: no _stext/_etext", f.name)
 	}
 	// Group aliases and compute sizes.
-	type cand struct {
-		addr, size uint64
-		names      []string
-	}
-	var cands []cand
+	var cands []textSym
 	for i := 0; i < len(core); {
 		j := i
 		var names []string
@@ -211,11 +222,12 @@ func (f *fixture) buildSets() error {
 				}
 			}
 			if isText {
-				cands = append(cands, cand{core[i].addr, core[j].addr - core[i].addr, names})
+				cands = append(cands, textSym{core[i].addr, core[j].addr - core[i].addr, names})
 			}
 		}
 		i = j
 	}
+	f.starts, f.stext, f.etext = cands, stext, etext
 	rng := rand.New(rand.NewPCG(seed1, seed2))
 	f.addrs = make([]uint64, nAddrs)
 	f.want = make([][]string, nAddrs)

@@ -1,0 +1,104 @@
+#!/bin/sh
+# Runs the whole peer comparison and prints benchstat tables.
+#
+#   sudo ./run.sh [outdir]          (root: needed for the private mount namespace)
+#
+# Environment: COUNT (default 6) = -count of every benchmark; BENCHTIME
+# (default 1s); SKIP_TESTS=1 skips the correctness demonstrations.
+#
+# Three benchmark passes, each in one process so all libraries of a pass run
+# side by side:
+#   1. firecracker 6.18.44 table, bind-mounted over /proc/kallsyms in a private
+#      mount namespace (OTel reads only /proc/kallsyms);
+#   2. Debian 6.1 run1-A table, the same way;
+#   3. this machine's live /proc/kallsyms (no bind mount).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-"$here/results"}
+count=${COUNT:-6}
+benchtime=${BENCHTIME:-1s}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+if [ "$(id -u)" != 0 ]; then
+	echo "run.sh: must run as root (unshare -m and mount --bind)" >&2
+	exit 1
+fi
+
+gobin=$(go env GOPATH)/bin
+benchstat=$(command -v benchstat || true)
+if [ -z "$benchstat" ]; then
+	if [ ! -x "$gobin/benchstat" ]; then
+		go install golang.org/x/perf/cmd/benchstat@latest
+	fi
+	benchstat=$gobin/benchstat
+fi
+
+cd "$here"
+go test -c -o "$out/bench.test" .
+
+# Decompressed fixtures, bind-mounted over /proc/kallsyms below.
+zcat ../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz >"$out/firecracker.kallsyms"
+zcat ../testdata/fixtures/debian-6.1.0-56-amd64/boots/run1-A/kallsyms.txt.gz >"$out/debian.kallsyms"
+
+# OTel takes each module's bounds from /sys/module/<name>/{sections/.text,coresize}:
+# give it the Debian boot's real values (from that boot's sysfs and /proc/modules)
+# so that it keeps the module symbols as it would on that machine.
+boot=../testdata/fixtures/debian-6.1.0-56-amd64/boots/run1-A
+sysmod="$out/sysmodule-debian"
+rm -rf "$sysmod"
+mkdir -p "$sysmod"
+awk 'NR == FNR { if ($2 == ".text") text[$1] = $3; next } ($1 in text) { print $1, text[$1], $2 }' \
+	"$boot/module-sections.txt" "$boot/modules.txt" |
+	while read -r name text size; do
+		mkdir -p "$sysmod/$name/sections"
+		echo "$text" >"$sysmod/$name/sections/.text"
+		echo "$size" >"$sysmod/$name/coresize"
+	done
+
+{
+	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -r) nproc=$(nproc) $(go version)"
+	grep -m1 'model name' /proc/cpuinfo
+	echo "loadavg before: $(cat /proc/loadavg)"
+} >"$out/machine.txt"
+
+# The test binary must run from the package directory (fixtures are ../testdata).
+for fx in firecracker debian; do
+	echo "== pass: $fx (bind-mounted over /proc/kallsyms)" >&2
+	sm=""
+	[ "$fx" = debian ] && sm=$sysmod
+	unshare -m --propagation private sh -c '
+		mount --bind "$1" /proc/kallsyms &&
+		{ [ -z "$6" ] || mount --bind "$6" /sys/module; } &&
+		KSYM_BENCH_TABLES=$2 KSYM_BENCH_PROC=$2 "$3" -test.run "^$" \
+			-test.bench "^Benchmark(Parse|Retained|LookupAddr|LookupName)$" \
+			-test.benchmem -test.count "$4" -test.benchtime "$5"
+	' sh "$out/$fx.kallsyms" "$fx" "$out/bench.test" "$count" "$benchtime" "$sm" | tee "$out/bench-$fx.txt" >&2
+	echo "loadavg after $fx: $(cat /proc/loadavg)" >>"$out/machine.txt"
+done
+
+echo "== pass: live /proc/kallsyms" >&2
+KSYM_BENCH_TABLES=none KSYM_BENCH_LIVE=1 "$out/bench.test" -test.run '^$' -test.bench '^BenchmarkLive$' \
+	-test.benchmem -test.count "$count" -test.benchtime "$benchtime" -test.v 2>&1 |
+	grep -v '^=== \|^--- ' | tee "$out/bench-live.txt" >&2
+echo "loadavg after live: $(cat /proc/loadavg)" >>"$out/machine.txt"
+
+if [ "${SKIP_TESTS:-0}" != 1 ]; then
+	echo "== correctness demonstrations (peers_test.go)" >&2
+	"$out/bench.test" -test.run 'Agreement|Trap' -test.v >"$out/traps.txt" 2>&1 || true
+fi
+
+for f in firecracker debian; do
+	echo
+	echo "######## table=$f (columns: implementations; deltas vs ksym-bytes / ksym)"
+	"$benchstat" -col /impl "$out/bench-$f.txt"
+done
+echo
+echo "######## live /proc/kallsyms on this machine (deltas vs readfile)"
+"$benchstat" -col /impl "$out/bench-live.txt"
+if [ -f "$out/traps.txt" ]; then
+	echo
+	echo "######## correctness demonstrations ($out/traps.txt)"
+	grep -E '^\s+peers_test.go|^(--- |ok|FAIL|PASS)' "$out/traps.txt" | sed 's/^ *peers_test.go:[0-9]*: /  /'
+fi
