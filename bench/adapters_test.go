@@ -49,16 +49,6 @@ func buildOTel() (*otelkallsyms.Symbolizer, error) {
 	return otelkallsyms.NewSymbolizer()
 }
 
-func ksymResolver(t *kallsyms.Table) resolver {
-	return resolver{"ksym", func(a uint64) (string, uint64, bool, bool) {
-		loc, err := t.Lookup(a)
-		if err != nil {
-			return "", 0, false, false
-		}
-		return t.Name(loc.Index), loc.Offset, true, true
-	}}
-}
-
 func pyroscopeResolver(t *pyrosymtab.SymbolTab) resolver {
 	return resolver{"pyroscope", func(a uint64) (string, uint64, bool, bool) {
 		s := t.Resolve(a)
