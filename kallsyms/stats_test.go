@@ -83,16 +83,12 @@ func TestComputeStatsDebian(t *testing.T) {
 
 	// Per-module symbol and text-symbol counts, from the scan.
 	count := map[string][2]int{}
-	var order []string
 	for _, s := range raw {
 		m := s.mod
 		if m == "" {
 			m = CoreModuleName
 		}
-		c, seen := count[m]
-		if !seen {
-			order = append(order, m)
-		}
+		c := count[m]
 		c[0]++
 		if strings.IndexByte("TtWw", s.typ) >= 0 {
 			c[1]++

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -145,9 +144,7 @@ func (a *app) resolveOne(t *kallsyms.Table, o addrOpts, arg string, w *bufio.Wri
 		fmt.Fprintf(a.stderr, "ksym: %s: not inside any symbol (%s)\n", r.Address, r.Section)
 	}
 	if a.json {
-		b, _ := json.Marshal(r) // cannot fail: strings and bools only
-		w.Write(b)
-		w.WriteByte('\n')
+		writeJSONLine(w, r) // cannot fail: strings and bools into a bufio.Writer
 		return
 	}
 	if r.Error != "" {

@@ -68,18 +68,18 @@ func appendSymbolRow(dst []byte, t *kallsyms.Table, i int) []byte {
 	return append(dst, '\n')
 }
 
-// symbolLabel is "name [module]" or "name".
-func symbolLabel(t *kallsyms.Table, i int) string {
-	if m := t.ModuleName(i); m != "" {
-		return t.Name(i) + " [" + m + "]"
-	}
-	return t.Name(i)
-}
-
 // writeJSON prints v as indented JSON followed by a newline.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeJSONLine prints v as one line of JSON.
+func writeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 

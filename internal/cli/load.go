@@ -6,6 +6,7 @@ import (
 
 	"github.com/ksym-dev/ksym/input"
 	"github.com/ksym-dev/ksym/kallsyms"
+	"github.com/ksym-dev/ksym/machine"
 )
 
 // loadedTable caches the table of one invocation.
@@ -72,7 +73,11 @@ func (a *app) tableWithAddresses() (*kallsyms.Table, error) {
 		return nil, err
 	}
 	if t.Hidden() {
-		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", source, kallsyms.ErrAddressesHidden)}
+		err := fmt.Errorf("%s: %w", source, kallsyms.ErrAddressesHidden)
+		if a.kallsymsPath == "" {
+			err = fmt.Errorf("%w; 'ksym check' tells why", err)
+		}
+		return nil, &exitError{code: ExitUsage, err: err}
 	}
 	return t, nil
 }
@@ -88,4 +93,14 @@ func (a *app) tableForNames() (*kallsyms.Table, error) {
 		fmt.Fprintf(a.stderr, "ksym: warning: %s: addresses are hidden (all zero), showing names and types only; read the table as root for addresses\n", source)
 	}
 	return t, nil
+}
+
+// loadLive reads the running kernel's table through machine.FS at --root.
+func (a *app) loadLive() (*kallsyms.Table, string, error) {
+	fs, err := machine.NewFS(a.root)
+	if err != nil {
+		return nil, a.root, err
+	}
+	t, err := fs.Kallsyms()
+	return t, fs.KallsymsPath(), err
 }
