@@ -138,8 +138,9 @@ func (r *Report) gatherCredentials(fs FS) {
 	}
 }
 
-// observeKallsyms reads /proc/kallsyms up to its first text symbol: text is
-// never at address zero, so a zero there means the kernel hides addresses.
+// observeKallsyms reads /proc/kallsyms up to its first non-zero address.
+// Hidden addresses read as zero, and only a few per-CPU offsets are zero when
+// they are shown, so the whole file is read only when it is hidden.
 func (r *Report) observeKallsyms(fs FS) {
 	f, err := os.Open(fs.KallsymsPath())
 	if err != nil {
@@ -149,29 +150,34 @@ func (r *Report) observeKallsyms(fs FS) {
 	defer f.Close()
 	sc := bufio.NewScanner(bufio.NewReaderSize(f, 64<<10))
 	for sc.Scan() {
-		addr, typ, ok := kallsymsAddrType(sc.Bytes())
-		if !ok || (typ != 't' && typ != 'T') {
+		addr, ok := kallsymsAddr(sc.Bytes())
+		if !ok {
 			continue
 		}
 		r.KallsymsReadable = true
-		r.AddressesVisible = addr != 0
-		return
+		if addr != 0 {
+			r.AddressesVisible = true
+			return
+		}
 	}
 	if err := sc.Err(); err != nil {
+		r.KallsymsReadable = false
 		r.problem("kallsyms", err)
 		return
 	}
-	r.problem("kallsyms", fmt.Errorf("%s holds no text symbols", fs.KallsymsPath()))
+	if !r.KallsymsReadable {
+		r.problem("kallsyms", fmt.Errorf("%s holds no symbols", fs.KallsymsPath()))
+	}
 }
 
-// kallsymsAddrType splits "ffffffff81000000 T _text" into address and type.
-func kallsymsAddrType(line []byte) (uint64, byte, bool) {
+// kallsymsAddr returns the address of a line "ffffffff81000000 T _text".
+func kallsymsAddr(line []byte) (uint64, bool) {
 	f := bytes.Fields(line)
 	if len(f) < 3 || len(f[1]) != 1 {
-		return 0, 0, false
+		return 0, false
 	}
 	addr, err := strconv.ParseUint(string(f[0]), 16, 64)
-	return addr, f[1][0], err == nil
+	return addr, err == nil
 }
 
 // KptrRestrictMeaning says what a kernel.kptr_restrict value means for

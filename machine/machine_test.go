@@ -353,7 +353,7 @@ func TestModuleErrors(t *testing.T) {
 }
 
 func modErr(_ map[string]uint64, err error) error { return err }
-func strErr(_ string, err error) error          { return err }
+func strErr(_ string, err error) error            { return err }
 
 func TestModulesMissing(t *testing.T) {
 	// A kernel without modules has no /proc/modules: no modules, no error.
