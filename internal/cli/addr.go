@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -114,6 +116,9 @@ func (a *app) runAddr(o addrOpts, args []string) error {
 
 // resolveStream reads addresses from stdin, one per line, flushing each answer.
 func (a *app) resolveStream(t *kallsyms.Table, o addrOpts, w *bufio.Writer, st *addrState) error {
+	if isTerminal(a.stdin) {
+		fmt.Fprintln(a.stderr, "ksym: reading addresses from standard input, one per line (end with Ctrl-D)")
+	}
 	sc := bufio.NewScanner(a.stdin)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
@@ -186,6 +191,21 @@ func resolve(t *kallsyms.Table, o addrOpts, arg string) addrResult {
 	r.Text = t.FormatLocation(loc)
 	r.Section = string(t.Section(addr))
 	return r
+}
+
+// isTerminal reports whether r is a character device other than /dev/null:
+// most likely a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
 
 // errBadAddr explains the accepted address syntax.

@@ -531,3 +531,35 @@ func TestStaticBinary(t *testing.T) {
 		t.Errorf("binary: bad flag exits %d, want 2", code)
 	}
 }
+
+func TestOtherInputs(t *testing.T) {
+	const (
+		systemMap   = fixtureDir + "System.map.gz"
+		firecracker = "../../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz"
+		xzHead      = "../../input/testdata/kallsyms-run1-A-head200.txt.xz"
+	)
+	// System.map: link-time addresses (no KASLR slide); run2-B's vfs_read is
+	// 0x5800000 higher, the README's KASLR offset.
+	out, _, code := run(t, "", "--kallsyms", systemMap, "lookup", "vfs_read")
+	vfsRead := only(t, "vfs_read", "")
+	if want := fmt.Sprintf("%016x T %#x vfs_read\n", vfsRead.addr-0x5800000, coreSize(t, vfsRead)); out != want || code != 0 {
+		t.Errorf("System.map: %q exit %d, want %q", out, code, want)
+	}
+	// 6.18 without CONFIG_KALLSYMS_ALL: export status cannot be told.
+	out, _, code = run(t, "", "--kallsyms", firecracker, "--json", "info", "vfs_read")
+	var info infoResult
+	if err := json.Unmarshal([]byte(out), &info); err != nil || code != 0 {
+		t.Fatalf("firecracker info: %v exit %d", err, code)
+	}
+	if info.Export != "unknown" || info.Symbol.Address != "0xffffffff816d5b70" || info.Previous == nil || info.Previous.Name != "__pfx_vfs_read" {
+		t.Errorf("firecracker info vfs_read: %+v", info)
+	}
+	// xz-compressed input (the input package's test file).
+	if _, err := os.Stat(xzHead); err != nil {
+		t.Skip("no xz test file")
+	}
+	out, _, code = run(t, "", "--kallsyms", xzHead, "lookup", "trace_taskinfo_save")
+	if out != "000000000002ba80 A - trace_taskinfo_save\n" || code != 0 {
+		t.Errorf("xz: %q exit %d", out, code)
+	}
+}
