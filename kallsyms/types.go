@@ -47,7 +47,7 @@ type TypeInfo struct {
 // documents them.
 var typeTable = []TypeInfo{
 	{'A', "absolute value, not relocated", true, true,
-		"Core: on x86_64 kernels with absolute per-CPU symbols (before 6.15) every per-CPU variable is rewritten to A; its value is an offset into each CPU's per-CPU area, not an address. Other A symbols are linker constants (phys_startup_64, text_size). Module: an exported absolute or per-CPU symbol."},
+		"Core: on x86_64 kernels with absolute per-CPU symbols (before 6.15) scripts/kallsyms rewrites every per-CPU variable to A in /proc/kallsyms; its value is an offset into each CPU's per-CPU area, not an address (System.map shows the same variables as D, d or b with the same small values). In System.map, A also marks linker constants (phys_startup_64, text_size), which /proc/kallsyms leaves out. Module: an exported absolute or per-CPU symbol."},
 	{'a', "absolute value, local", false, true,
 		"Core: local absolute symbols are dropped from the kernel's table. Module: an absolute symbol or a per-CPU variable of the module, not exported; a per-CPU value is an offset, not an address."},
 	{'B', "bss (zero-initialized data), global", true, true, ""},
