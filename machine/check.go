@@ -55,8 +55,8 @@ type Report struct {
 // every other missing or unreadable file is listed in Report.Problems.
 //
 // The kernel decides at open(2) of /proc/kallsyms, with the opener's
-// credentials, whether to print addresses (kallsyms_show_value() in
-// kernel/kallsyms.c, 5.8 and later):
+// credentials, whether to print addresses (kallsyms_show_value(), in
+// kernel/kallsyms.c from 5.8, kernel/ksyms_common.c from 6.4):
 //
 //   - kptr_restrict 0: shown if perf_event_paranoid <= 1 (a kernel with
 //     perf events), else as for 1;
