@@ -52,7 +52,7 @@ func ComputeStats(t *Table, top int) Stats {
 		HasDataSymbols: t.HasDataSymbols(),
 		ByType:         map[string]int{},
 	}
-	acc := newStatsAcc()
+	acc := newStatsAcc(t)
 	for i := 0; i < t.Len(); i++ {
 		acc.add(t, i, &st)
 	}
@@ -64,21 +64,27 @@ func ComputeStats(t *Table, top int) Stats {
 		}
 	}
 	st.ModuleSymbols = st.Symbols - st.CoreSymbols
-	st.Largest = largest(acc.funcs, top)
+	st.Largest = largest(t, acc.funcs, top)
 	return st
 }
 
 // statsAcc accumulates per-module counts while scanning the table once.
 type statsAcc struct {
+	kinds    map[string]ModuleKind
 	index    map[string]int // module name -> position in mods
 	mods     []ModuleStats
 	lastAddr map[string]uint64 // module -> address of the last text symbol counted
-	funcs    []FunctionSize
+	funcs    []sizedSymbol     // text symbols with a known size
 }
 
-func newStatsAcc() *statsAcc {
+func newStatsAcc(t *Table) *statsAcc {
 	core := ModuleStats{Name: CoreModuleName, Kind: "core"}
+	kinds := map[string]ModuleKind{}
+	for _, m := range t.Modules() {
+		kinds[m.Name] = m.Kind
+	}
 	return &statsAcc{
+		kinds:    kinds,
 		index:    map[string]int{"": 0},
 		mods:     []ModuleStats{core},
 		lastAddr: map[string]uint64{},
@@ -102,7 +108,7 @@ func (a *statsAcc) add(t *Table, i int, st *Stats) {
 	if !ok {
 		return
 	}
-	a.funcs = append(a.funcs, FunctionSize{Name: t.Name(i), Module: mod, Size: size})
+	a.funcs = append(a.funcs, sizedSymbol{i, size})
 	addr := t.Addr(i)
 	if last, seen := a.lastAddr[mod]; seen && last == addr {
 		return // an alias of the previous text symbol: same bytes
@@ -116,33 +122,38 @@ func (a *statsAcc) module(name string) *ModuleStats {
 	if !ok {
 		j = len(a.mods)
 		a.index[name] = j
-		a.mods = append(a.mods, ModuleStats{Name: name, Kind: moduleKind(name)})
+		a.mods = append(a.mods, ModuleStats{Name: name, Kind: a.kinds[name].String()})
 	}
 	return &a.mods[j]
 }
 
 func (a *statsAcc) modules() []ModuleStats { return a.mods }
 
-// moduleKind names the kind of a module by the kernel's pseudo-module names.
-func moduleKind(name string) string {
-	switch name {
-	case "bpf":
-		return "bpf"
-	case "__builtin__ftrace":
-		return "ftrace"
-	case "__builtin__kprobes":
-		return "kprobes"
-	}
-	return "module"
+// sizedSymbol is a symbol index with its size.
+type sizedSymbol struct {
+	index int
+	size  uint64
 }
 
-// largest sorts funcs by size (descending), name, module and keeps top.
-func largest(funcs []FunctionSize, top int) []FunctionSize {
-	if top <= 0 {
+// largest returns the top largest of funcs, ordered by size (descending),
+// name and module. Names are only materialised for the candidates: those at
+// least as large as the top-th.
+func largest(t *Table, funcs []sizedSymbol, top int) []FunctionSize {
+	if top <= 0 || len(funcs) == 0 {
 		return []FunctionSize{}
 	}
-	sort.Slice(funcs, func(i, j int) bool {
-		a, b := funcs[i], funcs[j]
+	sort.Slice(funcs, func(i, j int) bool { return funcs[i].size > funcs[j].size })
+	n := min(top, len(funcs))
+	cutoff := funcs[n-1].size
+	for n < len(funcs) && funcs[n].size == cutoff {
+		n++ // ties with the last one kept are decided by name below
+	}
+	out := make([]FunctionSize, n)
+	for k, f := range funcs[:n] {
+		out[k] = FunctionSize{Name: t.Name(f.index), Module: t.ModuleName(f.index), Size: f.size}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
 		if a.Size != b.Size {
 			return a.Size > b.Size
 		}
@@ -151,8 +162,5 @@ func largest(funcs []FunctionSize, top int) []FunctionSize {
 		}
 		return a.Module < b.Module
 	})
-	if len(funcs) > top {
-		funcs = funcs[:top]
-	}
-	return funcs
+	return out[:min(top, len(out))]
 }
