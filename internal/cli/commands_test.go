@@ -288,6 +288,15 @@ func exportOf(t *testing.T, name string) string {
 	return "exported"
 }
 
+func TestInfoWrappedSize(t *testing.T) {
+	// oops-07 printed data_area+0x0/0xffffffffffff76e0 [lkdtm].
+	out, _, code := run(t, "", "--kallsyms", kallsymsGz, "info", "lkdtm:data_area")
+	want := "size        0xffffffffffff76e0 (wrapped, as the kernel prints it: a module data symbol is measured to the end of the module's text, which lies below it)\n"
+	if !strings.Contains(out, want) || code != 0 {
+		t.Errorf("exit %d:\n%s\nwant line %q", code, out, want)
+	}
+}
+
 func TestInfoExportJSON(t *testing.T) {
 	// vfs_read is T and not exported; filp_open is EXPORT_SYMBOL;
 	// synchronize_rcu is EXPORT_SYMBOL_GPL.

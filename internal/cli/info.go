@@ -237,6 +237,9 @@ func sizeText(size string) string {
 	}
 	var n uint64
 	fmt.Sscanf(size, "0x%x", &n)
+	if n >= 1<<63 {
+		return size + " (wrapped, as the kernel prints it: a module data symbol is measured to the end of the module's text, which lies below it)"
+	}
 	return fmt.Sprintf("%s (%d bytes)", size, n)
 }
 
