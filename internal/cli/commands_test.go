@@ -572,3 +572,35 @@ func TestOtherInputs(t *testing.T) {
 		t.Errorf("xz: %q exit %d", out, code)
 	}
 }
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	empty := write("empty.txt", "")
+	garbage := write("garbage.txt", "garbage line\n")
+	badGz := write("bad.gz", "\x1f\x8b\x08\x00garbage")
+	for _, tt := range []struct {
+		path, stdin, wantErr string
+	}{
+		{empty, "", "ksym: " + empty + ": " + kallsyms.ErrEmpty.Error() + "\n"},
+		{garbage, "", "ksym: " + garbage + ":1: "},
+		{badGz, "", "ksym: " + badGz + ": gzip"},
+		{dir, "", "ksym: open " + dir + ": is a directory"},
+		{"-", "", "ksym: standard input: " + kallsyms.ErrEmpty.Error() + "\n"},
+		{"-", "not a table\n", "ksym: standard input:1: "},
+	} {
+		for _, cmd := range [][]string{{"lookup", "x"}, {"addr", "0x1"}, {"stats"}} {
+			args := append([]string{"--kallsyms", tt.path}, cmd...)
+			out, errs, code := run(t, tt.stdin, args...)
+			if out != "" || code != 2 || !strings.HasPrefix(errs, tt.wantErr) || strings.Count(errs, "\n") != 1 {
+				t.Errorf("%v: out %q, stderr %q, exit %d; want stderr %q..., exit 2", args, out, errs, code, tt.wantErr)
+			}
+		}
+	}
+}
