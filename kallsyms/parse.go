@@ -47,20 +47,24 @@ func Open(path string) (*Table, error) {
 	return ParseBytes(data, Options{Source: path})
 }
 
-// ParseBytes parses a table already in memory. The table does not keep a
-// reference to data.
+// ParseBytes parses a table already in memory. Large inputs are parsed in
+// parallel, one part per CPU. The table does not keep a reference to data.
 func ParseBytes(data []byte, opts Options) (*Table, error) {
-	b := newBuilder(opts, bytes.Count(data, []byte{'\n'})+1, len(data), addrDigits(data))
-	rest, err := b.parseLines(data)
-	if err != nil {
-		return nil, err
-	}
-	if len(rest) > 0 { // no final newline
-		if err := b.parseLine(rest); err != nil {
+	parts := splitParts(data, parallelism(len(data)))
+	if len(parts) == 1 {
+		b := newBuilder(opts, bytes.Count(data, []byte{'\n'})+1, len(data), addrDigits(data))
+		if err := b.parseAll(data); err != nil {
 			return nil, err
 		}
+		return b.finish()
 	}
-	return b.finish()
+	return parseParallel(data, parts, opts)
+}
+
+// parseAll parses buf to its end, final line without newline included.
+func (b *builder) parseAll(buf []byte) error {
+	_, err := b.parseLines(buf, true)
+	return err
 }
 
 // Parse reads a kallsyms or System.map text from r. Reading and parsing
@@ -81,7 +85,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 		if err != nil {
 			return nil, err
 		}
-		rest, err := b.parseLines(buf)
+		rest, err := b.parseLines(buf, false)
 		if err != nil {
 			return nil, err
 		}
@@ -94,10 +98,8 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	if err := <-errc; err != nil {
 		return nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
 	}
-	if len(carry) > 0 {
-		if err := b.parseLine(carry); err != nil {
-			return nil, err
-		}
+	if err := b.parseAll(carry); err != nil {
+		return nil, err
 	}
 	return b.finish()
 }
@@ -118,7 +120,7 @@ func (b *builder) joinCarry(carry *[]byte, chunk []byte) ([]byte, error) {
 		return nil, nil
 	}
 	*carry = append(*carry, chunk[:nl]...)
-	err := b.parseLine(*carry)
+	err := b.parseAll(*carry)
 	*carry = (*carry)[:0]
 	return chunk[nl+1:], err
 }
@@ -194,15 +196,22 @@ type fileRun struct {
 // newBuilder sizes the columns for the given number of lines and bytes of
 // input; addrDigits is the length of the first line's address.
 func newBuilder(opts Options, lines, bytes, addrDigits int) *builder {
+	return newBuilderInto(opts, make([]uint64, 0, lines), make([]byte, 0, lines), make([]uint32, 0, lines),
+		bytes, lines, addrDigits)
+}
+
+// newBuilderInto makes a builder that appends to the given columns.
+// The name arena is sized for the given bytes and lines of input.
+func newBuilderInto(opts Options, addrs []uint64, types []byte, nameEnd []uint32, bytes, lines, addrDigits int) *builder {
 	arenaCap := bytes - (addrDigits+4)*lines + 64
 	if arenaCap < 64 || arenaCap > bytes {
 		arenaCap = max(64, bytes)
 	}
 	return &builder{
 		opts:    opts,
-		addrs:   make([]uint64, 0, lines),
-		types:   make([]byte, 0, lines),
-		nameEnd: make([]uint32, 0, lines),
+		addrs:   addrs,
+		types:   types,
+		nameEnd: nameEnd,
 		arena:   make([]byte, 0, arenaCap),
 		fileMod: []fileRun{{0, 0}},
 		modIDs:  map[string]uint16{"": 0},
@@ -216,18 +225,116 @@ func (b *builder) errorf(format string, args ...any) error {
 }
 
 // parseLines parses every complete line of buf and returns what follows the
-// last newline.
-func (b *builder) parseLines(buf []byte) ([]byte, error) {
-	for {
-		nl := bytes.IndexByte(buf, '\n')
-		if nl < 0 {
-			return buf, nil
+// last newline; with final set, that rest is parsed as a last line. The columns are appended to through local slices: stores
+// into the builder would each cost a write barrier while the GC runs.
+func (b *builder) parseLines(buf []byte, final bool) ([]byte, error) {
+	addrs, types, nameEnd, arena := b.addrs, b.types, b.nameEnd, b.arena
+	defer func() { b.addrs, b.types, b.nameEnd, b.arena = addrs, types, nameEnd, arena }()
+	for len(buf) > 0 {
+		s, n := fastLine(buf)
+		var err error
+		if n > 0 {
+			b.line++
+			buf = buf[n:]
+		} else {
+			nl := bytes.IndexByte(buf, '\n')
+			if nl < 0 && !final {
+				return buf, nil
+			}
+			text := buf
+			if nl >= 0 {
+				text, buf = buf[:nl], buf[nl+1:]
+			} else {
+				buf = nil
+			}
+			s, err = b.parseLine(text)
 		}
-		if err := b.parseLine(buf[:nl]); err != nil {
+		switch {
+		case err != nil:
+			return nil, err
+		case s.name == nil:
+			continue // blank line
+		case len(arena)+len(s.name) > 1<<32-1:
+			return nil, b.errorf("input too large: names exceed 4 GiB")
+		}
+		addrs = append(addrs, s.addr)
+		types = append(types, s.typ)
+		arena = append(arena, s.name...)
+		nameEnd = append(nameEnd, uint32(len(arena)))
+		if err := b.noteSymbol(s, len(addrs)-1); err != nil {
 			return nil, err
 		}
-		buf = buf[nl+1:]
 	}
+	return nil, nil
+}
+
+// fastLine parses the common shape of a line in one pass: 16 hex digits,
+// type, name, optional "\t[module]", newline. It returns n == 0 for anything
+// else, which parseLine then handles (and reports, when malformed).
+func fastLine(buf []byte) (s line, n int) {
+	const highs, limit = 0x8080808080808080, 0x21 * 0x0101010101010101
+	if len(buf) < 28 || buf[16] != ' ' || buf[18] != ' ' || !typeOK[buf[17]] {
+		return line{}, 0
+	}
+	hi, ok1 := hex8(binary.BigEndian.Uint64(buf))
+	lo, ok2 := hex8(binary.BigEndian.Uint64(buf[8:]))
+	if !ok1 || !ok2 {
+		return line{}, 0
+	}
+	j := 19 // find the end of the name: the first byte below 0x21
+	for {
+		if j+8 > len(buf) || j > 19+MaxNameLen {
+			return line{}, 0
+		}
+		x := binary.LittleEndian.Uint64(buf[j:])
+		if m := (x - limit) &^ x & highs; m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		j += 8
+	}
+	if j == 19 || j > 19+MaxNameLen {
+		return line{}, 0
+	}
+	s = line{addr: uint64(hi)<<32 | uint64(lo), typ: buf[17], name: buf[19:j]}
+	switch {
+	case buf[j] == '\n':
+		return s, j + 1
+	case buf[j] != '\t' || j+2 >= len(buf) || buf[j+1] != '[':
+		return line{}, 0
+	}
+	k := j + 2 // "\t[module]\n"
+	for k < len(buf) && buf[k] > ' ' && buf[k] != ']' && buf[k] != '[' {
+		k++
+	}
+	if k == j+2 || k+1 >= len(buf) || buf[k] != ']' || buf[k+1] != '\n' {
+		return line{}, 0
+	}
+	s.mod = buf[j+2 : k]
+	return s, k + 2
+}
+
+// typeOK marks the bytes that can be an nm type letter.
+var typeOK = func() (t [256]bool) {
+	for c := range t {
+		t[c] = validType(byte(c))
+	}
+	return t
+}()
+
+// line is one parsed input line; name is nil for a blank line.
+type line struct {
+	addr      uint64
+	typ       byte
+	name, mod []byte
+}
+
+// noteSymbol records the module and layout facts of symbol i.
+func (b *builder) noteSymbol(s line, i int) error {
+	if len(s.mod) == 0 {
+		b.core.note(s.name, s.typ, s.addr)
+	}
+	return b.setModule(s.mod, i)
 }
 
 // hexVal maps an ASCII byte to its hex value, or 0xff.
@@ -246,40 +353,26 @@ var hexVal = func() (t [256]byte) {
 }()
 
 // parseLine parses "ADDRESS TYPE NAME[\t[MODULE]]" (without the newline).
-func (b *builder) parseLine(line []byte) error {
+func (b *builder) parseLine(text []byte) (line, error) {
 	b.line++
-	if len(line) > 0 && line[len(line)-1] == '\r' {
-		line = line[:len(line)-1]
+	if len(text) > 0 && text[len(text)-1] == '\r' {
+		text = text[:len(text)-1]
 	}
-	if len(line) == 0 {
-		return nil // blank lines carry nothing; tolerate them
+	if len(text) == 0 {
+		return line{}, nil // blank lines carry nothing; tolerate them
 	}
-	if len(line) > maxLineLen {
-		return b.errorf("line longer than %d bytes", maxLineLen)
+	if len(text) > maxLineLen {
+		return line{}, b.errorf("line longer than %d bytes", maxLineLen)
 	}
-	addr, i, err := b.parseAddr(line)
+	addr, i, err := b.parseAddr(text)
 	if err != nil {
-		return err
+		return line{}, err
 	}
-	if i+3 > len(line) || line[i] != ' ' || line[i+2] != ' ' || !validType(line[i+1]) {
-		return b.errorf("want \"ADDRESS TYPE NAME\", got %q", clip(line))
+	if i+3 > len(text) || text[i] != ' ' || text[i+2] != ' ' || !validType(text[i+1]) {
+		return line{}, b.errorf("want \"ADDRESS TYPE NAME\", got %q", clip(text))
 	}
-	typ := line[i+1]
-	name, mod, err := b.splitName(line[i+3:])
-	if err != nil {
-		return err
-	}
-	if len(mod) == 0 {
-		b.core.note(name, typ, addr)
-	}
-	b.addrs = append(b.addrs, addr)
-	b.types = append(b.types, typ)
-	b.arena = append(b.arena, name...)
-	b.nameEnd = append(b.nameEnd, uint32(len(b.arena)))
-	if len(b.arena) > 1<<32-1-maxLineLen {
-		return b.errorf("input too large: names exceed 4 GiB")
-	}
-	return b.setModule(mod)
+	name, mod, err := b.splitName(text[i+3:])
+	return line{addr: addr, typ: text[i+1], name: name, mod: mod}, err
 }
 
 // parseAddr reads the hexadecimal address at the start of line and returns it
@@ -313,17 +406,13 @@ func (b *builder) parseAddr(line []byte) (uint64, int, error) {
 // hex8 decodes eight ASCII hex digits held big-endian in x (the first
 // digit in the top byte), eight bytes at a time.
 func hex8(x uint64) (uint32, bool) {
-	const highs = 0x8080808080808080
-	if x&highs != 0 {
-		return 0, false
-	}
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	lower := x | 0x2020202020202020 // 'A'-'F' -> 'a'-'f'; digits keep their code
 	// Per byte b < 0x80, b+(0x80-k) has its top bit set exactly when b >= k,
 	// and no byte carries into the next.
-	ge := func(k uint64) uint64 { return (lower + (0x80-k)*0x0101010101010101) & highs }
-	digit := ge('0') &^ ge('9'+1)
-	alpha := ge('a') &^ ge('f'+1)
-	if digit|alpha != highs {
+	digit := (lower + (0x80-'0')*ones) &^ (lower + (0x80-'9'-1)*ones) & highs
+	alpha := (lower + (0x80-'a')*ones) &^ (lower + (0x80-'f'-1)*ones) & highs
+	if x&highs != 0 || digit|alpha != highs {
 		return 0, false
 	}
 	v := lower&0x0f0f0f0f0f0f0f0f + (alpha>>7)*9 // one nibble value per byte
@@ -381,10 +470,15 @@ func nameEnd(s []byte) int {
 	return i
 }
 
-// parseModule parses "[MODULE]" with optional blanks around it; only blanks
-// mean no module.
+// parseModule parses "[MODULE]" with blanks before it and optionally after;
+// only blanks mean no module.
 func (b *builder) parseModule(s []byte) ([]byte, error) {
-	s = bytes.Trim(s, "\t ")
+	for len(s) > 0 && (s[0] == '\t' || s[0] == ' ') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == '\t' || s[len(s)-1] == ' ') {
+		s = s[:len(s)-1]
+	}
 	if len(s) == 0 {
 		return nil, nil
 	}
@@ -392,14 +486,16 @@ func (b *builder) parseModule(s []byte) ([]byte, error) {
 		return nil, b.errorf("want \"[module]\" after the name, got %q", clip(s))
 	}
 	mod := s[1 : len(s)-1]
-	if bytes.ContainsAny(mod, "[] \t") {
-		return nil, b.errorf("malformed module name %q", clip(mod))
+	for _, c := range mod {
+		if c <= ' ' || c == '[' || c == ']' {
+			return nil, b.errorf("malformed module name %q", clip(mod))
+		}
 	}
 	return mod, nil
 }
 
-// setModule records that the symbol just appended belongs to mod.
-func (b *builder) setModule(mod []byte) error {
+// setModule records that symbol i, the last one parsed, belongs to mod.
+func (b *builder) setModule(mod []byte, i int) error {
 	cur := b.fileMod[len(b.fileMod)-1].mod
 	if len(mod) == 0 && cur == 0 || b.mods[cur] == string(mod) { // no allocation: compiler optimises the conversion
 		return nil
@@ -414,7 +510,7 @@ func (b *builder) setModule(mod []byte) error {
 		b.mods = append(b.mods, name)
 		b.modIDs[name] = id
 	}
-	b.fileMod = append(b.fileMod, fileRun{first: len(b.addrs) - 1, mod: id})
+	b.fileMod = append(b.fileMod, fileRun{first: i, mod: id})
 	return nil
 }
 

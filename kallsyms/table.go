@@ -169,23 +169,11 @@ func sortOrder(addrs []uint64) []uint32 {
 	if p >= len(addrs) {
 		return nil
 	}
-	type keyed struct {
-		addr uint64
-		idx  uint32
-	}
 	rest := make([]keyed, len(addrs)-p)
 	for i := range rest {
 		rest[i] = keyed{addrs[p+i], uint32(p + i)}
 	}
-	slices.SortFunc(rest, func(a, b keyed) int {
-		if a.addr != b.addr {
-			if a.addr < b.addr {
-				return -1
-			}
-			return 1
-		}
-		return int(a.idx) - int(b.idx)
-	})
+	rest = radixSort(rest)
 	perm := make([]uint32, 0, len(addrs))
 	i, j := 0, 0
 	for i < p || j < len(rest) {
@@ -200,67 +188,90 @@ func sortOrder(addrs []uint64) []uint32 {
 	return perm
 }
 
-// permute reorders the builder's columns into perm's order. Symbols already
-// in place (the sorted core kernel before the modules) are not moved.
+// permute reorders the builder's columns into perm's order, moving runs of
+// consecutive symbols (most of the core kernel) as whole blocks.
 func (b *builder) permute(perm []uint32) {
 	n := len(perm)
-	k0 := 0
-	for k0 < n && perm[k0] == uint32(k0) {
-		k0++
-	}
-	modOf := b.moduleOfEach(k0)
-	var arenaStart uint32
-	if k0 > 0 {
-		arenaStart = b.nameEnd[k0-1]
-	}
-	tail := perm[k0:]
-	addrs := make([]uint64, len(tail))
-	types := make([]byte, len(tail))
-	nameEnd := make([]uint32, len(tail))
-	arena := make([]byte, 0, len(b.arena)-int(arenaStart))
-	runs := b.fileMod[:b.runAt(k0)+1]
-	for k, f := range tail {
-		addrs[k], types[k] = b.addrs[f], b.types[f]
+	modOf := b.moduleOfEach()
+	addrs := make([]uint64, n)
+	types := make([]byte, n)
+	nameEnd := make([]uint32, n)
+	arena := make([]byte, 0, len(b.arena))
+	runs := []fileRun{{0, modOf[perm[0]]}}
+	for k := 0; k < n; {
+		f := int(perm[k])
+		m := 1 // length of the block of consecutive file indices from f
+		for k+m < n && int(perm[k+m]) == f+m && modOf[f+m] == modOf[f] {
+			m++
+		}
+		copy(addrs[k:], b.addrs[f:f+m])
+		copy(types[k:], b.types[f:f+m])
 		start := uint32(0)
 		if f > 0 {
 			start = b.nameEnd[f-1]
 		}
-		arena = append(arena, b.arena[start:b.nameEnd[f]]...)
-		nameEnd[k] = arenaStart + uint32(len(arena))
-		if m := modOf[int(f)-k0]; m != runs[len(runs)-1].mod {
-			runs = append(runs, fileRun{k0 + k, m})
+		shift := uint32(len(arena)) - start // wraps; adds up right
+		arena = append(arena, b.arena[start:b.nameEnd[f+m-1]]...)
+		for j := range m {
+			nameEnd[k+j] = b.nameEnd[f+j] + shift
 		}
+		if mod := modOf[f]; mod != runs[len(runs)-1].mod {
+			runs = append(runs, fileRun{k, mod})
+		}
+		k += m
 	}
-	copy(b.addrs[k0:], addrs)
-	copy(b.types[k0:], types)
-	copy(b.nameEnd[k0:], nameEnd)
-	copy(b.arena[arenaStart:], arena)
-	b.fileMod = runs
+	b.addrs, b.types, b.nameEnd, b.arena, b.fileMod = addrs, types, nameEnd, arena, runs
 }
 
-// moduleOfEach returns the module id of every symbol from k0 on.
-func (b *builder) moduleOfEach(k0 int) []uint16 {
+// moduleOfEach returns the module id of every symbol, in file order.
+func (b *builder) moduleOfEach() []uint16 {
 	n := len(b.addrs)
-	modOf := make([]uint16, n-k0)
+	modOf := make([]uint16, n)
 	for r, fr := range b.fileMod {
 		end := n
 		if r+1 < len(b.fileMod) {
 			end = b.fileMod[r+1].first
 		}
-		for i := max(fr.first, k0); i < end; i++ {
-			modOf[i-k0] = fr.mod
+		for i := fr.first; i < end; i++ {
+			modOf[i] = fr.mod
 		}
 	}
 	return modOf
 }
 
-// runAt returns the index of the file run holding symbol i.
-func (b *builder) runAt(i int) int {
-	r := 0
-	for r+1 < len(b.fileMod) && b.fileMod[r+1].first <= i {
-		r++
+// keyed is a symbol's address with its file index, for sorting.
+type keyed struct {
+	addr uint64
+	idx  uint32
+}
+
+// radixSort sorts by address, stably (so file order is kept among equal
+// addresses), one byte at a time over the bytes in which addresses differ.
+func radixSort(a []keyed) []keyed {
+	if len(a) < 2 {
+		return a
 	}
-	return r
+	var lo, hi uint64 = ^uint64(0), 0
+	for _, k := range a {
+		lo, hi = min(lo, k.addr), max(hi, k.addr)
+	}
+	tmp := make([]keyed, len(a))
+	for shift := uint(0); shift < 64 && (lo^hi)>>shift != 0; shift += 8 {
+		var count [257]int
+		for _, k := range a {
+			count[(k.addr>>shift)&0xff+1]++
+		}
+		for i := 1; i < 257; i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range a {
+			d := (k.addr >> shift) & 0xff
+			tmp[count[d]] = k
+			count[d]++
+		}
+		a, tmp = tmp, a
+	}
+	return a
 }
 
 // compactRuns converts builder runs, dropping empty ones.
