@@ -648,3 +648,34 @@ func trunc(s []int) []int {
 	}
 	return s
 }
+
+// A Table is documented as safe for concurrent use: run under -race.
+func TestConcurrentUse(t *testing.T) {
+	b := openTable(t, bootTable("run2-B"))
+	want := "lkdtm_EXCEPTION+0x5/0x20 [lkdtm]" // run2-B oops-03
+	done := make(chan string)
+	for g := 0; g < 8; g++ {
+		go func() {
+			var bad string
+			for k := 0; k < 200; k++ {
+				loc, err := b.Lookup(0xffffffffc09e64a5)
+				if got := format(b, loc, err); got != want && bad == "" {
+					bad = got
+				}
+				_ = b.Find("do_fault")
+				_, _ = b.LookupReturn(0xffffffff868cd340)
+				_ = b.Section(0xffffffffc09e64a5)
+				if k%50 == 0 {
+					_, _ = b.Search(kallsyms.Query{Pattern: "lkdtm_*", Module: "lkdtm"})
+					_ = b.Modules()
+				}
+			}
+			done <- bad
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if bad := <-done; bad != "" {
+			t.Errorf("concurrent Lookup = %q, want %q", bad, want)
+		}
+	}
+}
