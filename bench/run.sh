@@ -4,7 +4,10 @@
 #   sudo ./run.sh [outdir]          (root: needed for the private mount namespace)
 #
 # Environment: COUNT (default 6) = -count of every benchmark; BENCHTIME
-# (default 1s); SKIP_TESTS=1 skips the correctness demonstrations.
+# (default 1s); SKIP_TESTS=1 skips the correctness demonstrations; IDLE_LOAD
+# (default 1.5) and IDLE_WAIT (default 300 s): before each pass, wait up to
+# IDLE_WAIT seconds for the 1-minute load average to drop below IDLE_LOAD (the
+# load at the start and end of each pass is recorded in machine.txt).
 #
 # Three benchmark passes, each in one process so all libraries of a pass run
 # side by side:
@@ -60,12 +63,25 @@ awk 'NR == FNR { if ($2 == ".text") text[$1] = $3; next } ($1 in text) { print $
 {
 	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -r) nproc=$(nproc) $(go version)"
 	grep -m1 'model name' /proc/cpuinfo
+	echo "ksym commit: $(git -C .. rev-parse --short HEAD 2>/dev/null) (kallsyms/ last changed in $(git -C .. log -1 --format=%h -- kallsyms 2>/dev/null); uncommitted changes there: $(git -C .. status --short -- kallsyms 2>/dev/null | wc -l))"
 	echo "loadavg before: $(cat /proc/loadavg)"
 } >"$out/machine.txt"
+
+wait_idle() {
+	i=0
+	while [ "$i" -lt "${IDLE_WAIT:-300}" ]; do
+		awk -v max="${IDLE_LOAD:-1.5}" '{ exit !($1 < max) }' /proc/loadavg && return 0
+		sleep 5
+		i=$((i + 5))
+	done
+	echo "run.sh: load still $(cut -d' ' -f1 /proc/loadavg) after ${IDLE_WAIT:-300}s; running anyway" >&2
+}
 
 # The test binary must run from the package directory (fixtures are ../testdata).
 for fx in firecracker debian; do
 	echo "== pass: $fx (bind-mounted over /proc/kallsyms)" >&2
+	wait_idle
+	echo "loadavg before $fx: $(cat /proc/loadavg)" >>"$out/machine.txt"
 	sm=""
 	[ "$fx" = debian ] && sm=$sysmod
 	unshare -m --propagation private sh -c '
@@ -78,6 +94,8 @@ for fx in firecracker debian; do
 	echo "loadavg after $fx: $(cat /proc/loadavg)" >>"$out/machine.txt"
 done
 
+wait_idle
+echo "loadavg before live: $(cat /proc/loadavg)" >>"$out/machine.txt"
 echo "== pass: live /proc/kallsyms" >&2
 KSYM_BENCH_TABLES=none KSYM_BENCH_LIVE=1 "$out/bench.test" -test.run '^$' -test.bench '^BenchmarkLive$' \
 	-test.benchmem -test.count "$count" -test.benchtime "$benchtime" -test.v 2>&1 |
