@@ -139,7 +139,7 @@ func (c *addrColumn) upperOff(d uint32) int {
 	b := s.bucket + (d-s.start)>>s.shift
 	lo, hi = int(c.buckets[b]), int(c.buckets[b+1])
 	// Symbols in [lo, hi) start inside the bucket; those before lo are <= d.
-	for lo < hi {
+	for hi-lo > 8 {
 		m := int(uint(lo+hi) >> 1)
 		if c.off[m] <= d {
 			lo = m + 1
@@ -147,7 +147,13 @@ func (c *addrColumn) upperOff(d uint32) int {
 			hi = m
 		}
 	}
-	return lo
+	n := lo
+	for _, o := range c.off[lo:hi] { // a few left: count without branches
+		if o <= d {
+			n++
+		}
+	}
+	return n
 }
 
 func upperBound(a []uint64, x uint64) int {

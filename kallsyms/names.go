@@ -13,7 +13,20 @@ import (
 type nameIndex struct {
 	shift  uint     // hash >> shift is the group
 	starts []uint32 // group g holds order[starts[g]:starts[g+1]]
-	order  []uint32 // symbol indices, by group, then by index
+	// order holds, by group and then by index, each symbol's index in the
+	// low 24 bits and the low byte of its name's hash in the high 8, so most
+	// non-matching names are skipped without reading them.
+	order []uint32
+	wide  bool // more than 1<<24 symbols: order holds plain indices
+}
+
+const fpShift = 24
+
+func (x *nameIndex) entry(i int, h uint64) uint32 {
+	if x.wide {
+		return uint32(i)
+	}
+	return uint32(i) | uint32(h&0xff)<<fpShift
 }
 
 // hashName is a fast, deterministic hash of a symbol name.
@@ -48,20 +61,34 @@ func (t *Table) buildNameIndex() nameIndex {
 	for 1<<bits < n/2 {
 		bits++
 	}
-	x := nameIndex{shift: 64 - bits, starts: make([]uint32, 1<<bits+1), order: make([]uint32, n)}
+	x := nameIndex{shift: 64 - bits, starts: make([]uint32, 1<<bits+1), order: make([]uint32, n), wide: n >= 1<<fpShift}
 	group := make([]uint32, n)
 	for i := range n {
-		g := uint32(hashName(t.Name(i)) >> x.shift)
+		h := hashName(t.Name(i))
+		g := uint32(h >> x.shift)
 		group[i] = g
 		x.starts[g+1]++
+		x.order[i] = x.entry(i, h) // parked here until placed below
 	}
 	for g := 1; g < len(x.starts); g++ {
 		x.starts[g] += x.starts[g-1]
 	}
 	fill := append([]uint32(nil), x.starts[:len(x.starts)-1]...)
+	entries := append([]uint32(nil), x.order...)
 	for i, g := range group {
-		x.order[fill[g]] = uint32(i)
+		x.order[fill[g]] = entries[i]
 		fill[g]++
+	}
+	if !x.wide {
+		// By fingerprint within a group (then by index, as entries are
+		// placed in index order), so that a name sharing its group with a
+		// much duplicated one (__func__.0 has 483 copies) finds its own
+		// entries by binary search.
+		for g := range len(x.starts) - 1 {
+			if grp := x.order[x.starts[g]:x.starts[g+1]]; len(grp) > 1 {
+				slices.Sort(grp)
+			}
+		}
 	}
 	return x
 }
@@ -70,10 +97,35 @@ func (t *Table) buildNameIndex() nameIndex {
 // address order. It does not allocate when dst has room.
 func (t *Table) AppendFind(dst []int, name string) []int {
 	x := t.index()
-	g := hashName(name) >> x.shift
-	for _, i := range x.order[x.starts[g]:x.starts[g+1]] {
-		if t.Name(int(i)) == name {
-			dst = append(dst, int(i))
+	h := hashName(name)
+	g := h >> x.shift
+	if x.wide {
+		for _, i := range x.order[x.starts[g]:x.starts[g+1]] {
+			if t.Name(int(i)) == name {
+				dst = append(dst, int(i))
+			}
+		}
+		return dst
+	}
+	fp := uint32(h&0xff) << fpShift
+	grp := x.order[x.starts[g]:x.starts[g+1]]
+	if len(grp) > 8 {
+		lo, hi := 0, len(grp)
+		for lo < hi { // first entry with this fingerprint
+			m := int(uint(lo+hi) >> 1)
+			if grp[m] < fp {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		grp = grp[lo:]
+	}
+	for _, e := range grp {
+		if e&^(1<<fpShift-1) == fp && t.Name(int(e&(1<<fpShift-1))) == name {
+			dst = append(dst, int(e&(1<<fpShift-1)))
+		} else if e > fp|(1<<fpShift-1) {
+			break // past this fingerprint
 		}
 	}
 	return dst

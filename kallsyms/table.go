@@ -96,13 +96,16 @@ type Symbol struct {
 
 // runOf returns the index in t.runs of the run holding symbol i.
 func (t *Table) runOf(i int) int {
-	r, _ := slices.BinarySearchFunc(t.runs, uint32(i), func(r run, i uint32) int {
-		if r.first <= i {
-			return -1
+	lo, hi := 1, len(t.runs) // runs[0] starts at 0
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if int(t.runs[m].first) <= i {
+			lo = m + 1
+		} else {
+			hi = m
 		}
-		return 1
-	})
-	return r - 1
+	}
+	return lo - 1
 }
 
 // runEnd returns the index one past the last symbol of run r.
@@ -143,7 +146,7 @@ func arenaString(arena []byte) string {
 	if len(arena) == 0 {
 		return ""
 	}
-	if cap(arena)-len(arena) > len(arena)/8 {
+	if cap(arena)-len(arena) > len(arena)/16 {
 		arena = slices.Clip(append([]byte(nil), arena...))
 	}
 	return unsafe.String(&arena[0], len(arena))
