@@ -71,7 +71,9 @@ func (b *builder) parseAll(buf []byte) error {
 // overlap: a live /proc/kallsyms, which the kernel generates as it is read,
 // costs little more than reading it.
 func Parse(r io.Reader, opts Options) (*Table, error) {
-	b := newBuilder(opts, 1<<14, 1<<20, 0)
+	// Sized for a typical kernel (100k to 200k symbols) to spare regrowth; the
+	// columns are trimmed in the end.
+	b := newBuilder(opts, 1<<17, 6<<20, 16)
 	chunks := make(chan []byte, 4)
 	free := make(chan []byte, 4)
 	errc := make(chan error, 1)
@@ -129,7 +131,7 @@ func (b *builder) joinCarry(carry *[]byte, chunk []byte) ([]byte, error) {
 // final error (nil at EOF) goes to errc.
 func readChunks(r io.Reader, chunks chan<- []byte, free <-chan []byte, errc chan<- error, stop <-chan struct{}) {
 	defer close(chunks)
-	const chunkSize = 256 << 10
+	const chunkSize = 64 << 10
 	for {
 		var buf []byte
 		select {

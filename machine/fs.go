@@ -67,16 +67,23 @@ func (fs FS) KallsymsPath() string { return fs.Path("/proc/kallsyms") }
 // report size 0, and a table of 120,000 symbols is 5 to 6 MB.
 const kallsymsBuffer = 8 << 20
 
-// Kallsyms reads and parses the live symbol table. A table whose addresses
-// are all zero (an unprivileged reader, or kptr_restrict=2) is returned with
-// no error: t.Hidden() tells, and Check explains why.
+// Kallsyms reads and parses the live symbol table, parsing while the kernel
+// generates the text (kallsyms.Parse). A table whose addresses are all zero
+// (an unprivileged reader, or kptr_restrict=2) is returned with no error:
+// t.Hidden() tells, and Check explains why.
 func (fs FS) Kallsyms() (*kallsyms.Table, error) {
 	path := fs.KallsymsPath()
-	data, err := readAll(path, kallsymsBuffer)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, describe(err)
 	}
-	return kallsyms.ParseBytes(data, kallsyms.Options{Source: path})
+	defer f.Close()
+	t, err := kallsyms.Parse(f, kallsyms.Options{Source: path})
+	var perr *kallsyms.ParseError
+	if err != nil && !errors.As(err, &perr) && !errors.Is(err, kallsyms.ErrEmpty) {
+		err = describe(err)
+	}
+	return t, err
 }
 
 // KptrRestrict returns kernel.kptr_restrict (/proc/sys/kernel/kptr_restrict):
