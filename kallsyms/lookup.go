@@ -19,15 +19,26 @@ func (t *Table) Lookup(addr uint64) (Location, error) {
 	if t.hidden {
 		return Location{}, ErrAddressesHidden
 	}
-	k := t.addrs.upper(addr) - 1
-	if k < 0 {
+	u := t.addrs.upper(addr) // symbols [0, u) are at or below addr
+	if u == 0 {
 		return Location{}, ErrNoSymbol
 	}
-	r := t.runOf(k)
-	sym := t.addrs.at(k)
-	for first := int(t.runs[r].first); k > first && t.addrs.at(k-1) == sym; k-- {
+	k := u - 1
+	r := 0
+	if len(t.runs) > 1 {
+		r = t.runOf(k)
 	}
-	next, hasNext := t.nextInRun(k, r)
+	first, end := int(t.runs[r].first), t.runEnd(r)
+	sym := t.addrs.at(k)
+	for k > first && t.addrs.at(k-1) == sym { // the first of several aliases
+		k--
+	}
+	// Symbol u, if in the run, is the next one above: nothing lies between.
+	var next uint64
+	hasNext := u < end
+	if hasNext {
+		next = t.addrs.at(u)
+	}
 	if !t.resolvable(addr, k, r, next, hasNext) {
 		return Location{}, ErrNoSymbol
 	}
@@ -53,17 +64,6 @@ func (t *Table) LookupReturn(addr uint64) (Location, error) {
 	loc.Addr++
 	loc.Offset++
 	return loc, nil
-}
-
-// nextInRun returns the next higher address after symbol k within its run.
-func (t *Table) nextInRun(k, r int) (uint64, bool) {
-	a := t.addrs.at(k)
-	for j := k + 1; j < t.runEnd(r); j++ {
-		if b := t.addrs.at(j); b > a {
-			return b, true
-		}
-	}
-	return 0, false
 }
 
 // resolvable reports whether the kernel would attribute addr to symbol k.
