@@ -29,17 +29,6 @@ const (
 	numMarkers
 )
 
-var markerNames = [numMarkers]string{
-	mText: "_text", mStext: "_stext", mEtext: "_etext",
-	mSinittext: "_sinittext", mEinittext: "_einittext", mEnd: "_end",
-	mStartRodata: "__start_rodata", mEndRodata: "__end_rodata",
-	mStartROAfterInit: "__start_ro_after_init", mEndROAfterInit: "__end_ro_after_init",
-	mSdata: "_sdata", mEdata: "_edata", mInitBegin: "__init_begin", mInitEnd: "__init_end",
-	mBssStart: "__bss_start", mBssStop: "__bss_stop",
-	mPerCPUStart: "__per_cpu_start", mPerCPUEnd: "__per_cpu_end",
-	mStartKsymtab: "__start___ksymtab", mStopKsymtab: "__stop___ksymtab",
-	mStartKsymtabGPL: "__start___ksymtab_gpl", mStopKsymtabGPL: "__stop___ksymtab_gpl",
-}
 
 // markerOf returns the marker a core symbol name denotes.
 func markerOf(name []byte) (marker, bool) {
