@@ -29,7 +29,6 @@ const (
 	numMarkers
 )
 
-
 // markerOf returns the marker a core symbol name denotes.
 func markerOf(name []byte) (marker, bool) {
 	if len(name) < 4 || name[0] != '_' {
