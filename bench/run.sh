@@ -7,7 +7,8 @@
 # (default 1s); SKIP_TESTS=1 skips the correctness demonstrations; IDLE_LOAD
 # (default 1.5) and IDLE_WAIT (default 300 s): before each pass, wait up to
 # IDLE_WAIT seconds for the 1-minute load average to drop below IDLE_LOAD (the
-# load at the start and end of each pass is recorded in machine.txt).
+# load at the start and end of each pass is recorded in machine.txt);
+# REPORT_ONLY=1 only prints the tables of an earlier run in outdir.
 #
 # Three benchmark passes, each in one process so all libraries of a pass run
 # side by side:
@@ -15,6 +16,8 @@
 #      mount namespace (OTel reads only /proc/kallsyms);
 #   2. Debian 6.1 run1-A table, the same way;
 #   3. this machine's live /proc/kallsyms (no bind mount).
+# Passes 1 and 2 also time BenchmarkParse with -test.cpu 1 (GOMAXPROCS=1), since
+# wall time on 2 CPUs flatters a parser that works in parallel.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +27,7 @@ benchtime=${BENCHTIME:-1s}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-if [ "$(id -u)" != 0 ]; then
+if [ "$(id -u)" != 0 ] && [ "${REPORT_ONLY:-0}" != 1 ]; then
 	echo "run.sh: must run as root (unshare -m and mount --bind)" >&2
 	exit 1
 fi
@@ -39,6 +42,13 @@ if [ -z "$benchstat" ]; then
 fi
 
 cd "$here"
+if [ "${REPORT_ONLY:-0}" = 1 ]; then
+	# Print the tables of an earlier run in $out again.
+	skip_run=1
+else
+	skip_run=0
+fi
+if [ "$skip_run" = 0 ]; then
 go test -c -o "$out/bench.test" .
 
 # Decompressed fixtures, bind-mounted over /proc/kallsyms below.
@@ -89,8 +99,12 @@ for fx in firecracker debian; do
 		{ [ -z "$6" ] || mount --bind "$6" /sys/module; } &&
 		KSYM_BENCH_TABLES=$2 KSYM_BENCH_PROC=$2 "$3" -test.run "^$" \
 			-test.bench "^Benchmark(Parse|Retained|LookupAddr|LookupName)$" \
-			-test.benchmem -test.count "$4" -test.benchtime "$5"
-	' sh "$out/$fx.kallsyms" "$fx" "$out/bench.test" "$count" "$benchtime" "$sm" | tee "$out/bench-$fx.txt" >&2
+			-test.benchmem -test.count "$4" -test.benchtime "$5" >"$7/bench-$2.txt" &&
+		KSYM_BENCH_TABLES=$2 KSYM_BENCH_PROC=$2 "$3" -test.run "^$" \
+			-test.bench "^BenchmarkParse$" -test.cpu 1 \
+			-test.benchmem -test.count "$4" -test.benchtime "$5" >"$7/bench-$2-cpu1.txt"
+	' sh "$out/$fx.kallsyms" "$fx" "$out/bench.test" "$count" "$benchtime" "$sm" "$out"
+	cat "$out/bench-$fx.txt" "$out/bench-$fx-cpu1.txt" >&2
 	echo "loadavg after $fx: $(cat /proc/loadavg)" >>"$out/machine.txt"
 done
 
@@ -107,14 +121,28 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
 	"$out/bench.test" -test.run 'Agreement|Trap' -test.v >"$out/traps.txt" 2>&1 || true
 fi
 
-for f in firecracker debian; do
+fi # skip_run
+
+# benchstat: one table per benchmark, implementations as rows, the two
+# fixtures as columns (± is benchstat's 95% confidence interval).
+for g in Parse Retained LookupAddr LookupName; do
 	echo
-	echo "######## table=$f (columns: implementations; deltas vs ksym-bytes / ksym)"
-	"$benchstat" -col /impl "$out/bench-$f.txt"
+	echo "######## $g"
+	"$benchstat" -row /impl -col /table -filter ".name:$g" "$out/bench-firecracker.txt" "$out/bench-debian.txt"
 done
 echo
-echo "######## live /proc/kallsyms on this machine (deltas vs readfile)"
-"$benchstat" -col /impl "$out/bench-live.txt"
+echo "######## Parse with GOMAXPROCS=1 (-test.cpu 1: CPU cost, no parallelism)"
+"$benchstat" -row /impl -col /table "$out/bench-firecracker-cpu1.txt" "$out/bench-debian-cpu1.txt"
+echo
+echo "######## Live: this machine's /proc/kallsyms"
+"$benchstat" -row /impl -filter ".name:Live" "$out/bench-live.txt"
+
+# Medians, ratios to the best peer, and the targets, as Markdown.
+echo
+echo "######## summary"
+go run ./cmd/benchsummary "$out/bench-firecracker.txt" "$out/bench-debian.txt" \
+	"$out/bench-firecracker-cpu1.txt" "$out/bench-debian-cpu1.txt" "$out/bench-live.txt"
+
 if [ -f "$out/traps.txt" ]; then
 	echo
 	echo "######## correctness demonstrations ($out/traps.txt)"
