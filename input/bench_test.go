@@ -1,6 +1,8 @@
 package input
 
 import (
+	"github.com/ksym-dev/ksym/internal/fixture"
+
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,7 +10,7 @@ import (
 
 // BenchmarkReadAll decompresses the real 5.4 MB 6.18 table in each format.
 func BenchmarkReadAll(b *testing.B) {
-	plain := gunzipFile(b, firecrackerGz)
+	plain := fixture.Read(b, firecrackerGz)
 	dir := b.TempDir()
 	files := map[string][]byte{
 		"plain": plain,

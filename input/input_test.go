@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ksym-dev/ksym/internal/fixture"
+
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
@@ -44,30 +46,11 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// gunzipFile decompresses a fixture with the standard library alone.
-func gunzipFile(t testing.TB, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // head200 returns the first 200 lines of run1-A's table, as the checked-in
 // .xz and .zst files hold them.
 func head200(t testing.TB) []byte {
 	t.Helper()
-	all := gunzipFile(t, run1AGz)
+	all := fixture.Read(t, run1AGz)
 	end := 0
 	for range 200 {
 		end += bytes.IndexByte(all[end:], '\n') + 1
@@ -206,7 +189,7 @@ func TestReadAllRealGzip(t *testing.T) {
 // (with the CLI tools when installed, else with the Go libraries) and checks
 // the exact bytes come back through Open and ReadAll.
 func TestWholeTableEveryFormat(t *testing.T) {
-	plain := gunzipFile(t, firecrackerGz)
+	plain := fixture.Read(t, firecrackerGz)
 	dir := t.TempDir()
 	plainPath := filepath.Join(dir, "kallsyms.txt")
 	if err := os.WriteFile(plainPath, plain, 0o644); err != nil {

@@ -2,43 +2,24 @@ package kallsyms_test
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"testing"
 
+	"github.com/ksym-dev/ksym/internal/fixture"
 	"github.com/ksym-dev/ksym/kallsyms"
 )
 
 // Benchmarks run on the real tables in testdata; the peer comparison lives
 // in the separate bench/ module (see docs/benchmarks.md).
 var benchTables = []struct{ name, path string }{
-	{"firecracker-6.18", "../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz"},
-	{"debian-6.1", "../testdata/fixtures/debian-6.1.0-56-amd64/boots/run1-A/kallsyms.txt.gz"},
-}
-
-func gunzip(b *testing.B, path string) []byte {
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
+	{"firecracker-6.18", fixture.Path("firecracker-6.18.44/kallsyms.txt.gz")},
+	{"debian-6.1", fixture.Path("debian-6.1.0-56-amd64/boots/run1-A/kallsyms.txt.gz")},
 }
 
 func BenchmarkParseBytes(b *testing.B) {
 	for _, bt := range benchTables {
-		data := gunzip(b, bt.path)
+		data := fixture.Read(b, bt.path)
 		b.Run(bt.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
@@ -53,7 +34,7 @@ func BenchmarkParseBytes(b *testing.B) {
 
 func BenchmarkParseReader(b *testing.B) {
 	for _, bt := range benchTables {
-		data := gunzip(b, bt.path)
+		data := fixture.Read(b, bt.path)
 		b.Run(bt.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
@@ -70,7 +51,7 @@ func BenchmarkParseReader(b *testing.B) {
 // the name index is built by the first name lookup.
 func BenchmarkRetained(b *testing.B) {
 	for _, bt := range benchTables {
-		data := gunzip(b, bt.path)
+		data := fixture.Read(b, bt.path)
 		b.Run(bt.name, func(b *testing.B) {
 			var parsed, indexed float64
 			for b.Loop() {

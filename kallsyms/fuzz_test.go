@@ -1,6 +1,8 @@
 package kallsyms_test
 
 import (
+	"github.com/ksym-dev/ksym/internal/fixture"
+
 	"bufio"
 	"bytes"
 	"errors"
@@ -17,7 +19,7 @@ import (
 func fuzzSeeds(tb testing.TB) []string {
 	lines := func(path string, from, to int) string {
 		var b bytes.Buffer
-		sc := bufio.NewScanner(bytes.NewReader(readFixture(tb, path)))
+		sc := bufio.NewScanner(bytes.NewReader(fixture.Read(tb, path)))
 		for n := 1; sc.Scan(); n++ {
 			if n >= from && n <= to {
 				b.WriteString(sc.Text())

@@ -8,10 +8,8 @@ package kallsyms_test
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ksym-dev/ksym/internal/fixture"
 
 	"github.com/ksym-dev/ksym/kallsyms"
 )
@@ -44,26 +44,6 @@ var boots = []struct {
 }
 
 func bootTable(run string) string { return filepath.Join(bootsDir, run, "kallsyms.txt.gz") }
-
-// readFixture returns the content of a fixture file, gunzipped if it ends in .gz.
-func readFixture(tb testing.TB, path string) []byte {
-	tb.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("reading fixture: %v", err)
-	}
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			tb.Fatalf("%s: %v", path, err)
-		}
-		data, err = io.ReadAll(zr)
-		if err != nil {
-			tb.Fatalf("%s: %v", path, err)
-		}
-	}
-	return data
-}
 
 // Parsed tables are shared between tests: each fixture is parsed once.
 type tableEntry struct {
@@ -108,7 +88,7 @@ func readRaw(tb testing.TB, path string) []rawSym {
 	e, _ := raws.LoadOrStore(path, &rawEntry{})
 	ent := e.(*rawEntry)
 	ent.once.Do(func() {
-		sc := bufio.NewScanner(bytes.NewReader(readFixture(tb, path)))
+		sc := bufio.NewScanner(bytes.NewReader(fixture.Read(tb, path)))
 		n := 0
 		for sc.Scan() {
 			n++
@@ -190,7 +170,7 @@ func extractFrames(tb testing.TB, run string) []frame {
 	seen := map[string]bool{}
 	var out []frame
 	for _, file := range files {
-		sc := bufio.NewScanner(bytes.NewReader(readFixture(tb, file)))
+		sc := bufio.NewScanner(bytes.NewReader(fixture.Read(tb, file)))
 		sc.Buffer(nil, 1<<20)
 		for n := 1; sc.Scan(); n++ {
 			for _, m := range frameRE.FindAllStringSubmatch(sc.Text(), -1) {
@@ -388,7 +368,7 @@ func TestGroundTruthTableOrder(t *testing.T) {
 // agrees with the three boots' kallsyms, slid by the KASLR offset.
 func TestGroundTruthSystemMap(t *testing.T) {
 	// The kernel's own statement of the slide, in run1-A's sysrq-c panic.
-	oops := string(readFixture(t, filepath.Join(bootsDir, "run1-A", "oops-05-sysrq-c.txt")))
+	oops := string(fixture.Read(t, filepath.Join(bootsDir, "run1-A", "oops-05-sysrq-c.txt")))
 	m := regexp.MustCompile(`Kernel Offset: 0x([0-9a-f]+) from 0x([0-9a-f]+)`).FindStringSubmatch(oops)
 	if m == nil {
 		t.Fatal("no Kernel Offset line in run1-A/oops-05-sysrq-c.txt")
@@ -460,7 +440,7 @@ func TestGroundTruthUnprivileged(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
-			data := readFixture(t, path)
+			data := fixture.Read(t, path)
 			tab2, err := kallsyms.Parse(bytes.NewReader(data), kallsyms.Options{Source: path})
 			if err != nil {
 				t.Fatalf("Parse: %v", err)

@@ -3,7 +3,6 @@ package machine
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"encoding/hex"
 	"flag"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ksym-dev/ksym/internal/fixture"
 )
 
 // The miniature machine roots under testdata/ are generated from the real
@@ -36,43 +37,21 @@ const rootKallsymsHead = 400
 // unprivilegedRoot is run1-A as an unprivileged user saw it.
 const unprivilegedRoot = "run1-A-unprivileged"
 
-func readFixture(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func gunzip(t testing.TB, path string) []byte {
-	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(readFixture(t, path)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if _, err := out.ReadFrom(zr); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
-
 // expectedTree derives a machine root from a boot's capture: relative path ->
 // content.
 func expectedTree(t testing.TB, boot string) map[string][]byte {
 	dir := filepath.Join(debianDir, "boots", boot)
-	uname := strings.Fields(string(readFixture(t, filepath.Join(dir, "uname.txt"))))
+	uname := strings.Fields(string(fixture.Read(t, filepath.Join(dir, "uname.txt"))))
 	tree := map[string][]byte{
 		"proc/kallsyms":                 kallsymsExcerpt(t, filepath.Join(dir, "kallsyms.txt.gz")),
-		"proc/modules":                  readFixture(t, filepath.Join(dir, "modules.txt")),
+		"proc/modules":                  fixture.Read(t, filepath.Join(dir, "modules.txt")),
 		"proc/version":                  bannerFromDmesg(t, filepath.Join(dir, "dmesg-raw.txt.gz")),
-		"proc/sys/kernel/kptr_restrict": readFixture(t, filepath.Join(dir, "kptr_restrict.txt")),
+		"proc/sys/kernel/kptr_restrict": fixture.Read(t, filepath.Join(dir, "kptr_restrict.txt")),
 		"proc/sys/kernel/osrelease":     []byte(uname[2] + "\n"),
 		"proc/sys/kernel/hostname":      []byte(uname[1] + "\n"),
-		"sys/kernel/notes":              parseHexdump(t, readFixture(t, filepath.Join(dir, "notes.hex"))),
+		"sys/kernel/notes":              parseHexdump(t, fixture.Read(t, filepath.Join(dir, "notes.hex"))),
 	}
-	for _, line := range strings.Split(string(readFixture(t, filepath.Join(dir, "module-sections.txt"))), "\n") {
+	for _, line := range strings.Split(string(fixture.Read(t, filepath.Join(dir, "module-sections.txt"))), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 3 && contains(treeModules, f[0]) {
 			tree["sys/module/"+f[0]+"/sections/"+f[1]] = []byte(f[2] + "\n")
@@ -90,10 +69,10 @@ func expectedTree(t testing.TB, boot string) map[string][]byte {
 // it (all addresses zero), with the real sysctl and release.
 func expectedUnprivilegedTree(t testing.TB) map[string][]byte {
 	dir := filepath.Join(debianDir, "boots", "run1-A")
-	uname := strings.Fields(string(readFixture(t, filepath.Join(dir, "uname.txt"))))
+	uname := strings.Fields(string(fixture.Read(t, filepath.Join(dir, "uname.txt"))))
 	return map[string][]byte{
-		"proc/kallsyms":                 readFixture(t, filepath.Join(dir, "kallsyms-nonroot-head.txt")),
-		"proc/sys/kernel/kptr_restrict": readFixture(t, filepath.Join(dir, "kptr_restrict.txt")),
+		"proc/kallsyms":                 fixture.Read(t, filepath.Join(dir, "kallsyms-nonroot-head.txt")),
+		"proc/sys/kernel/kptr_restrict": fixture.Read(t, filepath.Join(dir, "kptr_restrict.txt")),
 		"proc/sys/kernel/osrelease":     []byte(uname[2] + "\n"),
 	}
 }
@@ -110,7 +89,7 @@ func contains(list []string, s string) bool {
 // kallsymsExcerpt keeps the first rootKallsymsHead lines and every lkdtm line.
 func kallsymsExcerpt(t testing.TB, path string) []byte {
 	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(gunzip(t, path)))
+	sc := bufio.NewScanner(bytes.NewReader(fixture.Read(t, path)))
 	for n := 1; sc.Scan(); n++ {
 		if n <= rootKallsymsHead || strings.HasSuffix(sc.Text(), "\t[lkdtm]") {
 			out.WriteString(sc.Text() + "\n")
@@ -122,7 +101,7 @@ func kallsymsExcerpt(t testing.TB, path string) []byte {
 // bannerFromDmesg returns the "Linux version ..." boot line: the kernel
 // prints linux_banner there, and /proc/version prints the same string.
 func bannerFromDmesg(t testing.TB, path string) []byte {
-	for _, line := range strings.Split(string(gunzip(t, path)), "\n") {
+	for _, line := range strings.Split(string(fixture.Read(t, path)), "\n") {
 		if i := strings.Index(line, "] Linux version "); i >= 0 {
 			return []byte(line[i+2:] + "\n")
 		}
@@ -166,7 +145,7 @@ func parseHexdump(t testing.TB, dump []byte) []byte {
 // build ID.
 func moduleBuildIDs(t testing.TB) map[string]string {
 	ids := map[string]string{}
-	for _, line := range strings.Split(string(readFixture(t, filepath.Join(debianDir, "loaded-modules-build-ids.tsv"))), "\n") {
+	for _, line := range strings.Split(string(fixture.Read(t, filepath.Join(debianDir, "loaded-modules-build-ids.tsv"))), "\n") {
 		f := strings.Split(line, "\t")
 		if len(f) >= 2 && !strings.HasPrefix(line, "#") {
 			ids[strings.ReplaceAll(f[0], "-", "_")] = f[1]
@@ -199,7 +178,7 @@ func readTree(t testing.TB, root string) map[string][]byte {
 			return err
 		}
 		rel, _ := filepath.Rel(root, path)
-		tree[filepath.ToSlash(rel)] = readFixture(t, path)
+		tree[filepath.ToSlash(rel)] = fixture.Read(t, path)
 		return nil
 	})
 	if err != nil {

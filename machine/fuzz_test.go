@@ -1,13 +1,15 @@
 package machine
 
 import (
+	"github.com/ksym-dev/ksym/internal/fixture"
+
 	"strings"
 	"testing"
 )
 
 // FuzzParseNotes: no panic, and every payload lies inside the input.
 func FuzzParseNotes(f *testing.F) {
-	f.Add(readFixture(f, "testdata/run1-A/sys/kernel/notes"))
+	f.Add(fixture.Read(f, "testdata/run1-A/sys/kernel/notes"))
 	f.Add(buildIDNote(f, lkdtmBuildID))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -28,7 +30,7 @@ func FuzzParseNotes(f *testing.F) {
 // FuzzParseModules: no panic, and a parsed module has the fields every line
 // must have.
 func FuzzParseModules(f *testing.F) {
-	f.Add(string(readFixture(f, "testdata/run1-A/proc/modules")))
+	f.Add(string(fixture.Read(f, "testdata/run1-A/proc/modules")))
 	f.Add("foo 16384 1 bar,[permanent], Unloading 0x(null)\n")
 	f.Add("foo 16384 - - Live 0xffffffffc0000000\n")
 	f.Fuzz(func(t *testing.T, text string) {

@@ -1,6 +1,8 @@
 package machine
 
 import (
+	"github.com/ksym-dev/ksym/internal/fixture"
+
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -93,7 +95,7 @@ func checkString(t *testing.T, what string, f func() (string, error), want strin
 }
 
 func TestBuildIDFromRealNotesMatchesBuildIDFile(t *testing.T) {
-	want := strings.TrimSpace(string(readFixture(t, filepath.Join(debianDir, "build-id.txt"))))
+	want := strings.TrimSpace(string(fixture.Read(t, filepath.Join(debianDir, "build-id.txt"))))
 	got, err := root(t, "run2-B").BuildID()
 	if got != want || err != nil {
 		t.Fatalf("BuildID = %q, %v; build-id.txt says %q", got, err, want)
@@ -133,7 +135,7 @@ func checkRealNotes(t *testing.T, notes []Note) {
 }
 
 func TestParseNotesReal(t *testing.T) {
-	data := readFixture(t, "testdata/run1-A/sys/kernel/notes")
+	data := fixture.Read(t, "testdata/run1-A/sys/kernel/notes")
 	notes, err := ParseNotes(data)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +152,7 @@ func TestParseNotesReal(t *testing.T) {
 // TestParseNotesOtherByteOrder swaps every header word of the real notes, as a
 // machine of the other byte order would have written them.
 func TestParseNotesOtherByteOrder(t *testing.T) {
-	data := append([]byte(nil), readFixture(t, "testdata/run1-A/sys/kernel/notes")...)
+	data := append([]byte(nil), fixture.Read(t, "testdata/run1-A/sys/kernel/notes")...)
 	for off := 0; off < len(data); {
 		namesz := binary.LittleEndian.Uint32(data[off:])
 		descsz := binary.LittleEndian.Uint32(data[off+4:])
