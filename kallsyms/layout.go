@@ -107,29 +107,17 @@ func (l *coreLayout) in(a uint64, from, to marker) bool {
 	return l.has[from] && l.has[to] && a >= l.addr[from] && a < l.addr[to]
 }
 
-// coreScan collects, while parsing, what the core symbols say of the
-// kernel's layout.
+// coreScan collects, while parsing, the addresses of the marker symbols.
 type coreScan struct {
-	addr   [numMarkers]uint64
-	has    [numMarkers]bool
-	data   int    // data and bss symbols
-	lo, hi uint64 // lowest and highest address of non-absolute symbols
+	addr [numMarkers]uint64
+	has  [numMarkers]bool
 }
 
-func newCoreScan() coreScan { return coreScan{lo: ^uint64(0)} }
-
-// note records one core symbol.
-func (s *coreScan) note(name []byte, typ byte, addr uint64) {
+// noteMarker records a core symbol if it is a marker (first one wins).
+func (s *coreScan) noteMarker(name []byte, addr uint64) {
 	if m, ok := markerOf(name); ok && !s.has[m] {
 		s.addr[m], s.has[m] = addr, true
 	}
-	switch typ {
-	case 'd', 'D', 'b', 'B':
-		s.data++
-	case 'A', 'a':
-		return
-	}
-	s.lo, s.hi = min(s.lo, addr), max(s.hi, addr)
 }
 
 // merge adds what a later part of the input said.
@@ -139,22 +127,50 @@ func (s *coreScan) merge(o *coreScan) {
 			s.addr[m], s.has[m] = o.addr[m], true
 		}
 	}
-	s.data += o.data
-	s.lo, s.hi = min(s.lo, o.lo), max(s.hi, o.hi)
 }
 
-// layout turns the scan into the core layout.
-func (s *coreScan) layout() coreLayout {
+// coreLayout computes the core layout from the markers and the core symbols.
+func (t *Table) coreLayout(s *coreScan) coreLayout {
 	l := coreLayout{addr: s.addr, has: s.has}
-	l.hasData = l.has[mEnd] && s.data > 64
-	l.setRanges(s.lo, s.hi)
+	data := 0
+	t.forCore(func(i int) {
+		switch t.types[i] {
+		case 'd', 'D', 'b', 'B':
+			data++
+		}
+	})
+	l.hasData = l.has[mEnd] && data > 64
+	if !l.setRanges() {
+		// No markers (a partial table): resolve between the first and the
+		// last symbol; the last symbol's size is then unknown.
+		var lo, hi uint64 = ^uint64(0), 0
+		t.forCore(func(i int) {
+			if !isAbsolute(t.types[i]) {
+				lo, hi = min(lo, t.addrs.at(i)), max(hi, t.addrs.at(i))
+			}
+		})
+		if lo <= hi {
+			l.ranges[0], l.fallback = addrRange{lo, hi + 1}, true
+		}
+	}
 	return l
+}
+
+// forCore calls f with the index of every core-kernel symbol.
+func (t *Table) forCore(f func(i int)) {
+	for r, rn := range t.runs {
+		if rn.mod == 0 {
+			for i := int(rn.first); i < t.runEnd(r); i++ {
+				f(i)
+			}
+		}
+	}
 }
 
 // setRanges mirrors the kernel's is_ksym_addr(): with data symbols every
 // address in [_stext, _end), otherwise [_stext, _etext) and
-// [_sinittext, _einittext).
-func (l *coreLayout) setRanges(lo, hi uint64) {
+// [_sinittext, _einittext). It reports false when the markers are missing.
+func (l *coreLayout) setRanges() bool {
 	switch {
 	case l.hasData && l.has[mStext]:
 		l.ranges[0] = addrRange{l.addr[mStext], l.addr[mEnd]}
@@ -163,12 +179,10 @@ func (l *coreLayout) setRanges(lo, hi uint64) {
 		if l.has[mSinittext] && l.has[mEinittext] {
 			l.ranges[1] = addrRange{l.addr[mSinittext], l.addr[mEinittext]}
 		}
-	case lo <= hi:
-		// No markers (a partial table): resolve between the first and the
-		// last symbol; the last symbol's size is then unknown.
-		l.ranges[0] = addrRange{lo, hi + 1}
-		l.fallback = true
+	default:
+		return false
 	}
+	return true
 }
 
 // resolvable reports whether the kernel would resolve a core address.

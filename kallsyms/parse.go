@@ -218,7 +218,6 @@ func newBuilderInto(opts Options, addrs []uint64, types []byte, nameEnd []uint32
 		fileMod: []fileRun{{0, 0}},
 		modIDs:  map[string]uint16{"": 0},
 		mods:    []string{""},
-		core:    newCoreScan(),
 	}
 }
 
@@ -232,6 +231,7 @@ func (b *builder) errorf(format string, args ...any) error {
 func (b *builder) parseLines(buf []byte, final bool) ([]byte, error) {
 	addrs, types, nameEnd, arena := b.addrs, b.types, b.nameEnd, b.arena
 	defer func() { b.addrs, b.types, b.nameEnd, b.arena = addrs, types, nameEnd, arena }()
+	curMod := b.mods[b.fileMod[len(b.fileMod)-1].mod]
 	for len(buf) > 0 {
 		s, n := fastLine(buf)
 		var err error
@@ -263,8 +263,14 @@ func (b *builder) parseLines(buf []byte, final bool) ([]byte, error) {
 		types = append(types, s.typ)
 		arena = append(arena, s.name...)
 		nameEnd = append(nameEnd, uint32(len(arena)))
-		if err := b.noteSymbol(s, len(addrs)-1); err != nil {
-			return nil, err
+		if string(s.mod) != curMod {
+			if err := b.setModule(s.mod, len(addrs)-1); err != nil {
+				return nil, err
+			}
+			curMod = b.mods[b.fileMod[len(b.fileMod)-1].mod]
+		}
+		if len(s.mod) == 0 && s.name[0] == '_' {
+			b.core.noteMarker(s.name, s.addr)
 		}
 	}
 	return nil, nil
@@ -329,14 +335,6 @@ type line struct {
 	addr      uint64
 	typ       byte
 	name, mod []byte
-}
-
-// noteSymbol records the module and layout facts of symbol i.
-func (b *builder) noteSymbol(s line, i int) error {
-	if len(s.mod) == 0 {
-		b.core.note(s.name, s.typ, s.addr)
-	}
-	return b.setModule(s.mod, i)
 }
 
 // hexVal maps an ASCII byte to its hex value, or 0xff.
@@ -498,8 +496,7 @@ func (b *builder) parseModule(s []byte) ([]byte, error) {
 
 // setModule records that symbol i, the last one parsed, belongs to mod.
 func (b *builder) setModule(mod []byte, i int) error {
-	cur := b.fileMod[len(b.fileMod)-1].mod
-	if len(mod) == 0 && cur == 0 || b.mods[cur] == string(mod) { // no allocation: compiler optimises the conversion
+	if b.mods[b.fileMod[len(b.fileMod)-1].mod] == string(mod) {
 		return nil
 	}
 	id, ok := b.modIDs[string(mod)]

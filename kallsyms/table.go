@@ -136,7 +136,7 @@ func (b *builder) finish() (*Table, error) {
 	t.runs = compactRuns(b.fileMod)
 	t.addrs = newAddrColumn(b.addrs)
 	t.mods = t.describeModules(b.mods)
-	t.core = b.core.layout()
+	t.core = t.coreLayout(&b.core)
 	return t, nil
 }
 
