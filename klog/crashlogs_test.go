@@ -1,0 +1,188 @@
+package klog
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ksym-dev/ksym/internal/fixture"
+)
+
+// crashlog is one syzkaller test report: its header fields and console text.
+type crashlog struct {
+	name, title, typ string
+	text             string
+}
+
+// readCrashlogs reads every syzkaller crash log, splitting off the header
+// lines ("TITLE: ...") that end at the first empty line.
+func readCrashlogs(tb testing.TB) []crashlog {
+	tb.Helper()
+	root := fixture.Path("crashlogs/syzkaller")
+	var out []crashlog
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data := string(fixture.Read(tb, p))
+		c := crashlog{name: strings.TrimPrefix(p, root+"/")}
+		hdr, text, ok := strings.Cut(data, "\n\n")
+		if !ok {
+			hdr, text = "", data
+		}
+		for _, l := range strings.Split(hdr, "\n") {
+			if v, ok := strings.CutPrefix(l, "TITLE: "); ok {
+				c.title = v
+			}
+			if v, ok := strings.CutPrefix(l, "TYPE: "); ok {
+				c.typ = v
+			}
+		}
+		c.text = text
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	if len(out) < 140 {
+		tb.Fatalf("found %d crash logs, want the 144 fixtures", len(out))
+	}
+	return out
+}
+
+// titleFunction returns the function syzkaller's TITLE names after " in ".
+func titleFunction(title string) string {
+	i := strings.LastIndex(title, " in ")
+	if i < 0 {
+		return ""
+	}
+	f, _, _ := strings.Cut(title[i+4:], " ")
+	if f == "corrupted" {
+		return ""
+	}
+	return f
+}
+
+func TestCrashlogsDump(t *testing.T) {
+	if os.Getenv("KLOG_DUMP") == "" {
+		t.Skip("KLOG_DUMP not set")
+	}
+	for _, c := range readCrashlogs(t) {
+		reps := Parse(c.text)
+		t.Logf("== %s | %s | %s", c.name, c.typ, c.title)
+		for _, r := range reps {
+			t.Logf("   %-15s func=%-30s lines=%d frames=%d traces=%d | %.90s", r.Kind, r.Func, len(r.Lines), len(r.Frames), len(r.Traces), r.Title)
+		}
+	}
+}
+
+// syzTypes maps syzkaller's TYPE header to the kinds that agree with it.
+var syzTypes = map[string][]Kind{
+	"KASAN":                    {KindKASAN},
+	"KCSAN":                    {KindKCSAN},
+	"KMSAN":                    {KindKMSAN},
+	"KFENCE":                   {KindKFENCE},
+	"UBSAN":                    {KindUBSAN},
+	"MEMORY_SAFETY_UBSAN":      {KindUBSAN},
+	"LEAK":                     {KindKmemleak},
+	"LOCKDEP":                  {KindLockdep},
+	"ATOMIC_SLEEP":             {KindAtomicSleep},
+	"HANG":                     {KindHungTask, KindRCUStall, KindSoftLockup, KindHardLockup},
+	"WARNING":                  {KindWarning, KindLockdep},
+	"REFCOUNT_WARNING":         {KindRefcount},
+	"NULL-POINTER-DEREFERENCE": {KindNullDeref},
+	"BUG":                      {KindBUG, KindUsercopy},
+	"MEMORY_SAFETY_BUG":        {KindPageFault, KindNullDeref, KindGPF, KindBadPage, KindListCorruption, KindUsercopy, KindSLUB, KindBUG},
+	"DoS":                      {KindOops, KindGPF, KindPanic, KindBUG, KindStackOverflow, KindPageFault, KindStackProtector},
+}
+
+// kindAgrees reports whether k agrees with syzkaller's TYPE typ; the
+// sanitizer types carry a suffix ("KASAN-READ").
+func kindAgrees(typ string, k Kind) bool {
+	for prefix, kinds := range syzTypes {
+		if typ != prefix && !strings.HasPrefix(typ, prefix+"-") {
+			continue
+		}
+		for _, want := range kinds {
+			if k == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestCrashlogs parses every crash log and measures how often the first
+// report's kind agrees with syzkaller's TYPE and its Func with the
+// function of syzkaller's TITLE.
+func TestCrashlogs(t *testing.T) {
+	logs := readCrashlogs(t)
+	var typed, kindOK, named, funcOK, parsed, titled, inFrames int
+	for _, c := range logs {
+		reps := Parse(c.text)
+		if len(reps) > 0 {
+			parsed++
+		}
+		var first *Report
+		if len(reps) > 0 {
+			first = reps[0]
+		}
+		if c.typ != "" && c.typ != "REBOOT" {
+			typed++
+			if first != nil && kindAgrees(c.typ, first.Kind) {
+				kindOK++
+			} else {
+				t.Logf("kind: %s: TYPE %s, got %v", c.name, c.typ, kindOf(first))
+			}
+		}
+		if want := titleFunction(c.title); want != "" && first != nil {
+			titled++
+			if hasFrame(first, want) {
+				inFrames++
+			}
+		}
+		if want := titleFunction(c.title); want != "" && first != nil && first.Func != "" {
+			named++
+			if first.Func == want || strings.HasPrefix(first.Func, want+".") {
+				funcOK++
+			} else {
+				t.Logf("func: %s: TITLE %q, got %s", c.name, c.title, first.Func)
+			}
+		}
+	}
+	t.Logf("%d logs, %d with reports; kind agrees with TYPE for %d/%d; Func agrees with TITLE for %d/%d where both name one; "+
+		"TITLE's function is one of the first report's frames for %d/%d",
+		len(logs), parsed, kindOK, typed, funcOK, named, inFrames, titled)
+	if inFrames*100 < titled*75 {
+		t.Errorf("TITLE function found in frames %d/%d fell below 75%%", inFrames, titled)
+	}
+	if kindOK*100 < typed*90 {
+		t.Errorf("kind agreement %d/%d fell below 90%%", kindOK, typed)
+	}
+	if funcOK*100 < named*45 {
+		t.Errorf("func agreement %d/%d fell below 45%%", funcOK, named)
+	}
+}
+
+// kindOf returns the kind of r, "none" when nil.
+func kindOf(r *Report) Kind {
+	if r == nil {
+		return "none"
+	}
+	return r.Kind
+}
+
+// hasFrame reports whether a frame of r names fn (or a compiler clone of
+// it such as fn.cold).
+func hasFrame(r *Report, fn string) bool {
+	for _, f := range r.Frames {
+		if f.Name == fn || strings.HasPrefix(f.Name, fn+".") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,167 @@
+package klog
+
+import "strings"
+
+// Kind is the kind of a report, named after the line that starts it.
+type Kind string
+
+// The kinds of reports.
+const (
+	KindUnknown        Kind = ""
+	KindOops           Kind = "oops"            // Oops:, invalid opcode:, Internal error:, ...
+	KindNullDeref      Kind = "null-deref"      // BUG: kernel NULL pointer dereference
+	KindPageFault      Kind = "page-fault"      // BUG: unable to handle page fault / paging request
+	KindGPF            Kind = "gpf"             // general protection fault
+	KindBUG            Kind = "bug"             // kernel BUG at file:line!
+	KindWarning        Kind = "warning"         // WARNING: CPU: ... at / WARNING: file:line at
+	KindKASAN          Kind = "kasan"           // BUG: KASAN:
+	KindKCSAN          Kind = "kcsan"           // BUG: KCSAN:
+	KindKMSAN          Kind = "kmsan"           // BUG: KMSAN:
+	KindKFENCE         Kind = "kfence"          // BUG: KFENCE:
+	KindUBSAN          Kind = "ubsan"           // UBSAN:
+	KindRefcount       Kind = "refcount"        // refcount_t:
+	KindListCorruption Kind = "list-corruption" // list_add corruption, list_del corruption
+	KindSLUB           Kind = "slub"            // BUG kmalloc-64 (...): ...
+	KindBadPage        Kind = "bad-page"        // BUG: Bad page state
+	KindUsercopy       Kind = "usercopy"        // usercopy: Kernel memory ... attempt detected
+	KindFortify        Kind = "fortify"         // detected buffer overflow in / fortify
+	KindStackProtector Kind = "stack-protector" // stack-protector: Kernel stack is corrupted
+	KindStackOverflow  Kind = "stack-overflow"  // kernel stack overflow, stack guard page
+	KindAtomicSleep    Kind = "atomic-sleep"    // sleeping function called from invalid context
+	KindSoftLockup     Kind = "soft-lockup"     // BUG: soft lockup
+	KindHardLockup     Kind = "hard-lockup"     // Watchdog detected hard LOCKUP
+	KindRCUStall       Kind = "rcu-stall"       // rcu: INFO: rcu_preempt detected stalls
+	KindHungTask       Kind = "hung-task"       // INFO: task ... blocked for more than
+	KindLockdep        Kind = "lockdep"         // WARNING: possible circular locking dependency ...
+	KindPanic          Kind = "panic"           // Kernel panic - not syncing:
+	KindSysrq          Kind = "sysrq"           // sysrq: Show State / Show Blocked State / ...
+	KindKmemleak       Kind = "kmemleak"        // unreferenced object 0x... (size N):
+)
+
+// starter is a rule recognising the first line of a report.
+type starter struct {
+	prefix string // the message starts with it
+	needle string // and contains it, when not empty
+	kind   Kind
+}
+
+// starters are tried in order; the first match wins.
+var starters = []starter{
+	{"BUG: KASAN: ", "", KindKASAN},
+	{"BUG: KCSAN: ", "", KindKCSAN},
+	{"BUG: KMSAN: ", "", KindKMSAN},
+	{"BUG: KFENCE: ", "", KindKFENCE},
+	{"UBSAN: ", "", KindUBSAN},
+	{"BUG: kernel NULL pointer dereference", "", KindNullDeref},
+	{"BUG: unable to handle kernel NULL pointer dereference", "", KindNullDeref},
+	{"Unable to handle kernel NULL pointer dereference", "", KindNullDeref},
+	{"BUG: unable to handle ", "", KindPageFault},
+	{"Unable to handle kernel ", "", KindPageFault},
+	{"BUG: Bad page state", "", KindBadPage},
+	{"BUG: Bad page map", "", KindBadPage},
+	{"BUG: soft lockup", "", KindSoftLockup},
+	{"watchdog: BUG: soft lockup", "", KindSoftLockup},
+	{"BUG: sleeping function called from invalid context", "", KindAtomicSleep},
+	{"BUG: scheduling while atomic", "", KindAtomicSleep},
+	{"BUG: workqueue lockup", "", KindHungTask},
+	{"BUG: memory leak", "", KindKmemleak},
+	{"BUG: stack guard page was hit", "", KindStackOverflow},
+	{"BUG: ", "", KindBUG},
+	{"BUG ", " (", KindSLUB},
+	{"kernel BUG at ", "", KindBUG},
+	{"kernel BUG ", "", KindBUG},
+	{"------------[ cut here ]------------", "", KindUnknown},
+	{"WARNING: possible circular locking dependency", "", KindLockdep},
+	{"WARNING: possible recursive locking", "", KindLockdep},
+	{"WARNING: inconsistent lock state", "", KindLockdep},
+	{"WARNING: bad unlock balance", "", KindLockdep},
+	{"WARNING: possible irq lock inversion", "", KindLockdep},
+	{"WARNING: suspicious RCU usage", "", KindLockdep},
+	{"WARNING: still has locks held", "", KindLockdep},
+	{"WARNING: nested lock was not taken", "", KindLockdep},
+	{"WARNING: held lock freed", "", KindLockdep},
+	{"WARNING: lock held when returning to user space", "", KindLockdep},
+	{"WARNING: Nested lock was not taken", "", KindLockdep},
+	{"WARNING: ", " at ", KindWarning},
+	{"refcount_t: ", "", KindRefcount},
+	{"list_add corruption", "", KindListCorruption},
+	{"list_del corruption", "", KindListCorruption},
+	{"list_add double add", "", KindListCorruption},
+	{"usercopy: ", "", KindUsercopy},
+	{"detected buffer overflow in ", "", KindFortify},
+	{"strcpy: detected buffer overflow", "", KindFortify},
+	{"Kernel panic - not syncing: stack-protector:", "", KindStackProtector},
+	{"Kernel panic - not syncing: corrupted stack end", "", KindStackOverflow},
+	{"Kernel panic - not syncing", "", KindPanic},
+	{"general protection fault", "", KindGPF},
+	{"Oops: general protection fault", "", KindGPF},
+	{"Oops: ", "", KindOops},
+	{"invalid opcode: ", "", KindOops},
+	{"divide error: ", "", KindOops},
+	{"stack segment: ", "", KindOops},
+	{"double fault: ", "", KindOops},
+	{"PANIC: double fault", "", KindOops},
+	{"traps: PANIC: double fault", "", KindOops},
+	{"kernel stack overflow", "", KindStackOverflow},
+	{"Internal error: ", "", KindOops},
+	{"Unhandled fault", "", KindOops},
+	{"Bad mode in ", "", KindOops},
+	{"kernel tried to execute", "", KindPageFault},
+	{"watchdog: Watchdog detected hard LOCKUP", "", KindHardLockup},
+	{"NMI watchdog: Watchdog detected hard LOCKUP", "", KindHardLockup},
+	{"Watchdog detected hard LOCKUP", "", KindHardLockup},
+	{"INFO: rcu_", " stall", KindRCUStall},
+	{"rcu: INFO: rcu_", " stall", KindRCUStall},
+	{"INFO: task ", " blocked for more than ", KindHungTask},
+	{"INFO: possible circular locking dependency", "", KindLockdep},
+	{"INFO: possible recursive locking", "", KindLockdep},
+	{"INFO: inconsistent lock state", "", KindLockdep},
+	{"INFO: trying to register non-static key", "", KindLockdep},
+	{"sysrq: Show", "", KindSysrq},
+	{"sysrq: SysRq : Show", "", KindSysrq},
+	{"SysRq : Show", "", KindSysrq},
+	{"unreferenced object 0x", "", KindKmemleak},
+}
+
+// matchStart returns the kind of report text starts, and whether it starts
+// one. "------------[ cut here ]------------" starts a report of unknown kind.
+func matchStart(text string) (Kind, bool) {
+	if text == "" {
+		return KindUnknown, false
+	}
+	switch text[0] {
+	case 'B', 'U', 'k', '-', 'W', 'r', 'l', 'u', 'd', 's', 'K', 'g', 'O', 'i', 'P', 't', 'I', 'w', 'N', 'S':
+	default:
+		return KindUnknown, false
+	}
+	for _, st := range starters {
+		if strings.HasPrefix(text, st.prefix) && (st.needle == "" || strings.Contains(text, st.needle)) {
+			return st.kind, true
+		}
+	}
+	return KindUnknown, false
+}
+
+// isSeparator reports whether text is a line of '=' signs that opens and
+// closes sanitizer, lockdep and SLUB reports.
+func isSeparator(text string) bool {
+	if len(text) < 20 {
+		return false
+	}
+	for i := 0; i < len(text); i++ {
+		if text[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// closedBySeparator reports whether a report of kind k ends with a line of
+// '=' signs, as sanitizer reports do.
+func closedBySeparator(k Kind) bool {
+	switch k {
+	case KindKASAN, KindKCSAN, KindKMSAN, KindKFENCE, KindUBSAN:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,372 @@
+package klog
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strings"
+)
+
+// DefaultMaxLines is the number of lines after which a report is cut when
+// Splitter.MaxLines is zero.
+const DefaultMaxLines = 100000
+
+// MaxLineLength is the longest line Scan keeps; longer lines are cut.
+const MaxLineLength = 64 << 10
+
+// Splitter cuts a stream of lines into reports. Feed it lines with Push and
+// call Flush at the end of input; memory is bounded by the current report.
+// The zero value is ready to use.
+type Splitter struct {
+	// MaxLines cuts a report (marking it Truncated) after that many lines;
+	// DefaultMaxLines when zero.
+	MaxLines int
+
+	cur        *Report
+	ctx        []string // open <IRQ>/<NMI>/<TASK> markers
+	traceOpen  bool     // the previous line continued a stack dump
+	label      int      // index of the last line that may label a trace, -1
+	ended      bool     // "---[ end trace" seen: close at the next unrelated line
+	backtraced bool     // lockdep "stack backtrace:" seen
+	sawCPU     bool     // a "CPU: " line seen
+	traced     int      // call trace frames seen
+	buf        []Frame
+}
+
+// Push adds the next line and returns the report that this line ended, or
+// nil. A returned report no longer changes.
+func (s *Splitter) Push(l Line) *Report {
+	kind, start := matchStart(l.Text)
+	if s.cur == nil {
+		if start || isSeparator(l.Text) {
+			s.begin(l, kind, start)
+		}
+		return nil
+	}
+	if start && s.absorbs(kind) {
+		s.refine(l, kind)
+		s.add(l)
+		return nil
+	}
+	if done, consumed := s.closes(l, start); consumed {
+		return done
+	}
+	s.add(l)
+	if len(s.cur.Lines) >= s.maxLines() {
+		s.cur.Truncated = true
+		return s.finish()
+	}
+	return nil
+}
+
+// Flush returns the report still open at the end of input, or nil.
+func (s *Splitter) Flush() *Report {
+	if s.cur == nil {
+		return nil
+	}
+	return s.finish()
+}
+
+// closes ends the current report when l does not belong to it, starting
+// the next report when l begins one. It returns the ended report (or nil)
+// and whether it dealt with l.
+func (s *Splitter) closes(l Line, start bool) (*Report, bool) {
+	t := l.Text
+	cur := s.cur
+	switch {
+	case isSeparator(t) && closedBySeparator(cur.Kind) && cur.Title != "",
+		strings.HasPrefix(t, "---[ end Kernel panic"):
+		s.add(l)
+		return s.finish(), true
+	case start, isSeparator(t):
+		done := s.finish()
+		kind, _ := matchStart(t)
+		s.begin(l, kind, start)
+		return done, true
+	case cur.Title == "" && len(cur.Lines) >= 4:
+		s.cur = nil // an opening line that no report followed
+		return nil, true
+	case s.ended && !afterEnd(t), s.loose() && !isBody(t):
+		return s.finish(), true
+	}
+	if strings.HasPrefix(t, "---[ end trace") {
+		s.ended = true
+	}
+	return nil, false
+}
+
+// loose reports whether the current report ends at the first line that
+// does not look like part of a report.
+func (s *Splitter) loose() bool {
+	cur := s.cur
+	switch {
+	case s.traced == 0 || closedBySeparator(cur.Kind):
+		return false
+	case cur.Kind == KindLockdep:
+		return s.backtraced
+	case cur.Kind == KindSLUB:
+		return s.sawCPU
+	}
+	return true
+}
+
+// absorbs reports whether a line that starts a report of kind k belongs to
+// the current report instead: a panic that follows it, or the next line
+// of a report that has not dumped a stack yet.
+func (s *Splitter) absorbs(k Kind) bool {
+	cur := s.cur
+	if k == KindPanic || k == KindStackProtector {
+		return !s.ended || cur.Header.Panic == ""
+	}
+	return s.traced == 0 && !s.ended && cur.Kind != KindSysrq && cur.Kind != KindKmemleak
+}
+
+// refine lets an absorbed start line decide the kind of a report whose
+// kind is not known yet or only generic.
+func (s *Splitter) refine(l Line, k Kind) {
+	cur := s.cur
+	if k == KindUnknown {
+		return
+	}
+	if cur.Kind == KindUnknown || cur.Kind == KindOops && k != KindPanic {
+		cur.Kind, cur.Title = k, l.Text
+		cur.Func = titleFunc(k, l.Text)
+	}
+	if cur.Func == "" {
+		cur.Func = titleFunc(k, l.Text)
+	}
+}
+
+// begin opens a report with l as its first line.
+func (s *Splitter) begin(l Line, k Kind, start bool) {
+	s.cur = &Report{Kind: k, Header: newHeader()}
+	if start && (k != KindUnknown) {
+		s.cur.Title = l.Text
+		s.cur.Func = titleFunc(k, l.Text)
+	}
+	s.ctx, s.traceOpen, s.label, s.ended, s.backtraced, s.sawCPU, s.traced = s.ctx[:0], false, -1, false, false, false, 0
+	s.add(l)
+}
+
+// finish closes the current report and returns it, or nil when it never
+// got a kind.
+func (s *Splitter) finish() *Report {
+	r := s.cur
+	s.cur = nil
+	if r.Title == "" {
+		return nil
+	}
+	r.finishFunc()
+	return r
+}
+
+// maxLines returns the effective line limit.
+func (s *Splitter) maxLines() int {
+	if s.MaxLines > 0 {
+		return s.MaxLines
+	}
+	return DefaultMaxLines
+}
+
+// add appends l to the current report and records what it states.
+func (s *Splitter) add(l Line) {
+	r := s.cur
+	idx := len(r.Lines)
+	r.Lines = append(r.Lines, l)
+	t := l.Text
+	if s.marker(t) {
+		return
+	}
+	if s.frames(t, idx) {
+		return
+	}
+	if n := len(r.Registers); len(parseRegisters(t, idx, r.Registers)) > n {
+		r.Registers = parseRegisters(t, idx, r.Registers)
+		return
+	}
+	if strings.HasPrefix(t, "Code: ") {
+		return
+	}
+	s.traceOpen = false
+	if r.Header.parseHeaderLine(t) {
+		s.sawCPU = s.sawCPU || strings.HasPrefix(t, "CPU: ")
+		return
+	}
+	s.backtraced = s.backtraced || t == "stack backtrace:"
+	if strings.TrimSpace(t) != "" {
+		s.label = idx
+	}
+}
+
+// marker handles the <TASK>, <IRQ>, <NMI>, <SOFTIRQ>, <EOI> lines.
+func (s *Splitter) marker(t string) bool {
+	m := strings.TrimSpace(t)
+	if len(m) < 3 || m[0] != '<' || m[len(m)-1] != '>' {
+		return false
+	}
+	name := m[1 : len(m)-1]
+	switch {
+	case name == "EOI":
+		s.pop("IRQ")
+	case strings.HasPrefix(name, "/"):
+		s.pop(name[1:])
+	case name == "TASK" || name == "IRQ" || name == "NMI" || name == "SOFTIRQ" || name == "#DF" || name == "#MC" || name == "#DB":
+		s.ctx = append(s.ctx, name)
+	default:
+		return false
+	}
+	s.ensureTrace(len(s.cur.Lines) - 1)
+	return true
+}
+
+// pop closes the innermost context marker named name.
+func (s *Splitter) pop(name string) {
+	for i := len(s.ctx) - 1; i >= 0; i-- {
+		if s.ctx[i] == name {
+			s.ctx = s.ctx[:i]
+			return
+		}
+	}
+}
+
+// frames records the frames of line idx, reporting whether it had any.
+func (s *Splitter) frames(t string, idx int) bool {
+	s.buf = ParseFrames(t, s.buf[:0])
+	if len(s.buf) == 0 {
+		return false
+	}
+	r := s.cur
+	for _, f := range s.buf {
+		f.Line = idx
+		if f.Kind == FrameTrace {
+			s.ensureTrace(idx)
+			s.traced++
+		}
+		if s.traceOpen {
+			f.Trace = len(r.Traces) - 1
+			if len(s.ctx) > 0 {
+				f.Context = s.ctx[len(s.ctx)-1]
+			}
+		}
+		r.Frames = append(r.Frames, f)
+	}
+	return true
+}
+
+// ensureTrace opens a trace, labelled by the last label line, unless one is
+// open.
+func (s *Splitter) ensureTrace(idx int) {
+	if s.traceOpen {
+		return
+	}
+	r := s.cur
+	tr := Trace{Line: s.label}
+	if s.label >= 0 && s.label < idx {
+		tr.Label = r.Lines[s.label].Text
+		if task, ok := ParseTask(tr.Label); ok {
+			tr.Task = task
+		}
+	} else {
+		tr.Line = -1
+	}
+	if tr.Line < 0 || len(r.Traces) == 0 || r.Traces[len(r.Traces)-1].Line != tr.Line {
+		r.Traces = append(r.Traces, tr)
+		s.ctx = s.ctx[:0]
+	}
+	s.traceOpen = true
+}
+
+// afterEnd reports whether t may follow "---[ end trace" in the same
+// report: the panic that the oops caused.
+func afterEnd(t string) bool {
+	for _, p := range []string{"Kernel panic", "Kernel Offset", "Rebooting in", "---[ end", "Shutting down cpus",
+		"SMP: stopping", "note: ", "Fixing recursive fault", "Dumping ftrace"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// bodyPrefixes start lines that belong to a report after its stack dump.
+var bodyPrefixes = []string{"Code: ", "---", "Kernel ", "Rebooting in", "Call Trace", "Call trace", "Backtrace:",
+	"task:", "NMI backtrace", "Sending NMI", "Exception stack", "Stack:", "Instruction dump:", "stack backtrace:",
+	"Shutting down cpus", "SMP: stopping", "note: ", "Fixing recursive fault", "irq event stamp", "hardirqs last",
+	"softirqs last", "Dumping ftrace", "Modules linked in", "CPU: ", "Hardware name", "Workqueue:", "Tainted:",
+	"Allocated by", "Freed by", "Showing", "INFO: lockdep", "Disabling lock debugging", "Mem abort info", "Data abort info",
+	"Last potentially", "Second to last", "The buggy address", "Memory state", "page", "raw: ", "flags:", "Uninit was",
+	"Local variable", "Bytes ", "Memory access", "Corrupted memory", "Object ", "Redzone ", "Padding ", "Slab ",
+	"Disabling lock", "Unwind", "Process ", "Function entered", "LR", "NIP", "REGS:", "MSR:", "GPR", "CFAR:",
+	"IRQMASK:", "status:", "badaddr:", "cause:", "pstate:", "ESR", "EC ", "IL ", "SET ", "FSC", "CM ", "WnR", "ISV",
+	"user pgtable", "swapper pgtable", "#PF:", "PGD ", "BUG: ", "FIX ", "INFO: "}
+
+// isBody reports whether t looks like part of a report: indented text,
+// frames, registers, markers and the lines reports print.
+func isBody(t string) bool {
+	if t == "" || t[0] == ' ' || t[0] == '\t' || t[0] == '<' || t[0] == '[' || t[0] == '(' {
+		return true
+	}
+	for _, p := range bodyPrefixes {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	var buf [2]Frame
+	return len(ParseFrames(t, buf[:0])) > 0 || len(parseRegisters(t, 0, nil)) > 0
+}
+
+// Scan reads log text from r line by line and calls emit with each report
+// as soon as it ends, and with the last one at the end of input. Memory is
+// bounded by the longest report (see Splitter.MaxLines) and MaxLineLength.
+// It returns the first error of r (other than io.EOF) or of emit.
+func Scan(r io.Reader, emit func(*Report) error) error {
+	var s Splitter
+	br := bufio.NewReaderSize(r, 64<<10)
+	num := 0
+	for {
+		raw, err := readLine(br)
+		if err != nil && !(errors.Is(err, io.EOF) && raw != "") {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			if rep := s.Flush(); rep != nil && err == nil {
+				err = emit(rep)
+			}
+			return err
+		}
+		num++
+		l := ParseLine(raw)
+		l.Num = num
+		if rep := s.Push(l); rep != nil {
+			if err := emit(rep); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// readLine reads one line without its terminator, cut at MaxLineLength.
+func readLine(br *bufio.Reader) (string, error) {
+	var b []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(b)+len(chunk) <= MaxLineLength {
+			b = append(b, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		line := strings.TrimSuffix(string(b), "\n")
+		return line, err
+	}
+}
+
+// Parse splits a whole log into its reports.
+func Parse(log string) []*Report {
+	var out []*Report
+	_ = Scan(strings.NewReader(log), func(r *Report) error {
+		out = append(out, r)
+		return nil
+	})
+	return out
+}
