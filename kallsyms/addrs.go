@@ -37,6 +37,7 @@ type segment struct {
 const (
 	segmentGap       = 1 << 20 // a gap this large starts a new segment
 	symbolsPerBucket = 4
+	scanWindow       = 16 // offsets counted at once; off is padded by as many
 )
 
 func newAddrColumn(sorted []uint64) addrColumn {
@@ -50,7 +51,10 @@ func newAddrColumn(sorted []uint64) addrColumn {
 	if nlow > n/8 {
 		return addrColumn{wide: sorted}
 	}
-	c := addrColumn{base: sorted[nlow], off: make([]uint32, n-nlow)}
+	c := addrColumn{base: sorted[nlow], off: make([]uint32, n-nlow, n-nlow+scanWindow)}
+	for i := range scanWindow { // padding above every offset, for upperOff's window
+		c.off[:cap(c.off)][n-nlow+i] = math.MaxUint32
+	}
 	if nlow > 0 {
 		c.low = append([]uint64(nil), sorted[:nlow]...)
 	}
@@ -138,8 +142,10 @@ func (c *addrColumn) upperOff(d uint32) int {
 	}
 	b := s.bucket + (d-s.start)>>s.shift
 	lo, hi = int(c.buckets[b]), int(c.buckets[b+1])
-	// Symbols in [lo, hi) start inside the bucket; those before lo are <= d.
-	for hi-lo > 8 {
+	// Symbols in [lo, hi) start inside the bucket; those before lo are <= d,
+	// those from hi on are > d. A bucket rarely holds more than a window's
+	// worth; bigger ones are first narrowed by binary search.
+	for hi-lo > scanWindow {
 		m := int(uint(lo+hi) >> 1)
 		if c.off[m] <= d {
 			lo = m + 1
@@ -147,11 +153,11 @@ func (c *addrColumn) upperOff(d uint32) int {
 			hi = m
 		}
 	}
+	// Count the window without branches: the loads are independent, and
+	// entries past hi (or the padding past the end) are all > d.
 	n := lo
-	for _, o := range c.off[lo:hi] { // a few left: count without branches
-		if o <= d {
-			n++
-		}
+	for _, o := range c.off[lo : lo+scanWindow : lo+scanWindow] {
+		n += int(1 ^ (uint64(d)-uint64(o))>>63)
 	}
 	return n
 }
