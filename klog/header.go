@@ -241,7 +241,7 @@ func parseRegisters(text string, line int, dst []Register) []Register {
 // nextRegister cuts one "NAME: value" or "NAME : value" pair from t.
 func nextRegister(t string) (name, val, rest string, ok bool) {
 	colon := strings.IndexByte(t, ':')
-	if colon <= 0 || colon > 9 || colon+1 >= len(t) || t[colon+1] != ' ' {
+	if colon <= 0 || colon > 9 || colon+1 >= len(t) {
 		return "", "", "", false
 	}
 	name = strings.TrimRight(t[:colon], " ")

@@ -30,6 +30,7 @@ type Splitter struct {
 	backtraced bool     // lockdep "stack backtrace:" seen
 	sawCPU     bool     // a "CPU: " line seen
 	traced     int      // call trace frames seen
+	task       int      // index of a "task:" line not yet given to a trace, -1
 	buf        []Frame
 }
 
@@ -86,7 +87,7 @@ func (s *Splitter) closes(l Line, start bool) (*Report, bool) {
 	case cur.Title == "" && len(cur.Lines) >= 4:
 		s.cur = nil // an opening line that no report followed
 		return nil, true
-	case s.ended && !afterEnd(t), s.loose() && !isBody(t):
+	case s.ended && !afterEnd(t) && !isFrameOrRegs(t), s.loose() && !isBody(t):
 		return s.finish(), true
 	}
 	if strings.HasPrefix(t, "---[ end trace") {
@@ -144,7 +145,7 @@ func (s *Splitter) begin(l Line, k Kind, start bool) {
 		s.cur.Title = l.Text
 		s.cur.Func = titleFunc(k, l.Text)
 	}
-	s.ctx, s.traceOpen, s.label, s.ended, s.backtraced, s.sawCPU, s.traced = s.ctx[:0], false, -1, false, false, false, 0
+	s.ctx, s.traceOpen, s.label, s.ended, s.backtraced, s.sawCPU, s.traced, s.task = s.ctx[:0], false, -1, false, false, false, 0, -1
 	s.add(l)
 }
 
@@ -193,6 +194,9 @@ func (s *Splitter) add(l Line) {
 		return
 	}
 	s.backtraced = s.backtraced || t == "stack backtrace:"
+	if strings.HasPrefix(t, "task:") {
+		s.task = idx
+	}
 	if strings.TrimSpace(t) != "" {
 		s.label = idx
 	}
@@ -205,17 +209,19 @@ func (s *Splitter) marker(t string) bool {
 		return false
 	}
 	name := m[1 : len(m)-1]
-	switch {
-	case name == "EOI":
-		s.pop("IRQ")
-	case strings.HasPrefix(name, "/"):
-		s.pop(name[1:])
-	case name == "TASK" || name == "IRQ" || name == "NMI" || name == "SOFTIRQ" || name == "#DF" || name == "#MC" || name == "#DB":
-		s.ctx = append(s.ctx, name)
-	default:
+	open := name == "TASK" || name == "IRQ" || name == "NMI" || name == "SOFTIRQ" || name == "#DF" || name == "#MC" || name == "#DB"
+	if !open && name != "EOI" && !strings.HasPrefix(name, "/") {
 		return false
 	}
 	s.ensureTrace(len(s.cur.Lines) - 1)
+	switch {
+	case name == "EOI":
+		s.pop("IRQ")
+	case open:
+		s.ctx = append(s.ctx, name)
+	default:
+		s.pop(name[1:])
+	}
 	return true
 }
 
@@ -263,11 +269,12 @@ func (s *Splitter) ensureTrace(idx int) {
 	tr := Trace{Line: s.label}
 	if s.label >= 0 && s.label < idx {
 		tr.Label = r.Lines[s.label].Text
-		if task, ok := ParseTask(tr.Label); ok {
-			tr.Task = task
-		}
 	} else {
 		tr.Line = -1
+	}
+	if s.task >= 0 {
+		tr.Task, _ = ParseTask(r.Lines[s.task].Text)
+		s.task = -1
 	}
 	if tr.Line < 0 || len(r.Traces) == 0 || r.Traces[len(r.Traces)-1].Line != tr.Line {
 		r.Traces = append(r.Traces, tr)
@@ -296,7 +303,7 @@ var bodyPrefixes = []string{"Code: ", "---", "Kernel ", "Rebooting in", "Call Tr
 	"Allocated by", "Freed by", "Showing", "INFO: lockdep", "Disabling lock debugging", "Mem abort info", "Data abort info",
 	"Last potentially", "Second to last", "The buggy address", "Memory state", "page", "raw: ", "flags:", "Uninit was",
 	"Local variable", "Bytes ", "Memory access", "Corrupted memory", "Object ", "Redzone ", "Padding ", "Slab ",
-	"Disabling lock", "Unwind", "Process ", "Function entered", "LR", "NIP", "REGS:", "MSR:", "GPR", "CFAR:",
+	"Disabling lock", "Unwind", "Stopper:", "Process ", "Function entered", "LR", "NIP", "REGS:", "MSR:", "GPR", "CFAR:",
 	"IRQMASK:", "status:", "badaddr:", "cause:", "pstate:", "ESR", "EC ", "IL ", "SET ", "FSC", "CM ", "WnR", "ISV",
 	"user pgtable", "swapper pgtable", "#PF:", "PGD ", "BUG: ", "FIX ", "INFO: "}
 
@@ -311,8 +318,13 @@ func isBody(t string) bool {
 			return true
 		}
 	}
+	return isFrameOrRegs(t)
+}
+
+// isFrameOrRegs reports whether t holds frames or registers.
+func isFrameOrRegs(t string) bool {
 	var buf [2]Frame
-	return len(ParseFrames(t, buf[:0])) > 0 || len(parseRegisters(t, 0, nil)) > 0
+	return strings.HasPrefix(t, "Code: ") || len(ParseFrames(t, buf[:0])) > 0 || len(parseRegisters(t, 0, nil)) > 0
 }
 
 // Scan reads log text from r line by line and calls emit with each report
