@@ -23,7 +23,40 @@ type addrColumn struct {
 	wide []uint64
 
 	segs    []segment
-	buckets []uint32
+	buckets bucketStarts
+}
+
+// bucketStarts holds the first symbol of every bucket in two bytes: the
+// symbol number is base[b>>8] + rel[b] (256 buckets hold far fewer than
+// 65,536 symbols; if not, wide holds plain numbers instead).
+type bucketStarts struct {
+	base []uint32
+	rel  []uint16
+	wide []uint32
+}
+
+func (bs *bucketStarts) at(b uint32) int {
+	if bs.wide != nil {
+		return int(bs.wide[b])
+	}
+	return int(bs.base[b>>8]) + int(bs.rel[b])
+}
+
+// fill stores the starts (non-decreasing symbol numbers).
+func (bs *bucketStarts) fill(starts []uint32) {
+	bs.base = make([]uint32, (len(starts)+255)>>8)
+	bs.rel = make([]uint16, len(starts))
+	for b, s := range starts {
+		if b&255 == 0 {
+			bs.base[b>>8] = s
+		}
+		d := s - bs.base[b>>8]
+		if d > 0xffff {
+			*bs = bucketStarts{wide: starts}
+			return
+		}
+		bs.rel[b] = uint16(d)
+	}
 }
 
 // segment is a run of offsets without a large gap.
@@ -36,8 +69,8 @@ type segment struct {
 
 const (
 	segmentGap       = 1 << 20 // a gap this large starts a new segment
-	symbolsPerBucket = 4
-	scanWindow       = 16 // offsets counted at once; off is padded by as many
+	symbolsPerBucket = 2
+	scanWindow       = 8 // offsets counted at once; off is padded by as many
 )
 
 func newAddrColumn(sorted []uint64) addrColumn {
@@ -77,17 +110,21 @@ func (c *addrColumn) at(i int) uint64 {
 
 // buildIndex cuts off into segments and fills their buckets.
 func (c *addrColumn) buildIndex() {
+	var starts []uint32
 	first := 0
 	for i := 1; i <= len(c.off); i++ {
 		if i == len(c.off) || c.off[i]-c.off[i-1] >= segmentGap {
-			c.addSegment(first, i)
+			starts = c.addSegment(starts, first, i)
 			first = i
 		}
 	}
+	c.buckets.fill(starts)
 }
 
-func (c *addrColumn) addSegment(first, end int) {
-	s := segment{start: c.off[first], last: c.off[end-1], first: uint32(first), end: uint32(end), bucket: uint32(len(c.buckets))}
+// addSegment adds the segment of symbols [first, end) and appends its
+// buckets' starts.
+func (c *addrColumn) addSegment(starts []uint32, first, end int) []uint32 {
+	s := segment{start: c.off[first], last: c.off[end-1], first: uint32(first), end: uint32(end), bucket: uint32(len(starts))}
 	span := uint64(s.last-s.start) + 1
 	want := uint64(max(1, (end-first)/symbolsPerBucket))
 	for span>>s.shift > want {
@@ -100,10 +137,10 @@ func (c *addrColumn) addSegment(first, end int) {
 		for i < end && uint64(c.off[i]) < bstart {
 			i++
 		}
-		c.buckets = append(c.buckets, uint32(i))
+		starts = append(starts, uint32(i))
 	}
-	c.buckets = append(c.buckets, uint32(end))
 	c.segs = append(c.segs, s)
+	return append(starts, uint32(end))
 }
 
 // upper returns the number of symbols whose address is <= addr.
@@ -124,16 +161,15 @@ func (c *addrColumn) upper(addr uint64) int {
 // upperOff returns the number of offsets <= d.
 func (c *addrColumn) upperOff(d uint32) int {
 	segs := c.segs
-	lo, hi := 0, len(segs)
-	for lo < hi { // first segment starting after d
-		m := int(uint(lo+hi) >> 1)
-		if segs[m].start <= d {
-			lo = m + 1
-		} else {
-			hi = m
+	si, n := 0, len(segs) // the last segment starting at or below d, or 0
+	for n > 1 {
+		half := n >> 1
+		if segs[si+half].start <= d {
+			si += half
 		}
+		n -= half
 	}
-	s := &segs[max(lo-1, 0)]
+	s := &segs[si]
 	switch {
 	case d < s.start:
 		return int(s.first)
@@ -141,7 +177,7 @@ func (c *addrColumn) upperOff(d uint32) int {
 		return int(s.end)
 	}
 	b := s.bucket + (d-s.start)>>s.shift
-	lo, hi = int(c.buckets[b]), int(c.buckets[b+1])
+	lo, hi := c.buckets.at(b), c.buckets.at(b+1)
 	// Symbols in [lo, hi) start inside the bucket; those before lo are <= d,
 	// those from hi on are > d. A bucket rarely holds more than a window's
 	// worth; bigger ones are first narrowed by binary search.
@@ -155,11 +191,11 @@ func (c *addrColumn) upperOff(d uint32) int {
 	}
 	// Count the window without branches: the loads are independent, and
 	// entries past hi (or the padding past the end) are all > d.
-	n := lo
+	count := lo
 	for _, o := range c.off[lo : lo+scanWindow : lo+scanWindow] {
-		n += int(1 ^ (uint64(d)-uint64(o))>>63)
+		count += int(1 ^ (uint64(d)-uint64(o))>>63)
 	}
-	return n
+	return count
 }
 
 func upperBound(a []uint64, x uint64) int {
