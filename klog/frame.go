@@ -93,8 +93,11 @@ func ParseFrame(text string) (Frame, bool) {
 // ParseFrames appends the frames found in the message text of one line to
 // dst and returns it.
 func ParseFrames(text string, dst []Frame) []Frame {
-	t := strings.TrimLeft(text, " \t")
+	t := trimIndent(text)
 	if t == "" {
+		return dst
+	}
+	if !mayBeFrame(t) {
 		return dst
 	}
 	if f, rest, ok := parseRegFrame(t); ok {
@@ -125,6 +128,9 @@ var regPrefixes = []struct {
 
 // parseRegFrame parses a PC or LR line, returning the text after the frame.
 func parseRegFrame(t string) (Frame, string, bool) {
+	if t == "" || strings.IndexByte("RIEplreNL-", t[0]) < 0 {
+		return Frame{}, "", false
+	}
 	for _, p := range regPrefixes {
 		if !strings.HasPrefix(t, p.label) {
 			continue
@@ -367,10 +373,10 @@ func parseSymbol(s string) (Frame, string, bool) {
 // cutName splits a symbol name from what follows it. Names end at "+0x" or
 // a space; names starting with '<' (Rust) may hold spaces up to ">::".
 func cutName(s string) (string, string) {
-	end := strings.IndexAny(s, " +")
+	end := indexSpacePlus(s)
 	if strings.HasPrefix(s, "<") {
 		if gt := strings.LastIndex(s, ">::"); gt > 0 {
-			if e := strings.IndexAny(s[gt:], " +"); e >= 0 {
+			if e := indexSpacePlus(s[gt:]); e >= 0 {
 				end = gt + e
 			} else {
 				end = -1
@@ -504,4 +510,30 @@ func hexDigit(c byte) int {
 		return int(c-'A') + 10
 	}
 	return -1
+}
+
+// indexSpacePlus returns the index of the first ' ' or '+' in s, or -1.
+func indexSpacePlus(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' || s[i] == '+' {
+			return i
+		}
+	}
+	return -1
+}
+
+// trimIndent removes leading spaces and tabs.
+func trimIndent(s string) string {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return s[i:]
+}
+
+// mayBeFrame is a fast check on the first byte of an unindented line: a
+// frame starts with '[', '?', '(', '<', '-', an identifier, or a PC label.
+func mayBeFrame(t string) bool {
+	c := t[0]
+	return c == '[' || c == '?' || c == '(' || c == '<' || c == '-' || c == '_' || isAlnum(c) || c == '.' || c == '$'
 }

@@ -144,8 +144,11 @@ func (l *Line) stripLevel(s string) string {
 
 // stripKmsg parses a /dev/kmsg record "level,seq,usec,flags[,...];text".
 func (l *Line) stripKmsg(s string) (string, bool) {
+	if len(s) < 8 || s[0] < '0' || s[0] > '9' || strings.IndexByte(s[:min(len(s), 8)], ',') < 0 {
+		return s, false
+	}
 	semi := strings.IndexByte(s, ';')
-	if semi < 5 || s[0] < '0' || s[0] > '9' {
+	if semi < 5 {
 		return s, false
 	}
 	fields := strings.Split(s[:semi], ",")

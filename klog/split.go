@@ -2,6 +2,7 @@ package klog
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -31,7 +32,10 @@ type Splitter struct {
 	sawCPU     bool     // a "CPU: " line seen
 	traced     int      // call trace frames seen
 	task       int      // index of a "task:" line not yet given to a trace, -1
-	buf        []Frame
+	buf        []Frame    // frames of the line being pushed
+	regs       []Register // registers of the line being pushed
+	lines      []Line     // lines of the current report, reused
+	frames     []Frame    // frames of the current report, reused
 }
 
 // Push adds the next line and returns the report that this line ended, or
@@ -44,6 +48,11 @@ func (s *Splitter) Push(l Line) *Report {
 		}
 		return nil
 	}
+	s.buf = ParseFrames(l.Text, s.buf[:0])
+	s.regs = s.regs[:0]
+	if len(s.buf) == 0 && mayBeRegisters(l.Text) {
+		s.regs = parseRegisters(l.Text, 0, s.regs)
+	}
 	if start && s.absorbs(kind) {
 		s.refine(l, kind)
 		s.add(l)
@@ -53,7 +62,7 @@ func (s *Splitter) Push(l Line) *Report {
 		return done
 	}
 	s.add(l)
-	if len(s.cur.Lines) >= s.maxLines() {
+	if len(s.lines) >= s.maxLines() {
 		s.cur.Truncated = true
 		return s.finish()
 	}
@@ -84,10 +93,10 @@ func (s *Splitter) closes(l Line, start bool) (*Report, bool) {
 		kind, _ := matchStart(t)
 		s.begin(l, kind, start)
 		return done, true
-	case cur.Title == "" && len(cur.Lines) >= 4:
+	case cur.Title == "" && len(s.lines) >= 4:
 		s.cur = nil // an opening line that no report followed
 		return nil, true
-	case s.ended && !afterEnd(t) && !isFrameOrRegs(t), s.loose() && !isBody(t):
+	case s.ended && !afterEnd(t) && !s.frameOrRegs(t), s.loose() && !s.frameOrRegs(t) && !isBody(t):
 		return s.finish(), true
 	}
 	if strings.HasPrefix(t, "---[ end trace") {
@@ -141,6 +150,8 @@ func (s *Splitter) refine(l Line, k Kind) {
 // begin opens a report with l as its first line.
 func (s *Splitter) begin(l Line, k Kind, start bool) {
 	s.cur = &Report{Kind: k, Header: newHeader()}
+	s.lines, s.frames = s.lines[:0], s.frames[:0]
+	s.buf, s.regs = ParseFrames(l.Text, s.buf[:0]), s.regs[:0]
 	if start && (k != KindUnknown) {
 		s.cur.Title = l.Text
 		s.cur.Func = titleFunc(k, l.Text)
@@ -157,6 +168,8 @@ func (s *Splitter) finish() *Report {
 	if r.Title == "" {
 		return nil
 	}
+	r.Lines = append([]Line(nil), s.lines...)
+	r.Frames = append([]Frame(nil), s.frames...)
 	r.finishFunc()
 	return r
 }
@@ -172,17 +185,20 @@ func (s *Splitter) maxLines() int {
 // add appends l to the current report and records what it states.
 func (s *Splitter) add(l Line) {
 	r := s.cur
-	idx := len(r.Lines)
-	r.Lines = append(r.Lines, l)
+	idx := len(s.lines)
+	s.lines = append(s.lines, l)
 	t := l.Text
 	if s.marker(t) {
 		return
 	}
-	if s.frames(t, idx) {
+	if s.addFrames(idx) {
 		return
 	}
-	if n := len(r.Registers); len(parseRegisters(t, idx, r.Registers)) > n {
-		r.Registers = parseRegisters(t, idx, r.Registers)
+	if len(s.regs) > 0 {
+		for _, reg := range s.regs {
+			reg.Line = idx
+			r.Registers = append(r.Registers, reg)
+		}
 		return
 	}
 	if strings.HasPrefix(t, "Code: ") {
@@ -213,7 +229,7 @@ func (s *Splitter) marker(t string) bool {
 	if !open && name != "EOI" && !strings.HasPrefix(name, "/") {
 		return false
 	}
-	s.ensureTrace(len(s.cur.Lines) - 1)
+	s.ensureTrace(len(s.lines) - 1)
 	switch {
 	case name == "EOI":
 		s.pop("IRQ")
@@ -235,9 +251,8 @@ func (s *Splitter) pop(name string) {
 	}
 }
 
-// frames records the frames of line idx, reporting whether it had any.
-func (s *Splitter) frames(t string, idx int) bool {
-	s.buf = ParseFrames(t, s.buf[:0])
+// addFrames records the frames of line idx (in s.buf), reporting whether it had any.
+func (s *Splitter) addFrames(idx int) bool {
 	if len(s.buf) == 0 {
 		return false
 	}
@@ -254,7 +269,7 @@ func (s *Splitter) frames(t string, idx int) bool {
 				f.Context = s.ctx[len(s.ctx)-1]
 			}
 		}
-		r.Frames = append(r.Frames, f)
+		s.frames = append(s.frames, f)
 	}
 	return true
 }
@@ -268,12 +283,12 @@ func (s *Splitter) ensureTrace(idx int) {
 	r := s.cur
 	tr := Trace{Line: s.label}
 	if s.label >= 0 && s.label < idx {
-		tr.Label = r.Lines[s.label].Text
+		tr.Label = s.lines[s.label].Text
 	} else {
 		tr.Line = -1
 	}
 	if s.task >= 0 {
-		tr.Task, _ = ParseTask(r.Lines[s.task].Text)
+		tr.Task, _ = ParseTask(s.lines[s.task].Text)
 		s.task = -1
 	}
 	if tr.Line < 0 || len(r.Traces) == 0 || r.Traces[len(r.Traces)-1].Line != tr.Line {
@@ -308,7 +323,7 @@ var bodyPrefixes = []string{"Code: ", "---", "Kernel ", "Rebooting in", "Call Tr
 	"user pgtable", "swapper pgtable", "#PF:", "PGD ", "BUG: ", "FIX ", "INFO: "}
 
 // isBody reports whether t looks like part of a report: indented text,
-// frames, registers, markers and the lines reports print.
+// markers and the lines reports print.
 func isBody(t string) bool {
 	if t == "" || t[0] == ' ' || t[0] == '\t' || t[0] == '<' || t[0] == '[' || t[0] == '(' {
 		return true
@@ -318,13 +333,13 @@ func isBody(t string) bool {
 			return true
 		}
 	}
-	return isFrameOrRegs(t)
+	return false
 }
 
-// isFrameOrRegs reports whether t holds frames or registers.
-func isFrameOrRegs(t string) bool {
-	var buf [2]Frame
-	return strings.HasPrefix(t, "Code: ") || len(ParseFrames(t, buf[:0])) > 0 || len(parseRegisters(t, 0, nil)) > 0
+// frameOrRegs reports whether the line being pushed, whose text is t,
+// holds frames, registers or code bytes.
+func (s *Splitter) frameOrRegs(t string) bool {
+	return len(s.buf) > 0 || len(s.regs) > 0 || strings.HasPrefix(t, "Code: ")
 }
 
 // Scan reads log text from r line by line and calls emit with each report
@@ -359,7 +374,11 @@ func Scan(r io.Reader, emit func(*Report) error) error {
 
 // readLine reads one line without its terminator, cut at MaxLineLength.
 func readLine(br *bufio.Reader) (string, error) {
-	var b []byte
+	chunk, err := br.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return string(bytes.TrimSuffix(chunk, []byte{'\n'})), err
+	}
+	b := append([]byte(nil), chunk...)
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if len(b)+len(chunk) <= MaxLineLength {
@@ -381,4 +400,14 @@ func Parse(log string) []*Report {
 		return nil
 	})
 	return out
+}
+
+// mayBeRegisters is a fast check that t can be a register dump line: a
+// short name followed by a colon near its start.
+func mayBeRegisters(t string) bool {
+	t = strings.TrimLeft(t, " ")
+	if len(t) > 10 {
+		t = t[:10]
+	}
+	return strings.IndexByte(t, ':') > 0
 }
