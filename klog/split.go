@@ -24,14 +24,14 @@ type Splitter struct {
 	MaxLines int
 
 	cur        *Report
-	ctx        []string // open <IRQ>/<NMI>/<TASK> markers
-	traceOpen  bool     // the previous line continued a stack dump
-	label      int      // index of the last line that may label a trace, -1
-	ended      bool     // "---[ end trace" seen: close at the next unrelated line
-	backtraced bool     // lockdep "stack backtrace:" seen
-	sawCPU     bool     // a "CPU: " line seen
-	traced     int      // call trace frames seen
-	task       int      // index of a "task:" line not yet given to a trace, -1
+	ctx        []string   // open <IRQ>/<NMI>/<TASK> markers
+	traceOpen  bool       // the previous line continued a stack dump
+	label      int        // index of the last line that may label a trace, -1
+	ended      bool       // "---[ end trace" seen: close at the next unrelated line
+	backtraced bool       // lockdep "stack backtrace:" seen
+	sawCPU     bool       // a "CPU: " line seen
+	traced     int        // call trace frames seen
+	task       int        // index of a "task:" line not yet given to a trace, -1
 	buf        []Frame    // frames of the line being pushed
 	regs       []Register // registers of the line being pushed
 	lines      []Line     // lines of the current report, reused
