@@ -110,7 +110,8 @@ func (c *addrColumn) at(i int) uint64 {
 
 // buildIndex cuts off into segments and fills their buckets.
 func (c *addrColumn) buildIndex() {
-	var starts []uint32
+	starts := make([]uint32, 0, len(c.off)/symbolsPerBucket+64) // two more per segment
+	c.segs = make([]segment, 0, 16)
 	first := 0
 	for i := 1; i <= len(c.off); i++ {
 		if i == len(c.off) || c.off[i]-c.off[i-1] >= segmentGap {

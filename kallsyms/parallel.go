@@ -116,13 +116,7 @@ func joinBuilders(bs []*builder, addrs []uint64, types []byte, nameEnd []uint32)
 // offset base, to first's module ids.
 func (b *builder) joinModules(o *builder, base int) {
 	for _, r := range o.fileMod {
-		name := o.mods[r.mod]
-		id, ok := b.modIDs[name]
-		if !ok {
-			id = uint16(len(b.mods))
-			b.mods = append(b.mods, name)
-			b.modIDs[name] = id
-		}
+		id, _ := b.mods.id(o.mods.name(r.mod)) // both hold fewer than maxModules
 		b.fileMod = append(b.fileMod, fileRun{first: base + r.first, mod: id})
 	}
 }

@@ -184,8 +184,7 @@ type builder struct {
 	nameEnd []uint32 // end of name i in arena; start is nameEnd[i-1]
 	arena   []byte
 	fileMod []fileRun // module runs in file order
-	modIDs  map[string]uint16
-	mods    []string // module names by id; id 0 is the core kernel
+	mods    modNames // module names by id; id 0 is the core kernel
 	core    coreScan
 }
 
@@ -215,9 +214,8 @@ func newBuilderInto(opts Options, addrs []uint64, types []byte, nameEnd []uint32
 		types:   types,
 		nameEnd: nameEnd,
 		arena:   make([]byte, 0, arenaCap),
-		fileMod: []fileRun{{0, 0}},
-		modIDs:  map[string]uint16{"": 0},
-		mods:    []string{""},
+		fileMod: append(make([]fileRun, 0, 32), fileRun{0, 0}),
+		mods:    newModNames(),
 	}
 }
 
@@ -231,7 +229,7 @@ func (b *builder) errorf(format string, args ...any) error {
 func (b *builder) parseLines(buf []byte, final bool) ([]byte, error) {
 	addrs, types, nameEnd, arena := b.addrs, b.types, b.nameEnd, b.arena
 	defer func() { b.addrs, b.types, b.nameEnd, b.arena = addrs, types, nameEnd, arena }()
-	curMod := b.mods[b.fileMod[len(b.fileMod)-1].mod]
+	curMod := b.mods.name(b.fileMod[len(b.fileMod)-1].mod)
 	for len(buf) > 0 {
 		s, n := fastLine(buf)
 		var err error
@@ -263,11 +261,11 @@ func (b *builder) parseLines(buf []byte, final bool) ([]byte, error) {
 		types = append(types, s.typ)
 		arena = append(arena, s.name...)
 		nameEnd = append(nameEnd, uint32(len(arena)))
-		if string(s.mod) != curMod {
+		if !bytes.Equal(s.mod, curMod) {
 			if err := b.setModule(s.mod, len(addrs)-1); err != nil {
 				return nil, err
 			}
-			curMod = b.mods[b.fileMod[len(b.fileMod)-1].mod]
+			curMod = b.mods.name(b.fileMod[len(b.fileMod)-1].mod)
 		}
 		if len(s.mod) == 0 && s.name[0] == '_' {
 			b.core.noteMarker(s.name, s.addr)
@@ -496,21 +494,66 @@ func (b *builder) parseModule(s []byte) ([]byte, error) {
 
 // setModule records that symbol i, the last one parsed, belongs to mod.
 func (b *builder) setModule(mod []byte, i int) error {
-	if b.mods[b.fileMod[len(b.fileMod)-1].mod] == string(mod) {
+	if bytes.Equal(b.mods.name(b.fileMod[len(b.fileMod)-1].mod), mod) {
 		return nil
 	}
-	id, ok := b.modIDs[string(mod)]
+	id, ok := b.mods.id(mod)
 	if !ok {
-		if len(b.mods) >= 1<<16-1 {
-			return b.errorf("more than %d modules", 1<<16-1)
-		}
-		id = uint16(len(b.mods))
-		name := string(mod)
-		b.mods = append(b.mods, name)
-		b.modIDs[name] = id
+		return b.errorf("more than %d modules", maxModules)
 	}
 	b.fileMod = append(b.fileMod, fileRun{first: i, mod: id})
 	return nil
+}
+
+// maxModules is how many distinct modules a table may name.
+const maxModules = 1<<16 - 1
+
+// modNames holds module names back to back; id 0 is the core kernel's "".
+// Tables name a few dozen modules, so a linear search beats a map and
+// allocates nothing.
+type modNames struct {
+	arena []byte
+	ends  []int
+}
+
+func newModNames() modNames {
+	return modNames{arena: make([]byte, 0, 512), ends: append(make([]int, 0, 64), 0)}
+}
+
+// name returns the name with the given id.
+func (m *modNames) name(id uint16) []byte {
+	start := 0
+	if id > 0 {
+		start = m.ends[id-1]
+	}
+	return m.arena[start:m.ends[id]]
+}
+
+// id returns the id of name, adding it if new; false when there are too many.
+func (m *modNames) id(name []byte) (uint16, bool) {
+	for id := range m.ends {
+		if bytes.Equal(m.name(uint16(id)), name) {
+			return uint16(id), true
+		}
+	}
+	if len(m.ends) >= maxModules {
+		return 0, false
+	}
+	m.arena = append(m.arena, name...)
+	m.ends = append(m.ends, len(m.arena))
+	return uint16(len(m.ends) - 1), true
+}
+
+// strings returns every name, sharing one allocation.
+func (m *modNames) strings() []string {
+	all := string(m.arena)
+	out := make([]string, len(m.ends))
+	start := 0
+	for id, end := range m.ends {
+		out[id] = all[start:end]
+		start = end
+	}
+	return out
 }
 
 // clip shortens s for an error message.

@@ -136,7 +136,7 @@ func (b *builder) finish() (*Table, error) {
 	t.names = arenaString(b.arena)
 	t.runs = compactRuns(b.fileMod)
 	t.addrs = newAddrColumn(b.addrs)
-	t.mods = t.describeModules(b.mods)
+	t.mods = t.describeModules(b.mods.strings())
 	t.core = t.coreLayout(&b.core)
 	return t, nil
 }
