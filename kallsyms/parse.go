@@ -184,7 +184,7 @@ type builder struct {
 	nameEnd []uint32 // end of name i in arena; start is nameEnd[i-1]
 	arena   []byte
 	fileMod []fileRun // module runs in file order
-	mods    modNames // module names by id; id 0 is the core kernel
+	mods    modNames  // module names by id; id 0 is the core kernel
 	core    coreScan
 }
 
