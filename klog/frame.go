@@ -93,7 +93,7 @@ func ParseFrame(text string) (Frame, bool) {
 // ParseFrames appends the frames found in the message text of one line to
 // dst and returns it.
 func ParseFrames(text string, dst []Frame) []Frame {
-	t := trimIndent(text)
+	t := strings.TrimRight(trimIndent(text), " \t")
 	if t == "" {
 		return dst
 	}
@@ -206,7 +206,10 @@ func parseTraceFrame(t string, indented bool) (Frame, bool) {
 		if !ok {
 			return f, false
 		}
-		if strings.HasPrefix(rest, " [") { // powerpc "[sp] [pc] sym"
+		if !strings.HasPrefix(t, "[<") { // powerpc "[sp] [pc] sym"
+			if !strings.HasPrefix(rest, " [") {
+				return f, false
+			}
 			a2, r2, ok := parseBracketAddr(rest[1:])
 			if !ok {
 				return f, false
@@ -244,7 +247,7 @@ func (f *Frame) afterAddr(rest string) bool {
 		return true
 	}
 	sym, tail, ok := parseSymbol(rest)
-	if !ok || tail != "" {
+	if !ok || tail != "" || !sym.HasOffset {
 		return false
 	}
 	f.copySymbol(sym)

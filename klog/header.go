@@ -206,7 +206,7 @@ func (h *Header) parseKernelOffset(s string) {
 
 // oopsLabels are the labels of the x86 and arm die() line.
 var oopsLabels = []string{"Oops: ", "invalid opcode: ", "general protection fault", "Internal error: ",
-	"divide error: ", "stack segment: ", "double fault: "}
+	"divide error: ", "divide_error: ", "stack segment: ", "double fault: "}
 
 // parseOops records the die() line ("Oops: 0002 [#2] SMP").
 func (h *Header) parseOops(text string) bool {

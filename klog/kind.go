@@ -82,6 +82,7 @@ var starters = []starter{
 	{"WARNING: held lock freed", "", KindLockdep},
 	{"WARNING: lock held when returning to user space", "", KindLockdep},
 	{"WARNING: Nested lock was not taken", "", KindLockdep},
+	{"WARNING: ", " still has locks held!", KindLockdep},
 	{"WARNING: ", " at ", KindWarning},
 	{"refcount_t: ", "", KindRefcount},
 	{"list_add corruption", "", KindListCorruption},
@@ -98,6 +99,7 @@ var starters = []starter{
 	{"Oops: ", "", KindOops},
 	{"invalid opcode: ", "", KindOops},
 	{"divide error: ", "", KindOops},
+	{"divide_error: ", "", KindOops},
 	{"stack segment: ", "", KindOops},
 	{"double fault: ", "", KindOops},
 	{"PANIC: double fault", "", KindOops},
@@ -112,7 +114,9 @@ var starters = []starter{
 	{"Watchdog detected hard LOCKUP", "", KindHardLockup},
 	{"INFO: rcu_", " stall", KindRCUStall},
 	{"rcu: INFO: rcu_", " stall", KindRCUStall},
-	{"INFO: task ", " blocked for more than ", KindHungTask},
+	{"INFO: task ", " for more than ", KindHungTask},
+	{"[ BUG: ", " ]", KindLockdep},
+	{"[ INFO: ", " ]", KindLockdep},
 	{"INFO: possible circular locking dependency", "", KindLockdep},
 	{"INFO: possible recursive locking", "", KindLockdep},
 	{"INFO: inconsistent lock state", "", KindLockdep},
@@ -130,7 +134,7 @@ func matchStart(text string) (Kind, bool) {
 		return KindUnknown, false
 	}
 	switch text[0] {
-	case 'B', 'U', 'k', '-', 'W', 'r', 'l', 'u', 'd', 's', 'K', 'g', 'O', 'i', 'P', 't', 'I', 'w', 'N', 'S':
+	case 'B', 'U', 'k', '-', 'W', 'r', 'l', 'u', 'd', 's', 'K', 'g', 'O', 'i', 'P', 't', 'I', 'w', 'N', 'S', '[':
 	default:
 		return KindUnknown, false
 	}

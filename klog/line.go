@@ -48,6 +48,7 @@ type Line struct {
 func ParseLine(raw string) Line {
 	l := Line{Raw: raw, Level: -1, Seq: -1}
 	s := clean(raw)
+	s = l.stripDropped(s)
 	s = l.stripLevel(s)
 	if rest, ok := l.stripKmsg(s); ok {
 		l.Text = rest
@@ -294,6 +295,21 @@ func (l *Line) stripGlued(s string) string {
 		}
 	}
 	return s
+}
+
+// stripDropped removes a "** N printk messages dropped ** " marker glued
+// before the next record, as consoles print it.
+func (l *Line) stripDropped(s string) string {
+	const suffix = " printk messages dropped ** "
+	if !strings.HasPrefix(s, "** ") {
+		return s
+	}
+	n, end := digits(s, 3)
+	if end == 3 || !strings.HasPrefix(s[end:], suffix) || len(s) == end+len(suffix) {
+		return s
+	}
+	l.Dropped = n
+	return s[end+len(suffix):]
 }
 
 // parseDropped recognises "** N printk messages dropped **".

@@ -32,6 +32,7 @@ type Splitter struct {
 	sawCPU     bool       // a "CPU: " line seen
 	traced     int        // call trace frames seen
 	task       int        // index of a "task:" line not yet given to a trace, -1
+	caller     string     // printk caller id of the report's first line
 	buf        []Frame    // frames of the line being pushed
 	regs       []Register // registers of the line being pushed
 	lines      []Line     // lines of the current report, reused
@@ -46,6 +47,9 @@ func (s *Splitter) Push(l Line) *Report {
 		if start || isSeparator(l.Text) {
 			s.begin(l, kind, start)
 		}
+		return nil
+	}
+	if !start && s.interleaved(l) {
 		return nil
 	}
 	s.buf = ParseFrames(l.Text, s.buf[:0])
@@ -67,6 +71,13 @@ func (s *Splitter) Push(l Line) *Report {
 		return s.finish()
 	}
 	return nil
+}
+
+// interleaved reports whether l was printed by another task than the one
+// printing the current report, as the printk caller ids show. Lines of CPU
+// callers ("C1") are kept: other CPUs print their NMI backtraces that way.
+func (s *Splitter) interleaved(l Line) bool {
+	return s.caller != "" && l.Caller != s.caller && strings.HasPrefix(l.Caller, "T")
 }
 
 // Flush returns the report still open at the end of input, or nil.
@@ -128,7 +139,10 @@ func (s *Splitter) absorbs(k Kind) bool {
 	if k == KindPanic || k == KindStackProtector {
 		return !s.ended || cur.Header.Panic == ""
 	}
-	return s.traced == 0 && !s.ended && cur.Kind != KindSysrq && cur.Kind != KindKmemleak
+	if cur.Kind == KindKmemleak && k != KindKmemleak {
+		return false
+	}
+	return s.traced == 0 && !s.ended && cur.Kind != KindSysrq
 }
 
 // refine lets an absorbed start line decide the kind of a report whose
@@ -150,6 +164,7 @@ func (s *Splitter) refine(l Line, k Kind) {
 // begin opens a report with l as its first line.
 func (s *Splitter) begin(l Line, k Kind, start bool) {
 	s.cur = &Report{Kind: k, Header: newHeader()}
+	s.caller = l.Caller
 	s.lines, s.frames = s.lines[:0], s.frames[:0]
 	s.buf, s.regs = ParseFrames(l.Text, s.buf[:0]), s.regs[:0]
 	if start && (k != KindUnknown) {
