@@ -132,7 +132,7 @@ func symbolName(s string) string {
 var pcFuncKinds = map[Kind]bool{
 	KindOops: true, KindNullDeref: true, KindPageFault: true, KindGPF: true, KindBUG: true,
 	KindWarning: true, KindRefcount: true, KindListCorruption: true, KindUsercopy: true,
-	KindFortify: true, KindStackOverflow: true, KindUnknown: true,
+	KindFortify: true, KindStackOverflow: true, KindUnknown: true, KindSoftLockup: true, KindHardLockup: true,
 }
 
 // finishFunc fills Func from the first kernel PC frame when the title did
