@@ -127,18 +127,21 @@ var starters = []starter{
 	{"unreferenced object 0x", "", KindKmemleak},
 }
 
+// startersByByte holds the starters by the first byte of their prefix.
+var startersByByte = func() (idx [256][]starter) {
+	for _, st := range starters {
+		idx[st.prefix[0]] = append(idx[st.prefix[0]], st)
+	}
+	return idx
+}()
+
 // matchStart returns the kind of report text starts, and whether it starts
 // one. "------------[ cut here ]------------" starts a report of unknown kind.
 func matchStart(text string) (Kind, bool) {
 	if text == "" {
 		return KindUnknown, false
 	}
-	switch text[0] {
-	case 'B', 'U', 'k', '-', 'W', 'r', 'l', 'u', 'd', 's', 'K', 'g', 'O', 'i', 'P', 't', 'I', 'w', 'N', 'S', '[':
-	default:
-		return KindUnknown, false
-	}
-	for _, st := range starters {
+	for _, st := range startersByByte[text[0]] {
 		if strings.HasPrefix(text, st.prefix) && (st.needle == "" || strings.Contains(text, st.needle)) {
 			return st.kind, true
 		}

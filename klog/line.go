@@ -77,10 +77,7 @@ func (l Line) Seconds() (float64, bool) {
 // clean removes carriage returns, terminal escape sequences and other
 // control bytes except tabs. Clean input is returned unchanged.
 func clean(s string) string {
-	i := 0
-	for i < len(s) && (s[i] >= 0x20 || s[i] == '\t') && s[i] != 0x7f {
-		i++
-	}
+	i := cleanPrefix(s)
 	if i == len(s) {
 		return s
 	}
@@ -100,6 +97,26 @@ func clean(s string) string {
 		i++
 	}
 	return b.String()
+}
+
+// cleanPrefix returns the length of the prefix of s that clean keeps as
+// is. It checks eight bytes at a time for bytes below 0x20 or equal to 0x7f.
+func cleanPrefix(s string) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		ctl := (x - 0x20*lo) & ^x & hi                    // a byte below 0x20
+		del := ((x ^ 0x7f*lo) - lo) & ^(x ^ 0x7f*lo) & hi // a byte equal to 0x7f
+		if ctl|del != 0 {
+			break
+		}
+	}
+	for i < len(s) && (s[i] >= 0x20 || s[i] == '\t') && s[i] != 0x7f {
+		i++
+	}
+	return i
 }
 
 // skipEscape returns the index after the escape sequence whose introducer

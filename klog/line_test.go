@@ -51,3 +51,25 @@ func TestParseLine(t *testing.T) {
 		}
 	}
 }
+
+// naiveCleanPrefix is the byte-by-byte definition cleanPrefix implements.
+func naiveCleanPrefix(s string) int {
+	i := 0
+	for i < len(s) && (s[i] >= 0x20 || s[i] == '\t') && s[i] != 0x7f {
+		i++
+	}
+	return i
+}
+
+func TestCleanPrefix(t *testing.T) {
+	base := []byte("abcdefghijklmnopqrstu")
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < len(base); pos++ {
+			b := append([]byte(nil), base...)
+			b[pos] = byte(c)
+			if got, want := cleanPrefix(string(b)), naiveCleanPrefix(string(b)); got != want {
+				t.Fatalf("cleanPrefix(%q) = %d, want %d", b, got, want)
+			}
+		}
+	}
+}

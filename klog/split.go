@@ -183,8 +183,12 @@ func (s *Splitter) finish() *Report {
 	if r.Title == "" {
 		return nil
 	}
-	r.Lines = append([]Line(nil), s.lines...)
-	r.Frames = append([]Frame(nil), s.frames...)
+	r.Lines = make([]Line, len(s.lines))
+	copy(r.Lines, s.lines)
+	if len(s.frames) > 0 {
+		r.Frames = make([]Frame, len(s.frames))
+		copy(r.Frames, s.frames)
+	}
 	r.finishFunc()
 	return r
 }
