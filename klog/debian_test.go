@@ -180,3 +180,20 @@ func TestDebianKernelOffset(t *testing.T) {
 		t.Errorf("header %+v", h)
 	}
 }
+
+func TestDebianHungTaskHeader(t *testing.T) {
+	reps := Parse(string(fixture.Read(t, fixture.Path("debian-6.1.0-56-amd64/boots/run2-B/oops-01-lkdtm-HUNG_TASK.txt"))))
+	if len(reps) != 1 {
+		t.Fatalf("got %d reports", len(reps))
+	}
+	r := reps[0]
+	// "      Tainted: G           OE      6.1.0-56-amd64 #1 Debian 6.1.192-2"
+	h := r.Header
+	if h.Taint != "G           OE" || h.Release != "6.1.0-56-amd64" || h.Version != "#1 Debian 6.1.192-2" {
+		t.Errorf("header %+v", h)
+	}
+	// "task:sh              state:D stack:0     pid:780   ppid:1      flags:0x00000002"
+	if len(r.Traces) != 1 || *r.Traces[0].Task != (Task{"sh", "D", 780}) {
+		t.Errorf("traces %+v", r.Traces)
+	}
+}

@@ -90,6 +90,8 @@ func (h *Header) parseHeaderLine(text string) bool {
 		h.parseModules(text[18:])
 	case strings.HasPrefix(text, "Tainted: ["):
 		h.parseTaintFlags(text[9:])
+	case strings.HasPrefix(text, "      Tainted: ") || strings.HasPrefix(text, "      Not tainted "):
+		h.parseTaskTaint(strings.TrimLeft(text, " "))
 	case strings.HasPrefix(text, "Kernel Offset: "):
 		h.parseKernelOffset(text[15:])
 	case strings.HasPrefix(text, "Kernel panic - not syncing: "):
@@ -138,6 +140,11 @@ func (h *Header) parseComm(s string) {
 		h.Comm = strings.TrimSpace(s)
 		return
 	}
+	h.setRelease(after)
+}
+
+// setRelease splits "release version" after the taint.
+func (h *Header) setRelease(after string) {
 	after = strings.TrimLeft(after, " ")
 	rel, ver, _ := strings.Cut(after, " ")
 	h.Release, h.Version = rel, strings.TrimSpace(ver)
@@ -155,6 +162,22 @@ func cutTaint(s string) (taint, rest string) {
 		i--
 	}
 	return strings.TrimRight(s[:i], " "), s[i:]
+}
+
+// parseTaskTaint parses the indented "Tainted: G  OE  release version" or
+// "Not tainted release version" line of hung task reports, unless the CPU:
+// line already told.
+func (h *Header) parseTaskTaint(s string) {
+	if h.Release != "" {
+		return
+	}
+	var after string
+	if rest, ok := strings.CutPrefix(s, "Not tainted "); ok {
+		after = rest
+	} else {
+		h.Taint, after = cutTaint(s[len("Tainted: "):])
+	}
+	h.setRelease(after)
 }
 
 // Taints returns the taint letters of the CPU: line without the padding.

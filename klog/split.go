@@ -364,7 +364,8 @@ func (s *Splitter) frameOrRegs(t string) bool {
 // Scan reads log text from r line by line and calls emit with each report
 // as soon as it ends, and with the last one at the end of input. Memory is
 // bounded by the longest report (see Splitter.MaxLines) and MaxLineLength.
-// It returns the first error of r (other than io.EOF) or of emit.
+// It returns the first error of r (other than io.EOF) or of emit; after a
+// read error the report still open is dropped.
 func Scan(r io.Reader, emit func(*Report) error) error {
 	var s Splitter
 	br := bufio.NewReaderSize(r, 64<<10)

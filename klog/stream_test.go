@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ksym-dev/ksym/internal/fixture"
 )
 
 // allLogs returns the console text of every crash log, concatenated.
@@ -178,6 +180,21 @@ func BenchmarkParseLine(b *testing.B) {
 	for b.Loop() {
 		for _, l := range lines {
 			ParseLine(l)
+		}
+	}
+}
+
+func BenchmarkScanDmesg(b *testing.B) {
+	var sb strings.Builder
+	for _, run := range []string{"run1-A", "run2-B", "run3-C"} {
+		sb.Write(fixture.Read(b, fixture.Path("debian-6.1.0-56-amd64/boots/"+run+"/dmesg-raw.txt.gz")))
+	}
+	text := sb.String()
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Scan(strings.NewReader(text), func(*Report) error { return nil }); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
