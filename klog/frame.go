@@ -128,7 +128,7 @@ var regPrefixes = []struct {
 
 // parseRegFrame parses a PC or LR line, returning the text after the frame.
 func parseRegFrame(t string) (Frame, string, bool) {
-	if t == "" || strings.IndexByte("RIEplreNL-", t[0]) < 0 {
+	if t == "" || strings.IndexByte("RIEPplreNL-", t[0]) < 0 {
 		return Frame{}, "", false
 	}
 	for _, p := range regPrefixes {

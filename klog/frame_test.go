@@ -35,6 +35,8 @@ func TestParseFrames(t *testing.T) {
 		{"[<8011218c>] (unwind_backtrace) from [<8010e300>] (show_stack+0x18/0x1c)", []Frame{{Name: "unwind_backtrace", Addr: 0x8011218c, HasAddr: true, Reliable: true, Trace: -1,
 			From: &Frame{Name: "show_stack", Offset: 0x18, Size: 0x1c, HasOffset: true, Addr: 0x8010e300, HasAddr: true, Reliable: true, Trace: -1}}}},
 		{"[c00000003ae5b800] [c00000000135c19c] dump_stack+0x128/0x1cc (unreliable)", []Frame{{Name: "dump_stack", Offset: 0x128, Size: 0x1cc, HasOffset: true, Addr: 0xc00000000135c19c, HasAddr: true, Trace: -1}}},
+		{"PC is at blk_rq_map_sg+0x70/0x2c0", []Frame{{Kind: FramePC, Name: "blk_rq_map_sg", Offset: 0x70, Size: 0x2c0, HasOffset: true, Reliable: true, Trace: -1}}},
+		{"LR is at mmc_queue_map_sg+0x2c/0xa4", []Frame{{Kind: FrameLR, Name: "mmc_queue_map_sg", Offset: 0x2c, Size: 0xa4, HasOffset: true, Reliable: true, Trace: -1}}},
 		{"--- interrupt: 700 at assert_slb_presence+0x2c/0x70", []Frame{{Kind: FramePC, Name: "assert_slb_presence", Offset: 0x2c, Size: 0x70, HasOffset: true, Reliable: true, Trace: -1}}},
 		{"    LR = slb_insert_entry+0x19c/0x2d0", []Frame{{Kind: FrameLR, Name: "slb_insert_entry", Offset: 0x19c, Size: 0x2d0, HasOffset: true, Reliable: true, Trace: -1}}},
 		{"NIP [c00000000022d79c] partition_sched_domains_locked+0x1ac/0x5f0 kernel/sched/topology.c:2216", []Frame{{Kind: FramePC, Name: "partition_sched_domains_locked", Offset: 0x1ac, Size: 0x5f0, HasOffset: true, File: "kernel/sched/topology.c:2216", Addr: 0xc00000000022d79c, HasAddr: true, Reliable: true, Trace: -1}}},

@@ -71,6 +71,7 @@ var starters = []starter{
 	{"kernel BUG at ", "", KindBUG},
 	{"kernel BUG ", "", KindBUG},
 	{"------------[ cut here ]------------", "", KindUnknown},
+	{"8<--- cut here ---", "", KindUnknown},
 	{"WARNING: possible circular locking dependency", "", KindLockdep},
 	{"WARNING: possible recursive locking", "", KindLockdep},
 	{"WARNING: inconsistent lock state", "", KindLockdep},

@@ -33,6 +33,7 @@ type Splitter struct {
 	traced     int        // call trace frames seen
 	task       int        // index of a "task:" line not yet given to a trace, -1
 	caller     string     // printk caller id of the report's first line
+	timed      bool       // the report's first line has a timestamp
 	buf        []Frame    // frames of the line being pushed
 	regs       []Register // registers of the line being pushed
 	lines      []Line     // lines of the current report, reused
@@ -76,8 +77,15 @@ func (s *Splitter) Push(l Line) *Report {
 // interleaved reports whether l was printed by another task than the one
 // printing the current report, as the printk caller ids show. Lines of CPU
 // callers ("C1") are kept: other CPUs print their NMI backtraces that way.
+//
+// Lines without any printk prefix inside a report whose lines have one are
+// console output of other programs, left out too until the report printed
+// its end marker.
 func (s *Splitter) interleaved(l Line) bool {
-	return s.caller != "" && l.Caller != s.caller && strings.HasPrefix(l.Caller, "T")
+	if s.caller != "" && l.Caller != s.caller && strings.HasPrefix(l.Caller, "T") {
+		return true
+	}
+	return s.timed && !s.ended && l.Time == "" && l.Date == "" && l.Seq < 0 && l.Level < 0
 }
 
 // Flush returns the report still open at the end of input, or nil.
@@ -164,7 +172,7 @@ func (s *Splitter) refine(l Line, k Kind) {
 // begin opens a report with l as its first line.
 func (s *Splitter) begin(l Line, k Kind, start bool) {
 	s.cur = &Report{Kind: k, Header: newHeader()}
-	s.caller = l.Caller
+	s.caller, s.timed = l.Caller, l.Time != ""
 	s.lines, s.frames = s.lines[:0], s.frames[:0]
 	s.buf, s.regs = ParseFrames(l.Text, s.buf[:0]), s.regs[:0]
 	if start && (k != KindUnknown) {
