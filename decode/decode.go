@@ -1,0 +1,384 @@
+package decode
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/ksym-dev/ksym/kallsyms"
+	"github.com/ksym-dev/ksym/klog"
+)
+
+// Status says what decoding did with one frame.
+type Status string
+
+// The statuses of a decoded frame.
+const (
+	// StatusOK: a named frame found in the table with the printed size, or
+	// a frame whose raw address and name agree.
+	StatusOK Status = "ok"
+	// StatusResolved: a raw address resolved to a symbol.
+	StatusResolved Status = "resolved"
+	// StatusSizeMismatch: the name is in the table, but not with the
+	// printed size: the table is from another kernel.
+	StatusSizeMismatch Status = "size-mismatch"
+	// StatusNotFound: the name (or the raw address) is not in the table.
+	StatusNotFound Status = "not-found"
+	// StatusUnchecked: a module frame while the table has no module symbols
+	// (a System.map).
+	StatusUnchecked Status = "unchecked"
+	// StatusHashed: a hashed %p value, which is not an address.
+	StatusHashed Status = "hashed"
+	// StatusUser: a user space address.
+	StatusUser Status = "user"
+	// StatusNull: the address 0.
+	StatusNull Status = "null"
+	// StatusNoSlide: a raw core address with a System.map whose KASLR slide
+	// could not be found.
+	StatusNoSlide Status = "no-slide"
+)
+
+// Options tune a Decoder.
+type Options struct {
+	// SystemMap says the table holds link-time addresses (a System.map):
+	// core kernel addresses of the log are slid by the KASLR offset.
+	SystemMap bool
+}
+
+// Decoder decodes reports against one table. It remembers the KASLR slide
+// once found and whether it already warned about a table mismatch, so that
+// the reports of one log are decoded consistently. It is not safe for
+// concurrent use.
+type Decoder struct {
+	table  *kallsyms.Table
+	opts   Options
+	slide  Slide
+	warned bool
+	buf    []int
+}
+
+// New returns a Decoder for t.
+func New(t *kallsyms.Table, opts Options) *Decoder {
+	return &Decoder{table: t, opts: opts}
+}
+
+// Frame is one decoded frame.
+type Frame struct {
+	// Kind is "trace", "pc" or "lr".
+	Kind string `json:"kind"`
+	// Line is the index in the report's Lines of the line it was read from.
+	Line int `json:"line"`
+	// Printed is the frame as the kernel printed it, canonical
+	// ("func+0xoff/0xsize [mod]", or the raw address "0xffffffff81234567").
+	Printed string `json:"printed"`
+	// Text is the decoded frame as the kernel prints it, empty when not
+	// decoded.
+	Text string `json:"text,omitempty"`
+	// Addr is the runtime address, valid when HasAddr.
+	Addr    uint64 `json:"-"`
+	HasAddr bool   `json:"-"`
+	// Symbol, Offset, Size and Module are the decoded symbol.
+	Symbol string `json:"symbol,omitempty"`
+	Offset uint64 `json:"offset,omitempty"`
+	Size   uint64 `json:"size,omitempty"`
+	Module string `json:"module,omitempty"`
+	// BuildID is the module build ID the kernel printed.
+	BuildID string `json:"build_id,omitempty"`
+	// Reliable is false for "? " frames.
+	Reliable bool `json:"reliable"`
+	// Context is the stack: "TASK", "IRQ", "NMI", "SOFTIRQ" or empty.
+	Context string `json:"context,omitempty"`
+	// Source is the arm64 unwinder source letter.
+	Source string `json:"source,omitempty"`
+	// Trace indexes the report's Traces, -1 outside any trace.
+	Trace int `json:"trace"`
+	// Status says what decoding did.
+	Status Status `json:"status"`
+	// Note explains a status other than ok and resolved.
+	Note string `json:"note,omitempty"`
+}
+
+// Register is a register whose value is a kernel address, with its symbol.
+type Register struct {
+	Name  string `json:"name"`
+	Value uint64 `json:"-"`
+	// Line is the index in the report's Lines of the line it was read from.
+	Line int `json:"line"`
+	// Text is the symbol as the kernel prints %pS.
+	Text string `json:"text"`
+}
+
+// Result is one decoded report.
+type Result struct {
+	// Report is the report as parsed.
+	Report *klog.Report `json:"-"`
+	// Frames are the report's frames, decoded, in order.
+	Frames []Frame `json:"frames"`
+	// Registers are the register values that point into the kernel.
+	Registers []Register `json:"registers,omitempty"`
+	// Slide is the KASLR slide used (System.map only).
+	Slide Slide `json:"slide"`
+	// Warnings are problems with the table, said once per Decoder.
+	Warnings []string `json:"warnings,omitempty"`
+	// Mismatch reports that a printed size or address disagreed with the
+	// table: the table is from another kernel or boot.
+	Mismatch bool `json:"mismatch"`
+	// Summary explains the report.
+	Summary Summary `json:"summary"`
+}
+
+// Decode decodes every frame and register of r. It never fails: what it
+// cannot decode is marked in the frame's Status.
+func (d *Decoder) Decode(r *klog.Report) *Result {
+	res := &Result{Report: r}
+	if d.opts.SystemMap {
+		if s := FindSlide(r, d.table); s.Known || !d.slide.Known {
+			if s.Known || s.Method != "" {
+				d.slide = s
+			}
+		}
+		res.Slide = d.slide
+	} else {
+		d.checkOffset(r, res)
+	}
+	res.Frames = make([]Frame, 0, len(r.Frames))
+	for i := range r.Frames {
+		res.Frames = append(res.Frames, d.frame(&r.Frames[i], res))
+	}
+	res.Registers = d.registers(r)
+	res.Summary = summarize(r, res)
+	return res
+}
+
+// checkOffset compares a "Kernel Offset:" line with a runtime table.
+func (d *Decoder) checkOffset(r *klog.Report, res *Result) {
+	h := &r.Header
+	if !h.HasKernelOffset {
+		return
+	}
+	ids := d.table.Find("vmlinux:_text")
+	if len(ids) == 0 || d.table.Hidden() {
+		return
+	}
+	if got := d.table.Addr(ids[0]); got != h.KernelBase+h.KernelOffset {
+		d.warn(res, fmt.Sprintf("the log's kernel offset 0x%x puts _text at 0x%x, the table has 0x%x: the table is from another boot", h.KernelOffset, h.KernelBase+h.KernelOffset, got))
+	}
+}
+
+// warn records a table mismatch, the message only the first time.
+func (d *Decoder) warn(res *Result, msg string) {
+	res.Mismatch = true
+	if d.warned {
+		return
+	}
+	d.warned = true
+	res.Warnings = append(res.Warnings, msg)
+}
+
+// frame decodes one frame.
+func (d *Decoder) frame(f *klog.Frame, res *Result) Frame {
+	out := Frame{
+		Kind: f.Kind.String(), Line: f.Line, Printed: Printed(f), Module: f.Module,
+		BuildID: f.BuildID, Reliable: f.Reliable, Context: f.Context, Source: f.Source, Trace: f.Trace,
+	}
+	switch {
+	case f.Name != "":
+		d.named(f, &out, res)
+	case f.Hashed:
+		out.Status, out.Note = StatusHashed, "hashed %p value, not an address"
+	case f.User:
+		out.Status, out.Note = StatusUser, "user space address"
+	case !f.HasAddr:
+		out.Status, out.Note = StatusNotFound, "no symbol and no address"
+	case f.Addr == 0:
+		out.Status, out.Note = StatusNull, "address 0"
+	default:
+		d.raw(f, &out)
+	}
+	return out
+}
+
+// Printed returns f as the kernel printed it, in canonical form.
+func Printed(f *klog.Frame) string {
+	if f.Name == "" {
+		if f.HasAddr {
+			return "0x" + strconv.FormatUint(f.Addr, 16)
+		}
+		return ""
+	}
+	s := f.Name
+	if f.HasOffset {
+		s += "+0x" + strconv.FormatUint(f.Offset, 16) + "/0x" + strconv.FormatUint(f.Size, 16)
+	}
+	if f.Module != "" {
+		s += " [" + f.Module + "]"
+	}
+	return s
+}
+
+// named decodes a frame that printed a symbol name.
+func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
+	t := d.table
+	query := "vmlinux:" + f.Name
+	if f.Module != "" {
+		query = f.Module + ":" + f.Name
+	}
+	d.buf = append(d.buf[:0], t.Find(query)...)
+	if len(d.buf) == 0 {
+		d.notFound(f, out, res)
+		return
+	}
+	if t.Hidden() {
+		out.Status, out.Note = StatusUnchecked, "the table's addresses are hidden"
+		return
+	}
+	i, size, ok := d.pick(f)
+	out.Symbol, out.Offset, out.Size, out.Module = f.Name, f.Offset, size, t.ModuleName(i)
+	out.Text = t.FormatLocation(kallsyms.Location{Index: i, Offset: f.Offset, Size: size, SizeKnown: true})
+	if !f.HasOffset {
+		out.Offset, out.Text = 0, f.Name
+		if out.Module != "" {
+			out.Text += " [" + out.Module + "]"
+		}
+	}
+	if !ok {
+		out.Status = StatusSizeMismatch
+		out.Note = fmt.Sprintf("the table's %s has size 0x%x, the kernel printed 0x%x", f.Name, size, f.Size)
+		d.warn(res, fmt.Sprintf("%s: the kernel printed size 0x%x, the table says 0x%x: the table is not from the kernel that wrote this log", Printed(f), f.Size, size))
+		return
+	}
+	out.Status = StatusOK
+	d.address(f, i, out, res)
+}
+
+// pick chooses among the symbols in d.buf the one whose size is the printed
+// one, reporting false (and the first) when none is.
+func (d *Decoder) pick(f *klog.Frame) (int, uint64, bool) {
+	first, firstSize := d.buf[0], uint64(0)
+	for n, i := range d.buf {
+		size, known := d.table.Size(i)
+		if n == 0 {
+			firstSize = size
+		}
+		if !f.HasOffset && known {
+			return i, size, true
+		}
+		if known && size == f.Size && f.Offset <= size {
+			return i, size, true
+		}
+	}
+	return first, firstSize, false
+}
+
+// address computes the runtime address of a named frame and checks it
+// against a printed raw address.
+func (d *Decoder) address(f *klog.Frame, i int, out *Frame, res *Result) {
+	a := d.table.Addr(i) + out.Offset
+	known := true
+	if d.opts.SystemMap && d.table.IsCore(i) {
+		a += d.slide.Value
+		known = d.slide.Known
+	}
+	if f.HasAddr && !f.Hashed {
+		if known && a != f.Addr {
+			out.Status = StatusSizeMismatch
+			out.Note = fmt.Sprintf("the printed address 0x%x is not %s (0x%x in the table)", f.Addr, out.Text, a)
+			d.warn(res, fmt.Sprintf("%s: the kernel printed address 0x%x, the table puts it at 0x%x: the table is not from the boot that wrote this log", Printed(f), f.Addr, a))
+		}
+		a, known = f.Addr, true
+	}
+	out.Addr, out.HasAddr = a, known
+}
+
+// notFound marks a named frame whose name is not in the table.
+func (d *Decoder) notFound(f *klog.Frame, out *Frame, res *Result) {
+	if f.Module != "" && d.opts.SystemMap {
+		out.Status, out.Note = StatusUnchecked, "a System.map has no module symbols"
+		return
+	}
+	out.Status = StatusNotFound
+	if f.Module != "" && !d.hasModule(f.Module) {
+		out.Note = "module " + f.Module + " is not in the table"
+		return
+	}
+	out.Note = f.Name + " is not in the table"
+	d.warn(res, fmt.Sprintf("%s: %s is not in the table: the table is not from the kernel that wrote this log", Printed(f), f.Name))
+}
+
+// hasModule reports whether the table has symbols of module mod.
+func (d *Decoder) hasModule(mod string) bool {
+	for _, m := range d.table.Modules() {
+		if m.Name == mod {
+			return true
+		}
+	}
+	return false
+}
+
+// raw resolves a frame that printed only an address.
+func (d *Decoder) raw(f *klog.Frame, out *Frame) {
+	out.Addr, out.HasAddr = f.Addr, true
+	a, ok := d.linkAddr(f.Addr)
+	if !ok {
+		out.Status, out.Note = StatusNoSlide, "the KASLR slide is unknown"
+		return
+	}
+	loc, err := d.lookup(a, f.Kind == klog.FrameTrace)
+	if err != nil {
+		out.Status, out.Note = StatusNotFound, "no symbol at this address"
+		return
+	}
+	t := d.table
+	out.Status, out.Symbol, out.Offset, out.Module = StatusResolved, t.Name(loc.Index), loc.Offset, t.ModuleName(loc.Index)
+	if loc.SizeKnown {
+		out.Size = loc.Size
+	}
+	out.Text = t.FormatLocation(loc)
+}
+
+// lookup resolves a table address, as a return address (%pB) or not (%pS).
+func (d *Decoder) lookup(a uint64, ret bool) (kallsyms.Location, error) {
+	if ret {
+		return d.table.LookupReturn(a)
+	}
+	return d.table.Lookup(a)
+}
+
+// linkAddr turns a runtime address into a table address: with a System.map,
+// core kernel addresses lose the slide; module addresses stay as they are
+// (and are not in a System.map). It reports false when the slide is needed
+// and unknown.
+func (d *Decoder) linkAddr(a uint64) (uint64, bool) {
+	if !d.opts.SystemMap {
+		return a, true
+	}
+	if !d.slide.Known {
+		return a, false
+	}
+	return a - d.slide.Value, true
+}
+
+// registers annotates the register values that point into the kernel.
+func (d *Decoder) registers(r *klog.Report) []Register {
+	var out []Register
+	for _, reg := range r.Registers {
+		if !kernelValue(reg.Value) {
+			continue
+		}
+		a, ok := d.linkAddr(reg.Value)
+		if !ok {
+			continue
+		}
+		loc, err := d.table.Lookup(a)
+		if err != nil {
+			continue
+		}
+		out = append(out, Register{Name: reg.Name, Value: reg.Value, Line: reg.Line, Text: d.table.FormatLocation(loc)})
+	}
+	return out
+}
+
+// kernelValue reports whether v may be a kernel address: in the upper half
+// of a 64-bit address space, and not a negative error number.
+func kernelValue(v uint64) bool {
+	return v >= 0xffff800000000000 && v < 0xfffffffffffff000
+}

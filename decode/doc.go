@@ -1,0 +1,18 @@
+// Package decode resolves the frames and registers of kernel reports parsed
+// by package klog against a symbol table from package kallsyms, and explains
+// each report in a summary.
+//
+// A Decoder holds one table. With a runtime table (a saved /proc/kallsyms of
+// the crashed boot) every address is exact. With a System.map (link-time
+// addresses, Options.SystemMap) the decoder first finds the KASLR slide from
+// the log (see Slide) and applies it to core kernel addresses only; module
+// addresses never use the kernel slide.
+//
+// Named frames ("func+0xoff/0xsize [mod]") are looked up by name, among
+// duplicate static names the one whose kallsyms size equals the printed
+// size; a printed size that the table does not have means the table belongs
+// to another kernel, which the Result says once, loudly. Raw addresses are
+// resolved as the kernel prints them: return addresses of call traces with
+// the %pB rule (address-1), the faulting PC with %pS. Hashed %p values, user
+// space addresses and zero are never resolved.
+package decode
