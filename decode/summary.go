@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/ksym-dev/ksym/klog"
@@ -42,7 +43,15 @@ type Summary struct {
 func summarize(r *klog.Report, res *Result) Summary {
 	h := &r.Header
 	s := Summary{Kind: string(r.Kind), CPU: h.CPU, PID: h.PID, Comm: h.Comm, Release: h.Release,
-		Taint: h.Taint, TaintWords: ExplainTaint(h.Taint), GuiltyIndex: guilty(res.Frames)}
+		Taint: h.Taint, TaintWords: ExplainTaint(h.Taint), GuiltyIndex: -1}
+	if s.PID < 0 {
+		if comm, pid, ok := titleTask(r.Title); ok {
+			s.Comm, s.PID = comm, pid
+		}
+	}
+	if r.Kind != klog.KindSysrq { // a dump on request: nothing is guilty
+		s.GuiltyIndex = guilty(res.Frames)
+	}
 	if s.GuiltyIndex >= 0 {
 		g := &res.Frames[s.GuiltyIndex]
 		s.Guilty, s.GuiltyFunc, s.Module = frameText(g), funcName(g), g.Module
@@ -121,7 +130,12 @@ var infraNames = map[string]bool{
 	"show_regs": true, "show_trace_log_lvl": true, "sched_show_task": true, "nmi_cpu_backtrace": true,
 	"check_panic_on_warn": true, "kmalloc_trace": true, "__check_object_size": true,
 	"check_heap_object": true, "__slab_free": true, "kfree": true, "print_report": true,
-	"kasan_report": true, "bug_handler": true, "dump_stack": true,
+	"kasan_report": true, "bug_handler": true, "dump_stack": true, "__check_heap_object": true,
+	"slab_err": true, "object_err": true, "print_trailer": true, "check_bytes_and_report": true,
+	"check_object": true, "check_slab": true, "on_freelist": true, "slab_pad_check": true,
+	"free_debug_processing": true, "alloc_debug_processing": true, "free_to_partial_list": true,
+	"__free_slab": true, "slab_bug": true, "slab_fix": true, "schedule": true, "__schedule": true,
+	"io_schedule": true, "schedule_preempt_disabled": true, "__mutex_lock": true,
 }
 
 // infraPrefixes are name prefixes of infrastructure functions.
@@ -132,7 +146,8 @@ var infraPrefixes = []string{
 	"__kasan_", "__asan_", "ubsan_", "__ubsan_", "lockdep_", "__lock_acquire", "lock_acquire",
 	"mutex_lock", "queued_spin_", "native_queued_spin_", "__refcount_", "rcu_dump_", "watchdog_timer_fn",
 	"__hrtimer_run_queues", "hrtimer_interrupt", "__sysvec_", "irq_exit", "__irq_exit",
-	"nmi_trigger_cpumask_backtrace", "arch_trigger_cpumask_backtrace",
+	"nmi_trigger_cpumask_backtrace", "arch_trigger_cpumask_backtrace", "schedule_timeout",
+	"io_schedule_timeout", "wait_for_completion", "rwsem_down_", "__down", "down_",
 }
 
 // Infrastructure reports whether a function reports, locks, allocates or
@@ -143,7 +158,10 @@ var infraPrefixes = []string{
 // kmalloc*, kmem_cache_*, __might_*, refcount_warn_saturate,
 // __list_*_valid*, usercopy_abort, fortify_panic, entry_SYSCALL_64*,
 // do_syscall_64, ret_from_fork*, the sanitizers' reporting functions and
-// the timer interrupt path of watchdog reports. Compiler suffixes
+// the timer interrupt path of watchdog reports, the SLUB debug reporting
+// functions and the scheduler functions a blocked task sleeps in
+// (schedule*, wait_for_completion*, rwsem_down_*, mutex locking). Compiler
+// suffixes
 // (".cold", ".isra.0", ".constprop.0") are ignored.
 func Infrastructure(name string) bool {
 	if base, _, ok := strings.Cut(name, "."); ok && base != "" {
@@ -193,7 +211,12 @@ func titleHead(r *klog.Report) string {
 		return h
 	}
 	t := r.Title
-	for _, sep := range []string{", address:", " at 0x", ": 0x"} {
+	if i := strings.Index(t, " (Tainted:"); i > 0 { // SLUB: "BUG kmalloc-1k (Tainted: G B): Poison overwritten"
+		if j := strings.Index(t[i:], "):"); j > 0 {
+			t = t[:i] + t[i+j+1:]
+		}
+	}
+	for _, sep := range []string{", address:", " at 0x", ": 0x", ". ", " ("} {
 		if i := strings.Index(t, sep); i > 0 {
 			t = t[:i]
 		}
@@ -231,4 +254,50 @@ func uncertain(r *klog.Report, res *Result) []string {
 		out = append(out, "the report is truncated")
 	}
 	return out
+}
+
+// Line returns the summary as one tab-separated line: kind, title, guilty
+// frame, "CPU n PID p comm", release, taint (without padding), and the
+// number of uncertainties; "-" for what the report does not show.
+func (s Summary) Line() string {
+	task := "-"
+	if s.PID >= 0 || s.Comm != "" {
+		task = "PID " + strconv.Itoa(s.PID) + " " + orDash(s.Comm)
+		if s.CPU >= 0 {
+			task = "CPU " + strconv.Itoa(s.CPU) + " " + task
+		}
+	}
+	fields := []string{s.Kind, s.Title, orDash(s.Guilty), task, orDash(s.Release), orDash(CompactTaint(s.Taint))}
+	if len(s.Uncertain) > 0 {
+		fields = append(fields, "uncertain: "+strings.Join(s.Uncertain, "; "))
+	}
+	return strings.Join(fields, "\t")
+}
+
+// orDash returns s, or "-" when s is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// titleTask finds the task named by a hung task ("INFO: task sh:780
+// blocked ...") or soft lockup ("... stuck for 6s! [sh:825]") title.
+func titleTask(title string) (comm string, pid int, ok bool) {
+	var s string
+	if i := strings.Index(title, "INFO: task "); i >= 0 {
+		s, _, _ = strings.Cut(title[i+len("INFO: task "):], " ")
+	} else if i := strings.LastIndex(title, "! ["); i >= 0 {
+		s = strings.TrimSuffix(title[i+3:], "]")
+	}
+	i := strings.LastIndex(s, ":")
+	if i <= 0 {
+		return "", 0, false
+	}
+	pid, err := strconv.Atoi(s[i+1:])
+	if err != nil {
+		return "", 0, false
+	}
+	return s[:i], pid, true
 }
