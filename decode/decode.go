@@ -76,6 +76,8 @@ type Frame struct {
 	// Addr is the runtime address, valid when HasAddr.
 	Addr    uint64 `json:"-"`
 	HasAddr bool   `json:"-"`
+	// Address is Addr as "0xffffffffc09e64a5", empty when not HasAddr.
+	Address string `json:"address,omitempty"`
 	// Symbol, Offset, Size and Module are the decoded symbol.
 	Symbol string `json:"symbol,omitempty"`
 	Offset uint64 `json:"offset,omitempty"`
@@ -101,6 +103,8 @@ type Frame struct {
 type Register struct {
 	Name  string `json:"name"`
 	Value uint64 `json:"-"`
+	// Hex is Value as "0xffffffffc09f1e60".
+	Hex string `json:"value"`
 	// Line is the index in the report's Lines of the line it was read from.
 	Line int `json:"line"`
 	// Text is the symbol as the kernel prints %pS.
@@ -142,7 +146,11 @@ func (d *Decoder) Decode(r *klog.Report) *Result {
 	}
 	res.Frames = make([]Frame, 0, len(r.Frames))
 	for i := range r.Frames {
-		res.Frames = append(res.Frames, d.frame(&r.Frames[i], res))
+		f := d.frame(&r.Frames[i], res)
+		if f.HasAddr {
+			f.Address = hex(f.Addr)
+		}
+		res.Frames = append(res.Frames, f)
 	}
 	res.Registers = d.registers(r)
 	res.Summary = summarize(r, res)
@@ -372,7 +380,7 @@ func (d *Decoder) registers(r *klog.Report) []Register {
 		if err != nil {
 			continue
 		}
-		out = append(out, Register{Name: reg.Name, Value: reg.Value, Line: reg.Line, Text: d.table.FormatLocation(loc)})
+		out = append(out, Register{Name: reg.Name, Value: reg.Value, Hex: hex(reg.Value), Line: reg.Line, Text: d.table.FormatLocation(loc)})
 	}
 	return out
 }
@@ -382,3 +390,6 @@ func (d *Decoder) registers(r *klog.Report) []Register {
 func kernelValue(v uint64) bool {
 	return v >= 0xffff800000000000 && v < 0xfffffffffffff000
 }
+
+// hex formats v as "0x..." in lower case.
+func hex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }

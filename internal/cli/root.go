@@ -131,6 +131,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newTypesCmd(),
 		a.newStatsCmd(),
 		a.newCheckCmd(),
+		a.newDecodeCmd(),
 		a.newVersionCmd(),
 	)
 	return root
