@@ -24,6 +24,10 @@ type addrColumn struct {
 
 	segs    []segment
 	buckets bucketStarts
+	// segDir maps each segmentGap-wide window of offsets to the last segment
+	// starting at or before its end: segments are at least segmentGap apart,
+	// so d's segment is that one or the one before.
+	segDir []uint32
 }
 
 // bucketStarts holds the first symbol of every bucket in two bytes: the
@@ -63,13 +67,19 @@ func (bs *bucketStarts) fill(starts []uint32) {
 type segment struct {
 	start, last uint32 // offsets of its first and last symbol
 	first, end  uint32 // symbol indices (into off) [first, end)
-	shift       uint8  // bucket width is 1<<shift
-	bucket      uint32 // index of its first bucket in buckets
+	// mul maps an offset to its bucket: (d-start)*mul >> 32, as evenly as a
+	// division by the bucket width but without dividing.
+	mul    uint64
+	bucket uint32 // index of its first bucket in buckets
 }
 
+// bucketOf returns the bucket, within s, of an offset in [start, last].
+func (s *segment) bucketOf(d uint32) uint32 { return uint32(uint64(d-s.start) * s.mul >> 32) }
+
 const (
-	segmentGap       = 1 << 20 // a gap this large starts a new segment
-	symbolsPerBucket = 2
+	segmentGapBits   = 20
+	segmentGap       = 1 << segmentGapBits // a gap this large starts a new segment
+	symbolsPerBucket = 3
 	scanWindow       = 8 // offsets counted at once; off is padded by as many
 )
 
@@ -120,6 +130,15 @@ func (c *addrColumn) buildIndex() {
 		}
 	}
 	c.buckets.fill(starts)
+	c.segDir = make([]uint32, c.off[len(c.off)-1]>>segmentGapBits+1)
+	si := 0
+	for w := range c.segDir {
+		end := uint64(w)<<segmentGapBits | (segmentGap - 1)
+		for si+1 < len(c.segs) && uint64(c.segs[si+1].start) <= end {
+			si++
+		}
+		c.segDir[w] = uint32(si)
+	}
 }
 
 // addSegment adds the segment of symbols [first, end) and appends its
@@ -127,21 +146,19 @@ func (c *addrColumn) buildIndex() {
 func (c *addrColumn) addSegment(starts []uint32, first, end int) []uint32 {
 	s := segment{start: c.off[first], last: c.off[end-1], first: uint32(first), end: uint32(end), bucket: uint32(len(starts))}
 	span := uint64(s.last-s.start) + 1
-	want := uint64(max(1, (end-first)/symbolsPerBucket))
-	for span>>s.shift > want {
-		s.shift++
-	}
-	nb := int(span>>s.shift) + 1
-	i := first
-	for b := 0; b < nb; b++ {
-		bstart := uint64(s.start) + uint64(b)<<s.shift
-		for i < end && uint64(c.off[i]) < bstart {
-			i++
+	nb := min(uint64(max(1, (end-first)/symbolsPerBucket)), span)
+	s.mul = (nb << 32) / span
+	b := uint32(0)
+	for i := first; i < end; i++ { // bucket b starts at the first symbol in it or after it
+		for bi := s.bucketOf(c.off[i]); b <= bi; b++ {
+			starts = append(starts, uint32(i))
 		}
-		starts = append(starts, uint32(i))
+	}
+	for ; uint64(b) <= nb; b++ {
+		starts = append(starts, uint32(end))
 	}
 	c.segs = append(c.segs, s)
-	return append(starts, uint32(end))
+	return starts
 }
 
 // upper returns the number of symbols whose address is <= addr.
@@ -161,23 +178,22 @@ func (c *addrColumn) upper(addr uint64) int {
 
 // upperOff returns the number of offsets <= d.
 func (c *addrColumn) upperOff(d uint32) int {
-	segs := c.segs
-	si, n := 0, len(segs) // the last segment starting at or below d, or 0
-	for n > 1 {
-		half := n >> 1
-		if segs[si+half].start <= d {
-			si += half
-		}
-		n -= half
+	w := d >> segmentGapBits
+	if w >= uint32(len(c.segDir)) { // above the last symbol
+		return len(c.off)
 	}
-	s := &segs[si]
+	si := c.segDir[w] // the last segment starting in or before d's window
+	if c.segs[si].start > d && si > 0 {
+		si--
+	}
+	s := &c.segs[si]
 	switch {
 	case d < s.start:
 		return int(s.first)
 	case d >= s.last:
 		return int(s.end)
 	}
-	b := s.bucket + (d-s.start)>>s.shift
+	b := s.bucket + s.bucketOf(d)
 	lo, hi := c.buckets.at(b), c.buckets.at(b+1)
 	// Symbols in [lo, hi) start inside the bucket; those before lo are <= d,
 	// those from hi on are > d. A bucket rarely holds more than a window's
