@@ -2,9 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -212,4 +216,63 @@ func hasLine(lines []string, text, suffix string) bool {
 		}
 	}
 	return false
+}
+
+// notifyWriter collects output and signals when it contains want.
+type notifyWriter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	want string
+	done chan struct{}
+}
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if w.done != nil && strings.Contains(w.buf.String(), w.want) {
+		close(w.done)
+		w.done = nil
+	}
+	return len(p), nil
+}
+
+// TestDecodeStreams checks that a report is printed as soon as it ends,
+// before the end of the input: ksym decode works behind dmesg -w.
+func TestDecodeStreams(t *testing.T) {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	out := &notifyWriter{want: "== BUG: kernel NULL pointer dereference", done: done}
+	status := make(chan int, 1)
+	go func() {
+		status <- Execute([]string{"--kallsyms", kallsymsGz, "decode"}, pr, out, io.Discard)
+	}()
+	if _, err := pw.Write(readFile(t, oops03)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report printed before the end of the input")
+	}
+	pw.Close()
+	if code := <-status; code != ExitOK {
+		t.Errorf("status %d", code)
+	}
+}
+
+func TestDecodeLiveRelease(t *testing.T) {
+	root := fakeRoot(t, true, "0")
+	out, errs, code := run(t, "", "--root", root, "decode", "--summary", oops03)
+	if code != ExitOK || errs != "" || !strings.HasPrefix(out, "null-deref\t") {
+		t.Errorf("same release: status %d stderr %q out %q", code, errs, out)
+	}
+	if err := os.WriteFile(filepath.Join(root, "proc/sys/kernel/osrelease"), []byte("6.12.0-1-amd64\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code = run(t, "", "--root", root, "decode", "--summary", oops03)
+	want := "ksym: warning: " + oops03 + ": the log is from kernel 6.1.0-56-amd64, the running kernel is 6.12.0-1-amd64"
+	if code != ExitNotFound || !strings.HasPrefix(errs, want) {
+		t.Errorf("other release: status %d stderr %q, want %q", code, errs, want)
+	}
 }
