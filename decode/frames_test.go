@@ -1,0 +1,69 @@
+package decode
+
+import (
+	"testing"
+
+	"github.com/ksym-dev/ksym/klog"
+)
+
+// TestFrameKinds decodes one frame of each kind against run2-B's table.
+// Expected texts are from run2-B's kallsyms.txt.gz: lkdtm_debugfs_entry at
+// ffffffffc09e63b0, lkdtm_EXCEPTION at ffffffffc09e64a0 (0x20 long),
+// vfs_write at ffffffff86b67160 (0x3f0 long).
+func TestFrameKinds(t *testing.T) {
+	tests := []struct {
+		name   string
+		line   string
+		status Status
+		text   string
+		addr   uint64
+	}{
+		{"pc raw", "RIP: 0010:0xffffffffc09e64a5", StatusResolved, "lkdtm_EXCEPTION+0x5/0x20 [lkdtm]", 0xffffffffc09e64a5},
+		{"pc at start", "RIP: 0010:[<ffffffffc09e64a0>]", StatusResolved, "lkdtm_EXCEPTION+0x0/0x20 [lkdtm]", 0xffffffffc09e64a0},
+		{"return at start (%pB)", " [<ffffffffc09e64a0>]", StatusResolved, "lkdtm_debugfs_entry+0xf0/0xf0 [lkdtm]", 0xffffffffc09e64a0},
+		{"return core", " ? [<ffffffff86b67227>]", StatusResolved, "vfs_write+0xc7/0x3f0", 0xffffffff86b67227},
+		{"named", " vfs_write+0xc7/0x3f0", StatusOK, "vfs_write+0xc7/0x3f0", 0xffffffff86b67227},
+		{"named and address", " [<ffffffff86b67227>] vfs_write+0xc7/0x3f0", StatusOK, "vfs_write+0xc7/0x3f0", 0xffffffff86b67227},
+		{"address disagrees", " [<ffffffff86b67228>] vfs_write+0xc7/0x3f0", StatusSizeMismatch, "vfs_write+0xc7/0x3f0", 0xffffffff86b67228},
+		{"size disagrees", " vfs_write+0xc7/0x400", StatusSizeMismatch, "vfs_write+0xc7/0x3f0", 0},
+		{"unknown name", " no_such_function+0x1/0x10", StatusNotFound, "", 0},
+		{"module not loaded", " f+0x1/0x10 [nosuchmod]", StatusNotFound, "", 0},
+		{"hashed", " [<000000005ec5fd9f>]", StatusHashed, "", 0},
+		{"user", "RIP: 0033:0x47b7a0", StatusUser, "", 0},
+		{"no symbol", " [<ffffffff00001000>]", StatusNotFound, "", 0xffffffff00001000},
+	}
+	tab := bootTable(t, "run2-B")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kf, ok := klog.ParseFrame(tc.line)
+			if !ok {
+				t.Fatalf("klog does not parse %q", tc.line)
+			}
+			r := &klog.Report{Lines: []klog.Line{{Text: tc.line}}, Frames: []klog.Frame{kf}}
+			res := New(tab, Options{}).Decode(r)
+			f := res.Frames[0]
+			if f.Status != tc.status || f.Text != tc.text || f.Addr != tc.addr {
+				t.Errorf("got %s %q 0x%x (%s), want %s %q 0x%x", f.Status, f.Text, f.Addr, f.Note, tc.status, tc.text, tc.addr)
+			}
+			if f.Reliable != kf.Reliable {
+				t.Errorf("reliable %v, printed %v", f.Reliable, kf.Reliable)
+			}
+		})
+	}
+}
+
+// TestZeroNeverResolved: 0 is neither a trace entry nor a PC to resolve.
+func TestZeroNeverResolved(t *testing.T) {
+	tab := bootTable(t, "run2-B")
+	for _, line := range []string{" [<0000000000000000>]", "RIP: 0010:0x0"} {
+		kf, ok := klog.ParseFrame(line)
+		if !ok {
+			continue
+		}
+		r := &klog.Report{Lines: []klog.Line{{Text: line}}, Frames: []klog.Frame{kf}}
+		f := New(tab, Options{}).Decode(r).Frames[0]
+		if f.Text != "" || f.Status == StatusResolved {
+			t.Errorf("%q resolved to %q (%s)", line, f.Text, f.Status)
+		}
+	}
+}
