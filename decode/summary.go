@@ -148,6 +148,18 @@ var infraPrefixes = []string{
 	"__hrtimer_run_queues", "hrtimer_interrupt", "__sysvec_", "irq_exit", "__irq_exit",
 	"nmi_trigger_cpumask_backtrace", "arch_trigger_cpumask_backtrace", "schedule_timeout",
 	"io_schedule_timeout", "wait_for_completion", "rwsem_down_", "__down", "down_",
+	"print_address_description", "check_memory_region", "kmemleak_", "dump_backtrace", "unwind_backtrace",
+	"walk_stackframe", "warn_slowpath", "should_fail", "__should_fail", "fail_dump", "__sanitizer_cov_",
+	"__x86_indirect_thunk_", "___might_", "check_preemption_disabled", "debug_print_object",
+	"__switch_to", "context_switch", "bit_wait", "wait_on_page_bit", "preempt_schedule", "_printk",
+	"printk", "vprintk", "print_usage_bug", "print_circular_bug", "lockdep_rcu_suspicious",
+	"mark_lock", "validate_chain", "check_noncircular", "memset", "__memset", "memcpy", "__memcpy",
+	"memmove", "__memmove", "___slab_alloc", "__slab_alloc", "__kmem_cache_", "kvmalloc", "__kvmalloc",
+	"post_alloc_hook", "free_large_kmalloc", "__do_kernel_fault", "do_page_fault", "__do_page_fault",
+	"program_check_exception", "__warn_printk", "debug_object", "__debug_object", "krealloc",
+	"do_invalid_op", "do_trap_", "do_tag_check_fault", "program_check_common", "debug_check_no_",
+	"__schedule_bug", "irqentry_exit", "rcu_sched_clock_irq", "rcu_check_callbacks", "trace_hardirqs_",
+	"_cond_resched", "__wait_on_bit", "__lock_page", "__mutex_lock", "nmi_panic", "handle_overflow",
 }
 
 // Infrastructure reports whether a function reports, locks, allocates or
@@ -160,7 +172,12 @@ var infraPrefixes = []string{
 // do_syscall_64, ret_from_fork*, the sanitizers' reporting functions and
 // the timer interrupt path of watchdog reports, the SLUB debug reporting
 // functions and the scheduler functions a blocked task sleeps in
-// (schedule*, wait_for_completion*, rwsem_down_*, mutex locking). Compiler
+// (schedule*, wait_for_completion*, rwsem_down_*, mutex locking, context
+// switch), printk, lockdep's reporters, fault injection (should_fail*),
+// coverage callbacks (__sanitizer_cov_*), the mem* string functions
+// (the caller is to blame), and the arm64/powerpc/riscv unwinders and fault
+// handlers (dump_backtrace, unwind_backtrace, walk_stackframe,
+// __do_kernel_fault, program_check_exception). Compiler
 // suffixes
 // (".cold", ".isra.0", ".constprop.0") are ignored.
 func Infrastructure(name string) bool {
