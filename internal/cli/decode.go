@@ -199,19 +199,27 @@ func (run *decodeRun) file1(path string) error {
 	defer r.Close()
 	run.file = name
 	tee := &lineTee{r: r}
+	if !run.o.summary && !run.a.json {
+		tee.spill = run.passThrough
+	}
 	err = klog.Scan(tee, func(rep *klog.Report) error {
 		return run.report(rep, tee)
 	})
 	if err != nil {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, err)}
 	}
-	if !run.o.summary && !run.a.json {
-		for _, l := range tee.upTo(-1) {
-			run.out.WriteString(l.text)
-			run.out.WriteByte('\n')
+	for _, l := range tee.upTo(-1) {
+		if tee.spill != nil {
+			tee.spill(l)
 		}
 	}
 	return nil
+}
+
+// passThrough prints a line that is in no report.
+func (run *decodeRun) passThrough(l rawLine) {
+	run.out.WriteString(l.text)
+	run.out.WriteByte('\n')
 }
 
 // open opens an input, "-" being this invocation's standard input.
@@ -300,19 +308,48 @@ type rawLine struct {
 	text string
 }
 
+// teeLimit is the number of unprinted lines lineTee keeps. A line further
+// back than a report's maximum length (klog.DefaultMaxLines) plus what
+// klog.Scan may have read ahead (64 KiB, so at most 64 Ki lines) cannot be
+// part of a report still open: it is printed as it is (or dropped, for
+// --json and --summary), which bounds memory on logs without reports.
+var teeLimit = klog.DefaultMaxLines + 64<<10
+
 // lineTee passes reads through and keeps the lines read but not yet
 // printed, so that the report lines can be printed with their
 // annotations and the lines between reports as they are.
 type lineTee struct {
 	r       io.Reader
 	pending []byte // bytes read and not yet handed out
+	lines   int    // complete lines in pending
 	next    int    // number of the first line in pending, minus 1
+	spill   func(rawLine)
 }
 
 func (t *lineTee) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	t.pending = append(t.pending, p[:n]...)
+	t.lines += bytes.Count(p[:n], []byte{'\n'})
+	for t.lines > teeLimit {
+		l, _ := t.pop()
+		if t.spill != nil {
+			t.spill(l)
+		}
+	}
 	return n, err
+}
+
+// pop removes the first complete line of pending.
+func (t *lineTee) pop() (rawLine, bool) {
+	i := bytes.IndexByte(t.pending, '\n')
+	if i < 0 {
+		return rawLine{}, false
+	}
+	t.next++
+	t.lines--
+	l := rawLine{t.next, string(t.pending[:i])}
+	t.pending = t.pending[i+1:]
+	return l, true
 }
 
 // upTo returns the pending lines numbered up to last (every complete or
@@ -320,8 +357,8 @@ func (t *lineTee) Read(p []byte) (int, error) {
 func (t *lineTee) upTo(last int) []rawLine {
 	var out []rawLine
 	for last < 0 || t.next < last {
-		i := bytes.IndexByte(t.pending, '\n')
-		if i < 0 {
+		l, ok := t.pop()
+		if !ok {
 			if last < 0 && len(t.pending) > 0 {
 				t.next++
 				out = append(out, rawLine{t.next, string(t.pending)})
@@ -329,9 +366,7 @@ func (t *lineTee) upTo(last int) []rawLine {
 			}
 			break
 		}
-		t.next++
-		out = append(out, rawLine{t.next, string(t.pending[:i])})
-		t.pending = t.pending[i+1:]
+		out = append(out, l)
 	}
 	return out
 }

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -274,5 +276,48 @@ func TestDecodeLiveRelease(t *testing.T) {
 	want := "ksym: warning: " + oops03 + ": the log is from kernel 6.1.0-56-amd64, the running kernel is 6.12.0-1-amd64"
 	if code != ExitNotFound || !strings.HasPrefix(errs, want) {
 		t.Errorf("other release: status %d stderr %q, want %q", code, errs, want)
+	}
+}
+
+// lineReader returns at most one line per Read, as a terminal or a pipe
+// from dmesg -w does.
+type lineReader struct{ s string }
+
+func (r *lineReader) Read(p []byte) (int, error) {
+	if r.s == "" {
+		return 0, io.EOF
+	}
+	n := strings.IndexByte(r.s, '\n') + 1
+	if n == 0 {
+		n = len(r.s)
+	}
+	n = copy(p, r.s[:n])
+	r.s = r.s[n:]
+	return n, nil
+}
+
+// TestDecodeBoundedPassThrough runs a log whose report follows many other
+// lines with a tee limit just above the report's length: the lines are
+// passed through in order and the report is still annotated.
+func TestDecodeBoundedPassThrough(t *testing.T) {
+	defer func(n int) { teeLimit = n }(teeLimit)
+	teeLimit = 60 // the report has 54 lines
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, "[    1.%06d] noise line %d\n", i, i)
+	}
+	b.Write(readFile(t, oops03))
+	log := b.String()
+	var outb bytes.Buffer
+	code := Execute([]string{"--kallsyms", kallsymsGz, "decode"}, &lineReader{log}, &outb, io.Discard)
+	out := outb.String()
+	if code != ExitOK {
+		t.Fatalf("status %d", code)
+	}
+	if !strings.HasPrefix(out, log[:strings.Index(log, "[  102.725341] lkdtm")]) {
+		t.Errorf("noise lines not passed through in order")
+	}
+	if !hasLine(strings.Split(out, "\n"), "RIP: 0010:lkdtm_EXCEPTION+0x5/0x20 [lkdtm]", "# ok 0xffffffffc09e64a5") {
+		t.Errorf("report not annotated:\n%s", out)
 	}
 }
