@@ -135,12 +135,15 @@ type Result struct {
 func (d *Decoder) Decode(r *klog.Report) *Result {
 	res := &Result{Report: r}
 	if d.opts.SystemMap {
-		if s := FindSlide(r, d.table); s.Known || !d.slide.Known {
-			if s.Known || s.Method != "" {
-				d.slide = s
-			}
+		s := FindSlide(r, d.table)
+		if s.Known {
+			d.slide = s
 		}
-		res.Slide = d.slide
+		res.Slide = s
+		if d.slide.Known && !s.Known {
+			res.Slide = d.slide
+			res.Slide.Detail += " (in an earlier report)"
+		}
 	} else {
 		d.checkOffset(r, res)
 	}
@@ -325,6 +328,10 @@ func (d *Decoder) hasModule(mod string) bool {
 // raw resolves a frame that printed only an address.
 func (d *Decoder) raw(f *klog.Frame, out *Frame) {
 	out.Addr, out.HasAddr = f.Addr, true
+	if d.opts.SystemMap && isModuleAddr(f.Addr) {
+		out.Status, out.Note = StatusUnchecked, "a module address: a System.map has no module symbols, and the kernel slide does not apply"
+		return
+	}
 	a, ok := d.linkAddr(f.Addr)
 	if !ok {
 		out.Status, out.Note = StatusNoSlide, "the KASLR slide is unknown"
@@ -373,7 +380,7 @@ func (d *Decoder) registers(r *klog.Report) []Register {
 			continue
 		}
 		a, ok := d.linkAddr(reg.Value)
-		if !ok {
+		if !ok || d.opts.SystemMap && isModuleAddr(reg.Value) {
 			continue
 		}
 		loc, err := d.table.Lookup(a)
@@ -393,3 +400,9 @@ func kernelValue(v uint64) bool {
 
 // hex formats v as "0x..." in lower case.
 func hex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
+
+// isModuleAddr reports whether a is in the x86_64 module area, above the
+// kernel image mapping: such addresses never move with the kernel slide.
+func isModuleAddr(a uint64) bool {
+	return a >= x86ModulesStart
+}

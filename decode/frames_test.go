@@ -67,3 +67,18 @@ func TestZeroNeverResolved(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemMapModuleAddress: with a System.map, a raw module address is
+// not slid into the core kernel, and the report says the slide is unknown.
+func TestSystemMapModuleAddress(t *testing.T) {
+	line := " [<ffffffffc09e64a5>]"
+	kf, _ := klog.ParseFrame(line)
+	r := &klog.Report{Lines: []klog.Line{{Text: line}}, Frames: []klog.Frame{kf}}
+	res := New(systemMap(t), Options{SystemMap: true}).Decode(r)
+	if f := res.Frames[0]; f.Status != StatusUnchecked || f.Text != "" {
+		t.Errorf("module address: %s %q", f.Status, f.Text)
+	}
+	if res.Slide.Known || res.Slide.Detail == "" {
+		t.Errorf("slide %+v, want not found with a reason", res.Slide)
+	}
+}
