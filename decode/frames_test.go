@@ -82,3 +82,25 @@ func TestSystemMapModuleAddress(t *testing.T) {
 		t.Errorf("slide %+v, want not found with a reason", res.Slide)
 	}
 }
+
+// TestRegisterValues: only values that resolve are annotated, and
+// extreme values (top of the address space, just below the errno range)
+// are looked up without trouble, with both kinds of table.
+func TestRegisterValues(t *testing.T) {
+	regs := []klog.Register{
+		{Name: "RAX", Value: 0xffffffffc09e64a0},
+		{Name: "RBX", Value: 0xffffffffffdb9fa5},
+		{Name: "RCX", Value: 0xffff800000000000},
+		{Name: "RDX", Value: 0xffffffffffffefff},
+		{Name: "RSI", Value: 0xffffffffffffffda},
+		{Name: "RDI", Value: 0x47b7a0},
+	}
+	r := &klog.Report{Lines: []klog.Line{{Text: "regs"}}, Registers: regs}
+	got := New(bootTable(t, "run2-B"), Options{}).Decode(r).Registers
+	if len(got) != 1 || got[0].Name != "RAX" || got[0].Text != "lkdtm_EXCEPTION+0x0/0x20 [lkdtm]" || got[0].Hex != "0xffffffffc09e64a0" {
+		t.Errorf("registers %+v, want RAX=lkdtm_EXCEPTION+0x0/0x20 [lkdtm] only", got)
+	}
+	if got := New(systemMap(t), Options{SystemMap: true}).Decode(r).Registers; len(got) != 0 {
+		t.Errorf("System.map without slide: registers %+v, want none", got)
+	}
+}
