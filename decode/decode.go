@@ -101,7 +101,9 @@ type Frame struct {
 
 // Register is a register whose value is a kernel address, with its symbol.
 type Register struct {
-	Name  string `json:"name"`
+	// Name is the register as printed ("RDI", "CR2", "x0").
+	Name string `json:"name"`
+	// Value is the register's value.
 	Value uint64 `json:"-"`
 	// Hex is Value as "0xffffffffc09f1e60".
 	Hex string `json:"value"`
