@@ -244,7 +244,7 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 		out.Status, out.Note = StatusUnchecked, "the table's addresses are hidden"
 		return
 	}
-	i, size, ok := d.pick(f)
+	i, size, ok, same := d.pick(f)
 	out.Symbol, out.Offset, out.Size, out.Module = f.Name, f.Offset, size, t.ModuleName(i)
 	out.Text = t.FormatLocation(kallsyms.Location{Index: i, Offset: f.Offset, Size: size, SizeKnown: true})
 	if !f.HasOffset {
@@ -260,26 +260,43 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 		return
 	}
 	out.Status = StatusOK
+	if same > 1 {
+		out.Note = fmt.Sprintf("ambiguous: %d symbols named %s have this size; the address is the first's", same, f.Name)
+	}
 	d.address(f, i, out, res)
 }
 
 // pick chooses among the symbols in d.buf the one whose size is the printed
-// one, reporting false (and the first) when none is.
-func (d *Decoder) pick(f *klog.Frame) (int, uint64, bool) {
-	first, firstSize := d.buf[0], uint64(0)
-	for n, i := range d.buf {
-		size, known := d.table.Size(i)
+// one, reporting false (and the first) when none is. Among several with the
+// printed size (static functions of the same name and size), a printed raw
+// address decides; otherwise the first is taken and the count returned.
+func (d *Decoder) pick(f *klog.Frame) (i int, size uint64, ok bool, same int) {
+	i, size = d.buf[0], 0
+	for n, c := range d.buf {
+		sz, known := d.table.Size(c)
 		if n == 0 {
-			firstSize = size
+			size = sz
 		}
-		if !f.HasOffset && known {
-			return i, size, true
+		if !known || f.HasOffset && (sz != f.Size || f.Offset > sz) {
+			continue
 		}
-		if known && size == f.Size && f.Offset <= size {
-			return i, size, true
+		if d.matchesAddr(f, c) {
+			return c, sz, true, 1
+		}
+		if same == 0 {
+			i, size, ok = c, sz, true
+		}
+		if same == 0 || d.table.Addr(c) != d.table.Addr(i) {
+			same++
 		}
 	}
-	return first, firstSize, false
+	return i, size, ok, same
+}
+
+// matchesAddr reports whether symbol c plus the frame's offset is the raw
+// address the frame printed (runtime tables only).
+func (d *Decoder) matchesAddr(f *klog.Frame, c int) bool {
+	return f.HasAddr && !f.Hashed && !d.opts.SystemMap && d.table.Addr(c)+f.Offset == f.Addr
 }
 
 // address computes the runtime address of a named frame and checks it

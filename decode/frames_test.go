@@ -3,6 +3,7 @@ package decode
 import (
 	"testing"
 
+	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/klog"
 )
 
@@ -102,5 +103,46 @@ func TestRegisterValues(t *testing.T) {
 	}
 	if got := New(systemMap(t), Options{SystemMap: true}).Decode(r).Registers; len(got) != 0 {
 		t.Errorf("System.map without slide: registers %+v, want none", got)
+	}
+}
+
+// TestDuplicateNames: among static functions of the same name, the printed
+// size chooses; with the same size too, a printed address chooses, else
+// the frame says it is ambiguous.
+func TestDuplicateNames(t *testing.T) {
+	tab, err := kallsyms.ParseBytes([]byte(`ffffffff81000000 T _stext
+ffffffff81000000 T _text
+ffffffff81001000 t dup
+ffffffff81001010 t dup
+ffffffff81001020 t other
+ffffffff81001040 t dup
+ffffffff81001060 T _etext
+`), kallsyms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		line string
+		addr uint64
+		note bool
+	}{
+		{" dup+0x1/0x20", 0xffffffff81001041, false},
+		{" dup+0x1/0x10", 0xffffffff81001001, true},
+		{" [<ffffffff81001011>] dup+0x1/0x10", 0xffffffff81001011, false},
+	}
+	for _, tc := range tests {
+		kf, ok := klog.ParseFrame(tc.line)
+		if !ok {
+			t.Fatalf("klog does not parse %q", tc.line)
+		}
+		r := &klog.Report{Lines: []klog.Line{{Text: tc.line}}, Frames: []klog.Frame{kf}}
+		res := New(tab, Options{}).Decode(r)
+		f := res.Frames[0]
+		if f.Status != StatusOK || f.Addr != tc.addr || (f.Note != "") != tc.note {
+			t.Errorf("%q: %s 0x%x note %q, want ok 0x%x note %v", tc.line, f.Status, f.Addr, f.Note, tc.addr, tc.note)
+		}
+		if got := len(res.Summary.Uncertain) > 0; got != tc.note {
+			t.Errorf("%q: uncertain %q", tc.line, res.Summary.Uncertain)
+		}
 	}
 }

@@ -247,7 +247,7 @@ func titleHead(r *klog.Report) string {
 // uncertain lists what makes the decoding less than certain.
 func uncertain(r *klog.Report, res *Result) []string {
 	var out []string
-	unreliable, unresolved := 0, 0
+	unreliable, unresolved, ambiguous := 0, 0, 0
 	for i := range res.Frames {
 		f := &res.Frames[i]
 		if !f.Reliable {
@@ -256,6 +256,10 @@ func uncertain(r *klog.Report, res *Result) []string {
 		switch f.Status {
 		case StatusNotFound, StatusNoSlide, StatusUnchecked:
 			unresolved++
+		case StatusOK:
+			if f.Note != "" {
+				ambiguous++
+			}
 		}
 	}
 	if unreliable > 0 {
@@ -263,6 +267,9 @@ func uncertain(r *klog.Report, res *Result) []string {
 	}
 	if unresolved > 0 {
 		out = append(out, plural(unresolved, "frame")+" not checked against the table")
+	}
+	if ambiguous > 0 {
+		out = append(out, plural(ambiguous, "frame")+" whose name and size match several symbols")
 	}
 	if res.Mismatch {
 		out = append(out, "the table does not match the kernel that wrote the log")
