@@ -214,7 +214,7 @@ func newBuilderInto(opts Options, addrs []uint64, types []byte, nameEnd []uint32
 		types:   types,
 		nameEnd: nameEnd,
 		arena:   make([]byte, 0, arenaCap),
-		fileMod: append(make([]fileRun, 0, 32), fileRun{0, 0}),
+		fileMod: append(make([]fileRun, 0, 64), fileRun{0, 0}),
 		mods:    newModNames(),
 	}
 }

@@ -201,7 +201,7 @@ func (b *builder) permute(perm []uint32) {
 	types := make([]byte, n)
 	nameEnd := make([]uint32, n)
 	arena := make([]byte, 0, len(b.arena))
-	runs := []fileRun{{0, modOf[perm[0]]}}
+	runs := append(make([]fileRun, 0, 2*len(b.fileMod)), fileRun{0, modOf[perm[0]]})
 	for k := 0; k < n; {
 		f := int(perm[k])
 		m := 1 // length of the block of consecutive file indices from f
