@@ -168,36 +168,35 @@ func neighbour(t *kallsyms.Table, i, dir int) int {
 	return -1
 }
 
-// exportStatus says whether symbol i is exported, as a stable keyword and a
-// sentence.
+// exportStatus says whether symbol i is exported (the library decides:
+// kallsyms.Table.ExportOfSymbol), as a stable keyword and a sentence.
 func exportStatus(t *kallsyms.Table, i int) (string, string) {
-	mod := t.ModuleName(i)
-	if mod != "" {
-		return moduleExportStatus(t, mod, t.Type(i))
-	}
-	switch t.ExportOf(t.Name(i)) {
-	case kallsyms.Exported:
+	exp, mod := t.ExportOfSymbol(i), t.ModuleName(i)
+	switch {
+	case mod != "" && isPseudoModule(t, mod):
+		return "not_applicable", "generated code in the [" + mod + "] pseudo-module: never exported"
+	case mod != "" && exp == kallsyms.Exported:
+		return "exported", "exported by module " + mod + " (upper-case type letter)"
+	case mod != "":
+		return "not_exported", "not exported by module " + mod + " (lower-case type letter)"
+	case exp == kallsyms.Exported:
 		return "exported", "exported to all modules (EXPORT_SYMBOL)"
-	case kallsyms.ExportedGPL:
+	case exp == kallsyms.ExportedGPL:
 		return "exported_gpl", "exported to GPL-compatible modules only (EXPORT_SYMBOL_GPL)"
-	case kallsyms.NotExported:
+	case exp == kallsyms.NotExported:
 		return "not_exported", "not exported to modules"
 	}
 	return "unknown", "cannot tell: the table has no data symbols (kernel built without CONFIG_KALLSYMS_ALL), so the __ksymtab entries are missing"
 }
 
-// moduleExportStatus reads a module symbol's export status from its letter:
-// the kernel prints it upper case exactly when the module exports it.
-func moduleExportStatus(t *kallsyms.Table, mod string, typ byte) (string, string) {
+// isPseudoModule reports whether mod is [bpf], [__builtin__ftrace] or the like.
+func isPseudoModule(t *kallsyms.Table, mod string) bool {
 	for _, m := range t.Modules() {
-		if m.Name == mod && m.Kind != kallsyms.KindModule {
-			return "not_applicable", "generated code in the [" + mod + "] pseudo-module: never exported"
+		if m.Name == mod {
+			return m.Kind != kallsyms.KindModule
 		}
 	}
-	if kallsyms.IsUpper(typ) {
-		return "exported", "exported by module " + mod + " (upper-case type letter)"
-	}
-	return "not_exported", "not exported by module " + mod + " (lower-case type letter)"
+	return false
 }
 
 // renderInfo prints res as aligned "label value" lines.
