@@ -3,6 +3,8 @@ package kallsyms_test
 import (
 	"bytes"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -146,6 +148,59 @@ func BenchmarkFind(b *testing.B) {
 					b.Fatal("not found")
 				}
 				i++
+			}
+		})
+	}
+}
+
+// BenchmarkOpenIndex maps and checks an index file (written once, so in the
+// page cache, as the cache of the live kernel is) and finds one address: the
+// whole cost of answering from an index instead of parsing. It reports the
+// index's size against the text table's.
+func BenchmarkOpenIndex(b *testing.B) {
+	for _, bt := range benchTables {
+		data := fixture.Read(b, bt.path)
+		tab, err := kallsyms.ParseBytes(data, kallsyms.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		file := filepath.Join(b.TempDir(), "table.ksymidx")
+		if err := tab.WriteIndexFile(file, nil, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		fi, _ := os.Stat(file)
+		addr := tab.Addr(tab.Len() / 2)
+		b.Run(bt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				x, err := kallsyms.OpenIndex(file)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := x.Table.Lookup(addr); err != nil {
+					b.Fatal(err)
+				}
+				x.Close()
+			}
+			b.ReportMetric(float64(fi.Size())/(1<<20), "index-MiB")
+			b.ReportMetric(float64(len(data))/(1<<20), "text-MiB")
+		})
+	}
+}
+
+// BenchmarkWriteIndex measures building an index (including the name index)
+// from a parsed table.
+func BenchmarkWriteIndex(b *testing.B) {
+	for _, bt := range benchTables {
+		tab, err := kallsyms.ParseBytes(fixture.Read(b, bt.path), kallsyms.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []byte
+			for b.Loop() {
+				buf = tab.AppendIndex(buf[:0], nil)
 			}
 		})
 	}
