@@ -16,12 +16,40 @@ const DefaultMaxLines = 100000
 const MaxLineLength = 64 << 10
 
 // Splitter cuts a stream of lines into reports. Feed it lines with Push and
-// call Flush at the end of input; memory is bounded by the current report.
-// The zero value is ready to use.
+// call Flush at the end of input until it returns nil; memory is bounded by
+// the open reports. The zero value is ready to use.
+//
+// When lines carry printk caller ids ("[ T1234]"), reports printed at the
+// same time by different tasks are told apart: each task's lines go to its
+// own report. A report is then emitted when it ends, which may be after a
+// report that started later. Lines of CPU callers ("[  C1]") and lines
+// without an id go to the report that took the previous line.
 type Splitter struct {
 	// MaxLines cuts a report (marking it Truncated) after that many lines;
 	// DefaultMaxLines when zero.
 	MaxLines int
+
+	streams []*stream // open reports, at most one per task caller id
+	pushed  int       // lines pushed so far
+	recent  *stream   // the stream that took the last line
+}
+
+// MaxInterleaved is the number of reports of different tasks a Splitter
+// keeps open at once; a further one closes the oldest.
+const MaxInterleaved = 8
+
+// IdleLines closes a report of a task that printed nothing for that many
+// lines while another task's report went on: interleaved reports alternate
+// closely, and a finished report must not wait for the end of input.
+const IdleLines = 1000
+
+// stream cuts the lines of one caller into reports.
+type stream struct {
+	max  int // line limit of a report
+	last int // Splitter.pushed when the stream last took a line
+	// stale: the report printed its end marker and another task began a
+	// report: close it.
+	stale bool
 
 	cur        *Report
 	ctx        []string   // open <IRQ>/<NMI>/<TASK> markers
@@ -40,9 +68,120 @@ type Splitter struct {
 	frames     []Frame    // frames of the current report, reused
 }
 
-// Push adds the next line and returns the report that this line ended, or
-// nil. A returned report no longer changes.
-func (s *Splitter) Push(l Line) *Report {
+// Push adds the next line and returns a report that ended, or nil. A
+// returned report no longer changes. Usually the report is the one this line
+// ended; with interleaved reports of several tasks, it may be another task's
+// report that was found finished (see IdleLines).
+func (sp *Splitter) Push(l Line) *Report {
+	sp.pushed++
+	var done *Report
+	if st := sp.route(l); st != nil {
+		st.last, sp.recent = sp.pushed, st
+		done = st.push(l)
+		if st.cur == nil {
+			sp.remove(st)
+		}
+	}
+	if done == nil {
+		done = sp.evict()
+	}
+	return done
+}
+
+// route returns the stream for l, opening one when l may begin a report,
+// or nil when l belongs to no report. A line goes to the open report of its
+// caller; another task's line that begins a report opens a new stream, and
+// its other lines are left out. Lines of CPU callers and lines without a
+// caller id go to the stream of the previous line.
+func (sp *Splitter) route(l Line) *stream {
+	if l.Caller != "" {
+		for _, st := range sp.streams {
+			if st.caller == l.Caller {
+				return st
+			}
+		}
+	}
+	if isTask(l.Caller) && sp.recent != nil && sp.recent.caller != "" {
+		if !beginsReport(l.Text) {
+			return nil
+		}
+		return sp.open()
+	}
+	if sp.recent != nil {
+		return sp.recent
+	}
+	return sp.open()
+}
+
+// isTask reports whether a caller id is a task's ("T1234").
+func isTask(caller string) bool { return caller != "" && caller[0] == 'T' }
+
+// beginsReport reports whether a line opens a report.
+func beginsReport(t string) bool {
+	_, start := matchStart(t)
+	return start || isSeparator(t)
+}
+
+// open adds a stream. The open reports that printed their end marker are
+// then closed (at the next Push), and beyond MaxInterleaved the oldest.
+func (sp *Splitter) open() *stream {
+	for _, st := range sp.streams {
+		st.stale = st.stale || st.ended
+	}
+	st := &stream{max: sp.MaxLines}
+	sp.streams = append(sp.streams, st)
+	return st
+}
+
+// remove forgets a stream whose report ended.
+func (sp *Splitter) remove(st *stream) {
+	for i, o := range sp.streams {
+		if o == st {
+			sp.streams = append(sp.streams[:i], sp.streams[i+1:]...)
+			break
+		}
+	}
+	if sp.recent == st {
+		sp.recent = nil
+	}
+}
+
+// evict closes one report, other than the one that took the last line,
+// that is stale, idle for IdleLines, or the oldest beyond MaxInterleaved,
+// and returns it (nil when it had no title yet).
+func (sp *Splitter) evict() *Report {
+	for _, st := range sp.streams {
+		idle := sp.pushed-st.last >= IdleLines
+		if st != sp.recent && (st.stale || idle || len(sp.streams) > MaxInterleaved) {
+			sp.remove(st)
+			if st.cur == nil {
+				return nil
+			}
+			return st.finish()
+		}
+	}
+	return nil
+}
+
+// Flush returns a report still open at the end of input, or nil when none
+// is left: call it until it returns nil.
+func (sp *Splitter) Flush() *Report {
+	for len(sp.streams) > 0 {
+		st := sp.streams[0]
+		sp.remove(st)
+		if st.cur == nil {
+			continue
+		}
+		if r := st.finish(); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// push adds the next line of this stream and returns the report that this
+// line ended, or nil.
+func (s *stream) push(l Line) *Report {
 	kind, start := matchStart(l.Text)
 	if s.cur == nil {
 		if start || isSeparator(l.Text) {
@@ -74,32 +213,18 @@ func (s *Splitter) Push(l Line) *Report {
 	return nil
 }
 
-// interleaved reports whether l was printed by another task than the one
-// printing the current report, as the printk caller ids show. Lines of CPU
-// callers ("C1") are kept: other CPUs print their NMI backtraces that way.
-//
-// Lines without any printk prefix inside a report whose lines have one are
-// console output of other programs, left out too until the report printed
-// its end marker.
-func (s *Splitter) interleaved(l Line) bool {
-	if s.caller != "" && l.Caller != s.caller && strings.HasPrefix(l.Caller, "T") {
-		return true
-	}
+// interleaved reports whether l is console output of another program: a
+// line without any printk prefix inside a report whose lines have one, left
+// out until the report printed its end marker. (Lines of other tasks never
+// reach the stream: Splitter.route gives them their own.)
+func (s *stream) interleaved(l Line) bool {
 	return s.timed && !s.ended && l.Time == "" && l.Date == "" && l.Seq < 0 && l.Level < 0
-}
-
-// Flush returns the report still open at the end of input, or nil.
-func (s *Splitter) Flush() *Report {
-	if s.cur == nil {
-		return nil
-	}
-	return s.finish()
 }
 
 // closes ends the current report when l does not belong to it, starting
 // the next report when l begins one. It returns the ended report (or nil)
 // and whether it dealt with l.
-func (s *Splitter) closes(l Line, start bool) (*Report, bool) {
+func (s *stream) closes(l Line, start bool) (*Report, bool) {
 	t := l.Text
 	cur := s.cur
 	switch {
@@ -126,7 +251,7 @@ func (s *Splitter) closes(l Line, start bool) (*Report, bool) {
 
 // loose reports whether the current report ends at the first line that
 // does not look like part of a report.
-func (s *Splitter) loose() bool {
+func (s *stream) loose() bool {
 	cur := s.cur
 	switch {
 	case s.traced == 0 || closedBySeparator(cur.Kind):
@@ -142,7 +267,7 @@ func (s *Splitter) loose() bool {
 // absorbs reports whether a line that starts a report of kind k belongs to
 // the current report instead: a panic that follows it, or the next line
 // of a report that has not dumped a stack yet.
-func (s *Splitter) absorbs(k Kind) bool {
+func (s *stream) absorbs(k Kind) bool {
 	cur := s.cur
 	if k == KindPanic || k == KindStackProtector {
 		return !s.ended || cur.Header.Panic == ""
@@ -155,7 +280,7 @@ func (s *Splitter) absorbs(k Kind) bool {
 
 // refine lets an absorbed start line decide the kind of a report whose
 // kind is not known yet or only generic.
-func (s *Splitter) refine(l Line, k Kind) {
+func (s *stream) refine(l Line, k Kind) {
 	cur := s.cur
 	if k == KindUnknown {
 		return
@@ -170,7 +295,7 @@ func (s *Splitter) refine(l Line, k Kind) {
 }
 
 // begin opens a report with l as its first line.
-func (s *Splitter) begin(l Line, k Kind, start bool) {
+func (s *stream) begin(l Line, k Kind, start bool) {
 	s.cur = &Report{Kind: k, Header: newHeader()}
 	s.caller, s.timed = l.Caller, l.Time != ""
 	s.lines, s.frames = s.lines[:0], s.frames[:0]
@@ -185,7 +310,7 @@ func (s *Splitter) begin(l Line, k Kind, start bool) {
 
 // finish closes the current report and returns it, or nil when it never
 // got a kind.
-func (s *Splitter) finish() *Report {
+func (s *stream) finish() *Report {
 	r := s.cur
 	s.cur = nil
 	if r.Title == "" {
@@ -202,15 +327,15 @@ func (s *Splitter) finish() *Report {
 }
 
 // maxLines returns the effective line limit.
-func (s *Splitter) maxLines() int {
-	if s.MaxLines > 0 {
-		return s.MaxLines
+func (s *stream) maxLines() int {
+	if s.max > 0 {
+		return s.max
 	}
 	return DefaultMaxLines
 }
 
 // add appends l to the current report and records what it states.
-func (s *Splitter) add(l Line) {
+func (s *stream) add(l Line) {
 	r := s.cur
 	idx := len(s.lines)
 	s.lines = append(s.lines, l)
@@ -246,7 +371,7 @@ func (s *Splitter) add(l Line) {
 }
 
 // marker handles the <TASK>, <IRQ>, <NMI>, <SOFTIRQ>, <EOI> lines.
-func (s *Splitter) marker(t string) bool {
+func (s *stream) marker(t string) bool {
 	m := strings.TrimSpace(t)
 	if len(m) < 3 || m[0] != '<' || m[len(m)-1] != '>' {
 		return false
@@ -269,7 +394,7 @@ func (s *Splitter) marker(t string) bool {
 }
 
 // pop closes the innermost context marker named name.
-func (s *Splitter) pop(name string) {
+func (s *stream) pop(name string) {
 	for i := len(s.ctx) - 1; i >= 0; i-- {
 		if s.ctx[i] == name {
 			s.ctx = s.ctx[:i]
@@ -279,7 +404,7 @@ func (s *Splitter) pop(name string) {
 }
 
 // addFrames records the frames of line idx (in s.buf), reporting whether it had any.
-func (s *Splitter) addFrames(idx int) bool {
+func (s *stream) addFrames(idx int) bool {
 	if len(s.buf) == 0 {
 		return false
 	}
@@ -303,7 +428,7 @@ func (s *Splitter) addFrames(idx int) bool {
 
 // ensureTrace opens a trace, labelled by the last label line, unless one is
 // open.
-func (s *Splitter) ensureTrace(idx int) {
+func (s *stream) ensureTrace(idx int) {
 	if s.traceOpen {
 		return
 	}
@@ -365,7 +490,7 @@ func isBody(t string) bool {
 
 // frameOrRegs reports whether the line being pushed, whose text is t,
 // holds frames, registers or code bytes.
-func (s *Splitter) frameOrRegs(t string) bool {
+func (s *stream) frameOrRegs(t string) bool {
 	return len(s.buf) > 0 || len(s.regs) > 0 || strings.HasPrefix(t, "Code: ")
 }
 
@@ -381,13 +506,15 @@ func Scan(r io.Reader, emit func(*Report) error) error {
 	for {
 		raw, err := readLine(br)
 		if err != nil && !(errors.Is(err, io.EOF) && raw != "") {
-			if errors.Is(err, io.EOF) {
-				err = nil
+			if !errors.Is(err, io.EOF) {
+				return err
 			}
-			if rep := s.Flush(); rep != nil && err == nil {
-				err = emit(rep)
+			for rep := s.Flush(); rep != nil; rep = s.Flush() {
+				if err := emit(rep); err != nil {
+					return err
+				}
 			}
-			return err
+			return nil
 		}
 		num++
 		l := ParseLine(raw)
