@@ -94,6 +94,8 @@ var starters = []starter{
 	{"strcpy: detected buffer overflow", "", KindFortify},
 	{"Kernel panic - not syncing: stack-protector:", "", KindStackProtector},
 	{"Kernel panic - not syncing: corrupted stack end", "", KindStackOverflow},
+	{"Kernel panic - not syncing: kernel stack overflow", "", KindStackOverflow},
+	{"Insufficient stack space to handle exception", "", KindStackOverflow},
 	{"Kernel panic - not syncing", "", KindPanic},
 	{"general protection fault", "", KindGPF},
 	{"Oops: general protection fault", "", KindGPF},
