@@ -1,0 +1,255 @@
+package decode
+
+import (
+	"strings"
+
+	"github.com/ksym-dev/ksym/klog"
+)
+
+// choice is the guilty function of a report: a frame, or a function that a
+// line of the report names without a frame of its own (the KASAN title of a
+// report whose stack was cut, a lockdep "at:" line).
+type choice struct {
+	index int    // into the frames, -1 when none or named by a line
+	name  string // the function, when index < 0
+	text  string // the function as the line prints it, when index < 0
+}
+
+// noChoice is a report without a guilty function.
+var noChoice = choice{index: -1}
+
+// picker holds a report and its decoded frames (one for one with
+// Report.Frames) while the guilty function is chosen.
+type picker struct {
+	r      *klog.Report
+	frames []Frame
+}
+
+// chooseGuilty picks the guilty function of r by the rules of its kind
+// (docs/decode.md, "Guilty frame").
+func chooseGuilty(r *klog.Report, frames []Frame) choice {
+	p := &picker{r: r, frames: frames}
+	switch r.Kind {
+	case klog.KindSysrq:
+		return noChoice
+	case klog.KindLockdep:
+		return p.lockdep()
+	case klog.KindHungTask:
+		return p.fold(p.first(p.mainTrace(), 0, waitPrimitive))
+	case klog.KindRCUStall, klog.KindStackOverflow:
+		return p.stall()
+	case klog.KindKmemleak, klog.KindBadPage:
+		if t := p.allocationTrace(); t >= 0 {
+			return p.first(t, 0, allocHelper)
+		}
+	}
+	if c, ok := p.named(); ok {
+		return c
+	}
+	if c := p.first(p.mainTrace(), 0, Infrastructure); c.index >= 0 {
+		return c
+	}
+	return p.linkRegister()
+}
+
+// linkRegister returns the LR frame (arm64 "lr :", arm "LR is at") when it
+// names a function that is not infrastructure: when neither the PC nor a
+// stack names one (a jump to a bad pointer), the caller that jumped is the
+// one left.
+func (p *picker) linkRegister() choice {
+	for i := range p.frames {
+		if p.frames[i].Kind == "lr" && p.candidate(i) && !Infrastructure(p.name(i)) {
+			return choice{index: i}
+		}
+	}
+	return noChoice
+}
+
+// name returns the function of frame i, "" for a frame that names none.
+func (p *picker) name(i int) string {
+	f := &p.frames[i]
+	if f.Status == StatusUser || f.Status == StatusHashed || f.Status == StatusNull {
+		return ""
+	}
+	n := funcName(f)
+	if strings.HasPrefix(n, "0x") {
+		return ""
+	}
+	return n
+}
+
+// candidate reports whether frame i may be guilty: reliable, a kernel
+// function with a name, and a real symbol rather than a symbolizer's
+// "[inline]" annotation (the frame that follows it is the symbol).
+func (p *picker) candidate(i int) bool {
+	return p.frames[i].Reliable && !p.r.Frames[i].Inline && p.name(i) != ""
+}
+
+// trace returns the indexes of the frames of trace t in order; t == -1
+// gives the frames outside any trace (PC and LR lines).
+func (p *picker) trace(t int) []int {
+	var out []int
+	for i := range p.frames {
+		if p.frames[i].Trace == t {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// first returns the first candidate frame of trace t, from its from-th
+// frame on, that skip does not reject.
+func (p *picker) first(t, from int, skip func(string) bool) choice {
+	idx := p.trace(t)
+	if from > len(idx) {
+		return noChoice
+	}
+	for _, i := range idx[from:] {
+		if p.candidate(i) && !skip(p.name(i)) {
+			return choice{index: i}
+		}
+	}
+	return noChoice
+}
+
+// annotation reports whether trace t is a one-line statement rather than
+// a stack: "Preemption disabled at:", "... is trying to release lock at:",
+// a held lock's "at:", a lone frame.
+func (p *picker) annotation(t int) bool {
+	label := strings.TrimSpace(p.r.Traces[t].Label)
+	if strings.HasSuffix(label, "at:") {
+		return true
+	}
+	n := 0
+	for _, i := range p.trace(t) {
+		if p.candidate(i) {
+			n++
+		}
+	}
+	return n < 2
+}
+
+// mainTrace returns the report's stack: its first trace that is not an
+// annotation (or the first trace), -1 when the report has none.
+func (p *picker) mainTrace() int {
+	for t := range p.r.Traces {
+		if !p.annotation(t) {
+			return t
+		}
+	}
+	if len(p.r.Traces) > 0 {
+		return 0
+	}
+	return -1
+}
+
+// named picks the function the report's first line or PC names (klog's
+// Report.Func: "BUG: KASAN: ... in FUNC", "WARNING: ... at FUNC", the RIP
+// of an oops). When that function is infrastructure (memcpy,
+// refcount_warn_saturate, debug_print_object), the guilty frame is the
+// first frame after it that is not.
+func (p *picker) named() (choice, bool) {
+	fn := p.r.Func
+	if fn == "" {
+		return noChoice, false
+	}
+	i := p.find(fn)
+	if !Infrastructure(fn) {
+		if i >= 0 {
+			return choice{index: i}, true
+		}
+		return choice{index: -1, name: fn, text: printedAfter(p.r.Title, fn)}, true
+	}
+	t, from := p.mainTrace(), 0
+	if i >= 0 && p.frames[i].Trace >= 0 {
+		t = p.frames[i].Trace
+		from = position(p.trace(t), i) + 1
+	}
+	c := p.first(t, from, Infrastructure)
+	return c, c.index >= 0
+}
+
+// find returns the frame named fn (compiler suffixes aside): a PC frame
+// first, then the first reliable frame, then any; -1 when none.
+func (p *picker) find(fn string) int {
+	best, rank := -1, 3
+	for i := range p.frames {
+		if baseName(p.name(i)) != baseName(fn) || p.r.Frames[i].Inline {
+			continue
+		}
+		r := 2
+		switch {
+		case p.frames[i].Kind == "pc":
+			r = 0
+		case p.frames[i].Reliable:
+			r = 1
+		}
+		if r < rank {
+			best, rank = i, r
+		}
+	}
+	return best
+}
+
+// position returns the position of i in idx, -1 when absent.
+func position(idx []int, i int) int {
+	for k, j := range idx {
+		if j == i {
+			return k
+		}
+	}
+	return -1
+}
+
+// printedAfter returns the word of line that starts with fn
+// ("sg_read+0xe5c/0x1440"), or fn.
+func printedAfter(line, fn string) string {
+	i := strings.Index(line, fn)
+	if i < 0 {
+		return fn
+	}
+	w := line[i:]
+	if j := strings.IndexAny(w, " ,"); j >= 0 {
+		w = w[:j]
+	}
+	return w
+}
+
+// fold replaces a helper by the function of the same name that called it
+// (do_read_cache_folio called by read_cache_folio): the helper is how the
+// caller is implemented.
+func (p *picker) fold(c choice) choice {
+	for c.index >= 0 {
+		idx := p.trace(p.frames[c.index].Trace)
+		k := position(idx, c.index)
+		next := -1
+		for _, j := range idx[k+1:] {
+			if p.candidate(j) {
+				next = j
+				break
+			}
+		}
+		if next < 0 {
+			return c
+		}
+		helper, caller := baseName(p.name(c.index)), baseName(p.name(next))
+		if helper != "do_"+caller && helper != "__"+caller {
+			return c
+		}
+		c = choice{index: next}
+	}
+	return c
+}
+
+// allocationTrace returns the allocation stack of a kmemleak report
+// ("backtrace:") or of a bad page's owner ("page last allocated via ..."),
+// -1 when the report has none.
+func (p *picker) allocationTrace() int {
+	for t, tr := range p.r.Traces {
+		l := strings.TrimSpace(tr.Label)
+		if strings.HasPrefix(l, "backtrace") || strings.HasPrefix(l, "page last allocated") {
+			return t
+		}
+	}
+	return -1
+}

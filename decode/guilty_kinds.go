@@ -1,0 +1,183 @@
+package decode
+
+import "strings"
+
+// lockdep picks the guilty function of a lockdep report: the function the
+// report says took the lock ("is trying to acquire lock: ... at: FUNC",
+// "... takes: ... at: FUNC", a held lock's "#0: ... at: FUNC"), unless it
+// is infrastructure or the report is about RCU usage; else the first frame
+// of the stack after "stack backtrace:" that is not infrastructure.
+func (p *picker) lockdep() choice {
+	bt := p.lineIndex("stack backtrace:")
+	if !strings.Contains(p.r.Title, "suspicious RCU usage") {
+		if c, ok := p.lockLine(bt); ok {
+			return c
+		}
+	}
+	t := p.mainTrace()
+	if bt >= 0 {
+		for k := range p.r.Traces {
+			if idx := p.trace(k); len(idx) > 0 && p.frames[idx[0]].Line > bt && !p.annotation(k) {
+				t = k
+				break
+			}
+		}
+	}
+	return p.first(t, 0, Infrastructure)
+}
+
+// lineIndex returns the index of the first report line whose text is s
+// (spaces aside), -1 when none.
+func (p *picker) lineIndex(s string) int {
+	for i, l := range p.r.Lines {
+		if strings.TrimSpace(l.Text) == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// lockLine finds the first ", at: FUNC+0x../0x.." line before line end (all
+// lines when end < 0) and returns its function when it is not
+// infrastructure; the frame parsed from that line when there is one.
+func (p *picker) lockLine(end int) (choice, bool) {
+	lines := p.r.Lines
+	if end >= 0 {
+		lines = lines[:end]
+	}
+	for li, l := range lines {
+		_, after, ok := strings.Cut(l.Text, ", at: ")
+		if !ok {
+			continue
+		}
+		if strings.HasPrefix(after, "[<") { // old kernels: "at: [<ffffffff81234567>] func+0x1/0x2"
+			if _, a, ok := strings.Cut(after, "] "); ok {
+				after = a
+			}
+		}
+		text, _, _ := strings.Cut(strings.TrimSpace(after), " ")
+		fn, _, _ := strings.Cut(text, "+")
+		if fn == "" || strings.HasPrefix(fn, "0x") || Infrastructure(fn) {
+			return noChoice, false
+		}
+		for i := range p.frames {
+			if p.frames[i].Line == li && p.name(i) == fn {
+				return choice{index: i}, true
+			}
+		}
+		return choice{index: -1, name: fn, text: text}, true
+	}
+	return noChoice, false
+}
+
+// stall picks the guilty function of an RCU stall or a stack overflow. The
+// PC of such a report is wherever a long loop or a deep recursion happened
+// to be; what identifies the bug is the work that ran there: the function
+// that a dispatcher called (the system call handler, a timer, work or
+// softirq callback, the protocol's or file system's operation), found by
+// walking the interrupted stack outwards to the first dispatcher. A CPU
+// spinning in smp_call_function* waits for the others: that function is
+// the answer. Without a dispatcher, the first frame that is not
+// infrastructure.
+func (p *picker) stall() choice {
+	t := p.stallTrace()
+	idx := p.trace(t)
+	start := 0
+	for k, i := range idx {
+		if irqEntry(p.name(i)) {
+			start = k + 1
+			break
+		}
+	}
+	prev := -1
+	for _, i := range idx[start:] {
+		name := p.name(i)
+		if !p.candidate(i) {
+			continue
+		}
+		if strings.HasPrefix(baseName(name), "smp_call_function") {
+			return choice{index: i}
+		}
+		if dispatcher(name) && prev >= 0 {
+			return p.fold(choice{index: prev})
+		}
+		if !Infrastructure(name) {
+			prev = i
+		}
+		if from := p.r.Frames[i].From; from != nil && dispatcher(from.Name) && prev >= 0 {
+			return p.fold(choice{index: prev})
+		}
+	}
+	return p.first(t, start, Infrastructure)
+}
+
+// stallTrace returns the stack of a stall: the trace that holds the stall
+// detector's frames (the CPU that noticed the stall and dumped its own
+// interrupted stack), else the first stack that is not the RCU
+// grace-period kthread's (a victim of the stall, never its cause).
+func (p *picker) stallTrace() int {
+	first := -1
+	for t := range p.r.Traces {
+		if p.annotation(t) {
+			continue
+		}
+		gp := false
+		for _, i := range p.trace(t) {
+			switch baseName(p.name(i)) {
+			case "rcu_sched_clock_irq", "rcu_check_callbacks", "rcu_pending", "rcu_dump_cpu_stacks",
+				"print_cpu_stall", "print_other_cpu_stall":
+				return t
+			case "rcu_gp_kthread":
+				gp = true
+			}
+		}
+		if first < 0 && !gp {
+			first = t
+		}
+	}
+	if first < 0 {
+		return p.mainTrace()
+	}
+	return first
+}
+
+// irqEntry reports whether a function is where an interrupt entered the
+// kernel: the frames after it are the interrupted code.
+func irqEntry(name string) bool {
+	switch baseName(name) {
+	case "asm_sysvec_apic_timer_interrupt", "apic_timer_interrupt", "asm_common_interrupt",
+		"common_interrupt", "__irq_svc", "__irq_usr", "el1_irq", "el1h_64_irq", "el1_interrupt",
+		"ret_from_intr", "handle_arch_irq", "do_IRQ", "timer_interrupt", "handle_exception":
+		return true
+	}
+	return strings.HasPrefix(name, "smp_apic_timer_interrupt")
+}
+
+// dispatchers call a function chosen at run time: the system call tables,
+// the deferred work runners (timers, hrtimers, workqueues, softirqs,
+// tasklets, RCU callbacks, task work, kthreads, NAPI), and the generic
+// layers that call a file system's, a socket family's, a netlink family's
+// or a debugfs file's operation.
+var dispatchers = map[string]bool{
+	"do_syscall_64": true, "do_syscall_x64": true, "x64_sys_call": true, "ia32_sys_call": true,
+	"do_syscall_32_irqs_on": true, "__do_fast_syscall_32": true, "do_int80_syscall_32": true,
+	"invoke_syscall": true, "el0_svc_common": true, "el0_svc_handler": true, "do_el0_svc": true,
+	"ret_fast_syscall": true, "system_call_exception": true, "do_trap_ecall_u": true, "syscall_handler": true,
+	"process_one_work": true, "process_scheduled_works": true, "call_timer_fn": true, "__run_hrtimer": true,
+	"__hrtimer_run_queues": true, "expire_timers": true, "rcu_do_batch": true, "tasklet_action_common": true,
+	"__do_softirq": true, "handle_softirqs": true, "kthread": true, "__napi_poll": true, "napi_poll": true,
+	"__handle_irq_event_percpu": true, "smpboot_thread_fn": true, "task_work_run": true,
+	"new_sync_read": true, "new_sync_write": true, "vfs_read": true, "vfs_write": true, "vfs_iter_read": true,
+	"vfs_iter_write": true, "do_iter_readv_writev": true, "do_loop_readv_writev": true, "vfs_ioctl": true,
+	"sock_common_setsockopt": true, "sock_common_getsockopt": true, "sock_sendmsg": true, "__sock_sendmsg": true,
+	"sock_sendmsg_nosec": true, "sock_recvmsg": true, "sock_recvmsg_nosec": true, "rtnetlink_rcv_msg": true,
+	"genl_family_rcv_msg_doit": true, "genl_rcv_msg": true,
+}
+
+// dispatcher reports whether a function calls the function that identifies
+// a stall (see dispatchers); the system call entry stubs count too.
+func dispatcher(name string) bool {
+	name = baseName(name)
+	return dispatchers[name] || strings.HasPrefix(name, "entry_SYSCALL") || strings.HasPrefix(name, "el0_svc") ||
+		strings.HasPrefix(name, "full_proxy_") // debugfs: the file's own operation
+}

@@ -1,0 +1,199 @@
+package decode
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ksym-dev/ksym/klog"
+)
+
+// TestGuiltyRules checks each rule of the guilty frame choice on a small
+// report written for it.
+func TestGuiltyRules(t *testing.T) {
+	tests := []struct {
+		rule, log, want string
+		frame           bool // the guilty function is a frame (else named by a line)
+	}{
+		{"KASAN title function", `BUG: KASAN: use-after-free in foo_read+0x10/0x80
+Read of size 8 at addr ffff888012345678 by task a/1
+Call Trace:
+ dump_stack_lvl+0x10/0x20
+ print_report+0x10/0x20
+ kasan_report+0x10/0x20
+ foo_read+0x10/0x80
+ vfs_read+0x10/0x20
+==================================================================`, "foo_read", true},
+		{"KASAN title function is infrastructure: the frame after it", `BUG: KASAN: slab-out-of-bounds in memcpy+0x1/0x2
+Call Trace:
+ dump_stack+0x10/0x20
+ kasan_report+0x10/0x20
+ memcpy+0x1/0x2
+ bar_copy+0x10/0x80
+ vfs_write+0x10/0x20
+==================================================================`, "bar_copy", true},
+		{"KASAN title function without a frame", `BUG: KASAN: wild-memory-access in sg_read+0xe5c/0x1440
+Call Trace:
+ dump_stack+0x10/0x20
+ kasan_report+0x10/0x20
+ check_memory_region+0x10/0x20
+==================================================================`, "sg_read", false},
+		{"WARNING at an infrastructure function", `WARNING: CPU: 0 PID: 1 at lib/debugobjects.c:505 debug_print_object+0x188/0x268
+Call trace:
+ debug_print_object+0x188/0x268
+ debug_check_no_obj_freed+0x200/0x438
+ kfree+0x12c/0x4b8
+ kvfree+0x60/0x78
+ netdev_freemem+0x4c/0x68
+ netdev_release+0x84/0xb0
+---[ end trace 0000000000000000 ]---`, "netdev_freemem", true},
+		{"inline annotations are not symbols", `Unable to handle kernel paging request at virtual address dead000000000110
+Internal error: Oops: 96000006 [#1] PREEMPT SMP
+pc : __do_kernel_fault+0x158/0x1c0
+Call trace:
+ __do_kernel_fault+0x158/0x1c0
+ do_mem_abort+0x44/0x94
+ el1h_64_sync+0x64/0x68
+ nfc_llcp_find_local net/nfc/llcp_core.c:286 [inline]
+ nfc_llcp_unregister_device+0x34/0x10c net/nfc/llcp_core.c:1611
+ nfc_unregister_device+0x74/0xb0
+---[ end trace 0000000000000000 ]---`, "nfc_llcp_unregister_device", true},
+		{"lockdep: the function that takes the lock", `======================================================
+WARNING: possible circular locking dependency detected
+------------------------------------------------------
+a/1 is trying to acquire lock:
+ffff888106a71958 (&q->elevator_lock){+.+.}-{4:4}, at: foo_update+0x49a/0x1a10
+but task is already holding lock:
+ffff888106a71428 (&q->lock){++++}-{0:0}, at: bar_start+0x16c/0xac0
+stack backtrace:
+Call Trace:
+ dump_stack_lvl+0x189/0x250
+ print_circular_bug+0x2ee/0x310
+ __lock_acquire+0xaac/0xd20
+ lock_acquire+0x120/0x360
+ __mutex_lock+0x182/0xe80
+ foo_update+0x49a/0x1a10
+ bar_start+0x16c/0xac0`, "foo_update", false},
+		{"lockdep: the stack after stack backtrace", `=====================================
+WARNING: bad unlock balance detected!
+-------------------------------------
+a/1 is trying to release lock (&mm->mmap_lock) at:
+[<ffffa00010726344>] __might_fault+0x154/0x1b0
+but there are no more locks to release!
+stack backtrace:
+Call trace:
+ dump_backtrace+0x0/0x4d0
+ dump_stack+0x1b0/0x254
+ print_unlock_imbalance_bug+0x170/0x188
+ lock_release+0x69c/0xa68
+ __might_fault+0x170/0x1b0
+ restore_fpsimd_context+0x418/0x798
+ __arm64_sys_rt_sigreturn+0x15d0/0x1990`, "restore_fpsimd_context", true},
+		{"hung task: waits and same-named helpers", `INFO: task a:1 blocked for more than 143 seconds.
+task:a               state:D stack:0     pid:1     ppid:0     flags:0x00000000
+Call trace:
+ __switch_to+0x2b0/0x6e0
+ __schedule+0x1b74/0x2d24
+ schedule+0xa4/0x140
+ io_schedule+0x1c/0xe0
+ folio_wait_bit_common+0x674/0x9ec
+ do_read_cache_folio+0x240/0x5b8
+ read_cache_folio+0x68/0x84
+ read_part_sector+0xcc/0x6e8`, "read_cache_folio", true},
+		{"RCU stall: the function a dispatcher called", `rcu: INFO: rcu_preempt self-detected stall on CPU
+Call Trace:
+ <IRQ>
+ dump_stack+0x111/0x171
+ rcu_dump_cpu_stacks+0x1e8/0x226
+ rcu_sched_clock_irq+0x48f/0x95b
+ update_process_times+0x141/0x1c0
+ __hrtimer_run_queues+0x204/0xec0
+ hrtimer_interrupt+0x30d/0x900
+ asm_sysvec_apic_timer_interrupt+0x12/0x20
+ </IRQ>
+ <TASK>
+ copy_page_to_iter+0x41b/0xee0
+ filemap_read+0x61e/0xe40
+ ext4_file_read_iter+0x1d4/0x5d0
+ vfs_read+0x35c/0x570
+ ksys_read+0x12d/0x250
+ do_syscall_64+0x2d/0x70
+ </TASK>`, "ext4_file_read_iter", true},
+		{"kmemleak: the first function that does not allocate", `unreferenced object 0xffff8881 (size 64):
+  comm "a", pid 1, jiffies 4294
+  backtrace:
+    [<000000005cb5aa0e>] kmem_cache_alloc+0x1d3/0x3f0
+    [<0000000063949181>] radix_tree_node_alloc.constprop.16+0x1b4/0x330
+    [<0000000039ade84e>] idr_get_free+0x88d/0xe40
+    [<0000000085e044c9>] __kernfs_new_node+0x1cd/0x8f0
+    [<000000009a4a314c>] kernfs_new_node+0x95/0x120`, "__kernfs_new_node", true},
+		{"sleep in atomic: the stack, not the preemption annotation", `BUG: sleeping function called from invalid context at kernel/printk/printk.c:2525
+Preemption disabled at:
+[<ffffffff812b2934>] kernel_fpu_begin_mask+0x64/0x260
+CPU: 0 PID: 1 Comm: a Not tainted 5.15.0 #0
+Call Trace:
+ dump_stack_lvl+0xcd/0x134
+ __might_resched.cold+0x222/0x26b
+ console_lock+0x17/0x80
+ do_con_write+0x10f/0x1e40`, "console_lock", true},
+		{"no PC, no stack: the link register", `Internal error: Oops - SP/PC alignment exception: 8a000000 [#1] PREEMPT SMP
+CPU: 6 PID: 1942 Comm: a Not tainted 4.9.232 #1
+pc : [<ffffffffdeadbeef>] lr : [<ffffff90080ed944>] pstate: 60400145
+PC is at 0xffffffffdeadbeef
+LR is at SyS_darby+0x34/0x48`, "SyS_darby", true},
+	}
+	tab := emptyTable(t)
+	for _, tc := range tests {
+		t.Run(tc.rule, func(t *testing.T) {
+			reps := klog.Parse(tc.log + "\n")
+			if len(reps) == 0 {
+				t.Fatal("no report")
+			}
+			s := New(tab, Options{}).Decode(reps[0]).Summary
+			if s.GuiltyFunc != tc.want || (s.GuiltyIndex >= 0) != tc.frame {
+				t.Errorf("%s report: guilty %q (index %d), want %q (frame %v)", reps[0].Kind, s.GuiltyFunc, s.GuiltyIndex, tc.want, tc.frame)
+			}
+			if !strings.Contains(s.Title, " in "+tc.want) {
+				t.Errorf("title %q does not name %s", s.Title, tc.want)
+			}
+		})
+	}
+}
+
+func TestInfraGroup(t *testing.T) {
+	tests := []struct{ name, group string }{
+		{"dump_stack_lvl", "reporting"}, {"panic", "reporting"}, {"rust_helper_BUG", "reporting"},
+		{"_RNvNtCs9jEwPDbx20M_4core9panicking9panic_fmt", "reporting"}, {"unwind_next_frame", "unwinder"},
+		{"__asan_load8", "sanitizer"}, {"kasan_check_read", "sanitizer"}, {"should_failslab", "sanitizer"},
+		{"print_usage_bug.part.0", "lockdep"}, {"lock_release", "lockdep"}, {"_raw_spin_lock_irqsave", "locking"},
+		{"folio_unlock", "locking"}, {"schedule_timeout", "scheduler"}, {"wait_for_completion_timeout", "scheduler"},
+		{"kvfree", "allocator"}, {"slab_free_freelist_hook", "allocator"}, {"__memset", "string"},
+		{"__raw_readb", "string"}, {"refcount_warn_saturate", "checked helper"}, {"__kobject_del", "checked helper"},
+		{"fast_dput", "checked helper"}, {"el1h_64_sync_handler", "entry"}, {"asm_exc_page_fault", "entry"},
+		{"__irq_svc", "entry"}, {"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
+		{"console_lock", ""}, {"panicking", ""}, {"do_one_initcall", ""},
+	}
+	for _, tc := range tests {
+		if got := infraGroup(tc.name); got != tc.group {
+			t.Errorf("infraGroup(%q) = %q, want %q", tc.name, got, tc.group)
+		}
+	}
+}
+
+func TestAllocAndWaitHelpers(t *testing.T) {
+	tests := []struct {
+		name        string
+		alloc, wait bool
+	}{
+		{"sock_kmalloc", true, false}, {"pcpu_create_chunk", true, false}, {"idr_get_free", true, false},
+		{"do_ipv6_setsockopt", false, false}, {"out_of_line_wait_on_bit", true, true},
+		{"rcu_barrier", false, true}, {"jbd2_journal_commit_transaction", false, false},
+	}
+	for _, tc := range tests {
+		if got := allocHelper(tc.name); got != tc.alloc {
+			t.Errorf("allocHelper(%q) = %v", tc.name, got)
+		}
+		if got := waitPrimitive(tc.name); got != tc.wait {
+			t.Errorf("waitPrimitive(%q) = %v", tc.name, got)
+		}
+	}
+}
