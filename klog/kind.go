@@ -175,3 +175,28 @@ func closedBySeparator(k Kind) bool {
 	}
 	return false
 }
+
+// isStackWords reports whether text is a line of an arm "Exception
+// stack(0x... to 0x...)" dump: the low 16 bits of an address, a colon and
+// stack words in hex ("7cc0: 80f1911c 60030013"). The interrupted stack
+// follows such a dump.
+func isStackWords(text string) bool {
+	if len(text) < 7 || text[4] != ':' || text[5] != ' ' {
+		return false
+	}
+	words := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case i == 4:
+		case c == ' ':
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+			if i > 5 && text[i-1] == ' ' {
+				words++
+			}
+		default:
+			return false
+		}
+	}
+	return words > 0
+}

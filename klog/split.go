@@ -485,7 +485,7 @@ func isBody(t string) bool {
 			return true
 		}
 	}
-	return false
+	return isStackWords(t)
 }
 
 // frameOrRegs reports whether the line being pushed, whose text is t,
