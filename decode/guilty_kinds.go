@@ -80,15 +80,8 @@ func (p *picker) lockLine(end int) (choice, bool) {
 // the answer. Without a dispatcher, the first frame that is not
 // infrastructure.
 func (p *picker) stall() choice {
-	t := p.stallTrace()
+	t, start := p.interrupted(p.stallTrace())
 	idx := p.trace(t)
-	start := 0
-	for k, i := range idx {
-		if irqEntry(p.name(i)) {
-			start = k + 1
-			break
-		}
-	}
 	prev := -1
 	for _, i := range idx[start:] {
 		name := p.name(i)
@@ -109,6 +102,29 @@ func (p *picker) stall() choice {
 		}
 	}
 	return p.first(t, start, Infrastructure)
+}
+
+// interrupted returns where the interrupted code starts in stack t: after
+// its first interrupt entry frame; or in the next trace when t ends in the
+// interrupt entry (an arm "Exception stack" dump between the two), after
+// the entry frame; else at the start of t.
+func (p *picker) interrupted(t int) (trace, start int) {
+	for k, i := range p.trace(t) {
+		if irqEntry(p.name(i)) {
+			return t, k + 1
+		}
+	}
+	idx := p.trace(t)
+	if t < 0 || t+1 >= len(p.r.Traces) || len(idx) == 0 {
+		return t, 0
+	}
+	if from := p.r.Frames[idx[len(idx)-1]].From; from != nil && irqEntry(from.Name) {
+		return t + 1, 0 // arm: "(gic_handle_irq) from [<...>] (__irq_svc+0x70/0x98)"
+	}
+	if next := p.trace(t + 1); len(next) > 0 && irqEntry(p.name(next[0])) {
+		return t + 1, 1
+	}
+	return t, 0
 }
 
 // stallTrace returns the stack of a stall: the trace that holds the stall
