@@ -24,7 +24,9 @@ const (
 	// StatusNotFound: the name (or the raw address) is not in the table.
 	StatusNotFound Status = "not-found"
 	// StatusUnchecked: a module frame while the table has no module symbols
-	// (a System.map).
+	// (a System.map). With the modules' places (Options.Modules), a raw
+	// module address is still attributed to its module: Module and
+	// ModuleOffset are set.
 	StatusUnchecked Status = "unchecked"
 	// StatusHashed: a hashed %p value, which is not an address.
 	StatusHashed Status = "hashed"
@@ -42,6 +44,16 @@ type Options struct {
 	// SystemMap says the table holds link-time addresses (a System.map):
 	// core kernel addresses of the log are slid by the KASLR offset.
 	SystemMap bool
+	// Arch is the architecture of the kernel; when empty it is told from
+	// the table (TableArch), else from each report (DetectArch). It decides
+	// which KASLR slides are possible and where modules live.
+	Arch Arch
+	// Modules are the places of the loaded modules (a saved /proc/modules
+	// of the crashed boot). With a System.map, raw module addresses are
+	// attributed to their module and printed addresses of module frames are
+	// checked against the module's range; with a runtime table, the table's
+	// modules are checked against them.
+	Modules []Module
 }
 
 // Decoder decodes reports against one table. It remembers the KASLR slide
@@ -49,16 +61,30 @@ type Options struct {
 // the reports of one log are decoded consistently. It is not safe for
 // concurrent use.
 type Decoder struct {
-	table  *kallsyms.Table
-	opts   Options
-	slide  Slide
-	warned bool
-	buf    []int
+	table     *kallsyms.Table
+	opts      Options
+	arch      Arch  // Options.Arch, else the table's
+	img       image // the kernel image of a System.map
+	mods      moduleSet
+	modWarn   string // the modules file against the table, said in the next result
+	modWarned bool   // the modules file was found to disagree with the log
+	slide     Slide
+	warned    bool
+	buf       []int
 }
 
 // New returns a Decoder for t.
 func New(t *kallsyms.Table, opts Options) *Decoder {
-	return &Decoder{table: t, opts: opts}
+	d := &Decoder{table: t, opts: opts, arch: opts.Arch, mods: newModuleSet(opts.Modules)}
+	if d.arch == ArchUnknown {
+		d.arch = TableArch(t)
+	}
+	if opts.SystemMap {
+		d.img = imageOf(t)
+	} else if len(d.mods) > 0 && !t.Hidden() {
+		d.modWarn = checkModules(t, d.mods)
+	}
+	return d
 }
 
 // Frame is one decoded frame.
@@ -83,6 +109,11 @@ type Frame struct {
 	Offset uint64 `json:"offset,omitempty"`
 	Size   uint64 `json:"size,omitempty"`
 	Module string `json:"module,omitempty"`
+	// ModuleBase and ModuleOffset place the address in its module when
+	// the module's base is known from Options.Modules (ModuleBase as
+	// "0xffffffffc09e6000", empty otherwise).
+	ModuleBase   string `json:"module_base,omitempty"`
+	ModuleOffset uint64 `json:"module_offset,omitempty"`
 	// BuildID is the module build ID the kernel printed.
 	BuildID string `json:"build_id,omitempty"`
 	// Reliable is false for "? " frames.
@@ -109,7 +140,9 @@ type Register struct {
 	Hex string `json:"value"`
 	// Line is the index in the report's Lines of the line it was read from.
 	Line int `json:"line"`
-	// Text is the symbol as the kernel prints %pS.
+	// Text is the symbol as the kernel prints %pS; for a module address
+	// with a System.map and Options.Modules, the module and the offset from
+	// its base ("module lkdtm+0x4a0 (base 0xffffffffc09e6000)").
 	Text string `json:"text"`
 }
 
@@ -123,6 +156,9 @@ type Result struct {
 	Registers []Register `json:"registers,omitempty"`
 	// Slide is the KASLR slide used (System.map only).
 	Slide Slide `json:"slide"`
+	// Arch is the architecture decoding assumed ("x86_64", "arm64"), empty
+	// when unknown.
+	Arch Arch `json:"arch,omitempty"`
 	// Warnings are problems with the table, said once per Decoder.
 	Warnings []string `json:"warnings,omitempty"`
 	// Mismatch reports that a printed size or address disagreed with the
@@ -135,9 +171,13 @@ type Result struct {
 // Decode decodes every frame and register of r. It never fails: what it
 // cannot decode is marked in the frame's Status.
 func (d *Decoder) Decode(r *klog.Report) *Result {
-	res := &Result{Report: r}
+	res := &Result{Report: r, Arch: d.archOf(r)}
+	if d.modWarn != "" {
+		res.Warnings, res.Mismatch = append(res.Warnings, d.modWarn), true
+		d.modWarn = ""
+	}
 	if d.opts.SystemMap {
-		s := FindSlide(r, d.table)
+		s := findSlide(r, d.table, res.Arch)
 		if s.Known {
 			d.slide = s
 		}
@@ -152,14 +192,26 @@ func (d *Decoder) Decode(r *klog.Report) *Result {
 	res.Frames = make([]Frame, 0, len(r.Frames))
 	for i := range r.Frames {
 		f := d.frame(&r.Frames[i], res)
+		if r.Frames[i].Name != "" {
+			d.checkModuleRange(&f, res)
+		}
 		if f.HasAddr {
 			f.Address = hex(f.Addr)
 		}
 		res.Frames = append(res.Frames, f)
 	}
-	res.Registers = d.registers(r)
+	res.Registers = d.registers(r, res.Arch)
 	res.Summary = summarize(r, res)
 	return res
+}
+
+// archOf is the architecture a report is decoded for: the Decoder's, else
+// the report's.
+func (d *Decoder) archOf(r *klog.Report) Arch {
+	if d.arch != ArchUnknown {
+		return d.arch
+	}
+	return DetectArch(r)
 }
 
 // checkOffset compares a "Kernel Offset:" line with a runtime table.
@@ -205,7 +257,7 @@ func (d *Decoder) frame(f *klog.Frame, res *Result) Frame {
 	case f.Addr == 0:
 		out.Status, out.Note = StatusNull, "address 0"
 	default:
-		d.raw(f, &out)
+		d.raw(f, &out, res.Arch)
 	}
 	return out
 }
@@ -323,6 +375,9 @@ func (d *Decoder) address(f *klog.Frame, i int, out *Frame, res *Result) {
 func (d *Decoder) notFound(f *klog.Frame, out *Frame, res *Result) {
 	if f.Module != "" && d.opts.SystemMap {
 		out.Status, out.Note = StatusUnchecked, "a System.map has no module symbols"
+		if f.HasAddr && !f.Hashed {
+			out.Addr, out.HasAddr = f.Addr, true // as printed
+		}
 		return
 	}
 	out.Status = StatusNotFound
@@ -345,15 +400,17 @@ func (d *Decoder) hasModule(mod string) bool {
 }
 
 // raw resolves a frame that printed only an address.
-func (d *Decoder) raw(f *klog.Frame, out *Frame) {
+func (d *Decoder) raw(f *klog.Frame, out *Frame, arch Arch) {
 	out.Addr, out.HasAddr = f.Addr, true
-	if d.opts.SystemMap && isModuleAddr(f.Addr) {
-		out.Status, out.Note = StatusUnchecked, "a module address: a System.map has no module symbols, and the kernel slide does not apply"
+	if m, ok := d.mods.find(f.Addr); ok && d.opts.SystemMap {
+		out.Status, out.Module = StatusUnchecked, m.Name
+		out.ModuleBase, out.ModuleOffset = hex(m.Base), f.Addr-m.Base
+		out.Note = moduleText(m, f.Addr) + ": a System.map has no module symbols"
 		return
 	}
-	a, ok := d.linkAddr(f.Addr)
-	if !ok {
-		out.Status, out.Note = StatusNoSlide, "the KASLR slide is unknown"
+	a, st, why := d.coreAddr(f.Addr, arch)
+	if st != "" {
+		out.Status, out.Note = st, why
 		return
 	}
 	loc, err := d.lookup(a, f.Kind == klog.FrameTrace)
@@ -369,6 +426,36 @@ func (d *Decoder) raw(f *klog.Frame, out *Frame) {
 	out.Text = t.FormatLocation(loc)
 }
 
+// coreAddr turns a runtime address into a table address. With a runtime
+// table it is the address itself. With a System.map, only an address of
+// the slid kernel image is looked up (minus the slide): module addresses
+// never move with the kernel slide and are not in a System.map. When the
+// address is not to be looked up, it returns the frame status and why.
+func (d *Decoder) coreAddr(a uint64, arch Arch) (uint64, Status, string) {
+	if !d.opts.SystemMap {
+		return a, "", ""
+	}
+	if mod, known := moduleArea(arch, a, d.img, d.slide); known && mod {
+		why := "a module address: a System.map has no module symbols, and the kernel slide does not apply"
+		if len(d.mods) > 0 {
+			why = "a module address in no module of the modules file: a System.map has no module symbols, and the kernel slide does not apply"
+		}
+		return 0, StatusUnchecked, why
+	}
+	if !d.slide.Known {
+		why := "the KASLR slide is unknown"
+		if arch == ArchArm64 {
+			why += " (on arm64 it also tells the kernel image from the modules)"
+		}
+		return 0, StatusNoSlide, why
+	}
+	link := a - d.slide.Value
+	if d.img.ok && (link < d.img.from || link >= d.img.to) {
+		return 0, StatusNotFound, "outside the kernel image under the slide " + d.slide.Hex
+	}
+	return link, "", ""
+}
+
 // lookup resolves a table address, as a return address (%pB) or not (%pS).
 func (d *Decoder) lookup(a uint64, ret bool) (kallsyms.Location, error) {
 	if ret {
@@ -377,38 +464,36 @@ func (d *Decoder) lookup(a uint64, ret bool) (kallsyms.Location, error) {
 	return d.table.Lookup(a)
 }
 
-// linkAddr turns a runtime address into a table address: with a System.map,
-// core kernel addresses lose the slide; module addresses stay as they are
-// (and are not in a System.map). It reports false when the slide is needed
-// and unknown.
-func (d *Decoder) linkAddr(a uint64) (uint64, bool) {
-	if !d.opts.SystemMap {
-		return a, true
-	}
-	if !d.slide.Known {
-		return a, false
-	}
-	return a - d.slide.Value, true
-}
-
 // registers annotates the register values that point into the kernel.
-func (d *Decoder) registers(r *klog.Report) []Register {
+func (d *Decoder) registers(r *klog.Report, arch Arch) []Register {
 	var out []Register
 	for _, reg := range r.Registers {
 		if !kernelValue(reg.Value) {
 			continue
 		}
-		a, ok := d.linkAddr(reg.Value)
-		if !ok || d.opts.SystemMap && isModuleAddr(reg.Value) {
+		text, ok := d.registerText(reg.Value, arch)
+		if !ok {
 			continue
 		}
-		loc, err := d.table.Lookup(a)
-		if err != nil {
-			continue
-		}
-		out = append(out, Register{Name: reg.Name, Value: reg.Value, Hex: hex(reg.Value), Line: reg.Line, Text: d.table.FormatLocation(loc)})
+		out = append(out, Register{Name: reg.Name, Value: reg.Value, Hex: hex(reg.Value), Line: reg.Line, Text: text})
 	}
 	return out
+}
+
+// registerText is what a register value points at, if anything.
+func (d *Decoder) registerText(v uint64, arch Arch) (string, bool) {
+	if m, ok := d.mods.find(v); ok && d.opts.SystemMap {
+		return moduleText(m, v), true
+	}
+	a, st, _ := d.coreAddr(v, arch)
+	if st != "" {
+		return "", false
+	}
+	loc, err := d.table.Lookup(a)
+	if err != nil {
+		return "", false
+	}
+	return d.table.FormatLocation(loc), true
 }
 
 // kernelValue reports whether v may be a kernel address: in the upper half
@@ -419,9 +504,3 @@ func kernelValue(v uint64) bool {
 
 // hex formats v as "0x..." in lower case.
 func hex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
-
-// isModuleAddr reports whether a is in the x86_64 module area, above the
-// kernel image mapping: such addresses never move with the kernel slide.
-func isModuleAddr(a uint64) bool {
-	return a >= x86ModulesStart
-}

@@ -25,36 +25,38 @@ type Slide struct {
 	Detail string `json:"detail"`
 }
 
-// KASLR on x86_64 moves the kernel by a multiple of CONFIG_PHYSICAL_ALIGN
-// (2 MiB) within 1 GiB.
-const (
-	slideAlign = 0x200000
-	slideMax   = 0x40000000
-
-	// x86KernelStart and x86ModulesStart bound the x86_64 kernel image
-	// mapping (the "relocation range" of the "Kernel Offset:" line): module
-	// addresses lie above it and never move with the kernel slide.
-	x86KernelStart  = 0xffffffff80000000
-	x86ModulesStart = 0xffffffffc0000000
-)
-
 // FindSlide finds the KASLR slide of the kernel that printed r, given a
 // link-time table t (a System.map), in this order: the "Kernel Offset:"
 // line; frames that print both a raw address and a core symbol name, which
-// must all agree; and otherwise the one slide (a multiple of 2 MiB below
-// 1 GiB) under which the most register values that look like core kernel
-// addresses land exactly on the start of a symbol, when no other slide does
-// as well. Named frames alone (no address anywhere in the report) cannot
-// tell the slide: then Known is false and Detail says why.
+// must all agree; and otherwise the one slide under which the most register
+// values that may point into the kernel image land exactly on the start of
+// a symbol, when no other slide does as well. Which slides are possible
+// depends on the architecture (TableArch of t, else DetectArch of r): on
+// x86_64 multiples of 2 MiB below 1 GiB, on arm64 multiples of 64 KiB; for
+// another architecture the register method is not tried. Named frames alone
+// (no address anywhere in the report) cannot tell the slide: then Known is
+// false and Detail says why.
 func FindSlide(r *klog.Report, t *kallsyms.Table) Slide {
+	arch := TableArch(t)
+	if arch == ArchUnknown {
+		arch = DetectArch(r)
+	}
+	return findSlide(r, t, arch)
+}
+
+// findSlide is FindSlide for a known architecture.
+func findSlide(r *klog.Report, t *kallsyms.Table, arch Arch) Slide {
 	if h := &r.Header; h.HasKernelOffset {
 		return known(h.KernelOffset, "kernel-offset", "from the \"Kernel Offset:\" line")
 	}
 	if s, ok := slideFromFrames(r, t); ok {
 		return s
 	}
-	if s, ok := slideFromRegisters(r, t); ok {
+	if s, ok := slideFromRegisters(r, t, arch); ok {
 		return s
+	}
+	if _, ok := layouts[arch]; !ok {
+		return Slide{Detail: "not found: the report prints no kernel offset and no frame with both address and name, and the architecture is unknown (the register method needs it)"}
 	}
 	return Slide{Detail: "not found: the report prints no kernel offset, no frame with both address and name, and no register value that pins it"}
 }
@@ -102,36 +104,41 @@ func linkOf(t *kallsyms.Table, f *klog.Frame) (uint64, bool) {
 	return 0, false
 }
 
-// slideFromRegisters scores every possible slide by the register values
-// that pin it, and keeps the unique best with at least minPins pins. A value
-// pins a slide when, minus the slide, it is the start of a symbol (a
-// pointer to an object or a function), or, for the stack pointer, when it
-// lands inside the initial task's stack (init_stack to __end_init_task).
-func slideFromRegisters(r *klog.Report, t *kallsyms.Table) (Slide, bool) {
-	vals := coreValues(r, t)
-	if len(vals) == 0 {
+// slideFromRegisters counts, for every slide the architecture allows, the
+// register values that pin it, and keeps the unique best with at least the
+// architecture's minimum of pins. A value pins a slide when, minus the
+// slide, it is the start of a symbol of the kernel image (a pointer to an
+// object or a function), or, for the stack pointer, when it lands inside
+// the initial task's stack (init_stack to __end_init_task).
+//
+// Only slides that some value pins are counted: for each value, the
+// link-time addresses it may stand for are the addresses of the image
+// congruent to it modulo the slide granularity, one per granule.
+func slideFromRegisters(r *klog.Report, t *kallsyms.Table, arch Arch) (Slide, bool) {
+	lay, ok := layouts[arch]
+	img := imageOf(t)
+	if !ok || !img.ok {
 		return Slide{}, false
 	}
 	stack := initStack(t)
+	scores := map[uint64]int{}
+	for _, rv := range coreValues(r, img, lay) {
+		pins(t, rv, img, stack, lay, func(s uint64) { scores[s]++ })
+	}
 	best, bestScore, ties := uint64(0), 0, 0
-	for s := uint64(0); s < slideMax; s += slideAlign {
-		score := scoreSlide(t, vals, stack, s)
+	for s, score := range scores {
 		switch {
 		case score > bestScore:
 			best, bestScore, ties = s, score, 1
-		case score == bestScore && score > 0:
+		case score == bestScore:
 			ties++
 		}
 	}
-	if bestScore < minPins || ties > 1 {
+	if bestScore < lay.minPins || ties > 1 {
 		return Slide{}, false
 	}
 	return known(best, "registers", fmt.Sprintf("the only slide under which %d register values point at a symbol start or into the initial stack", bestScore)), true
 }
-
-// minPins is the number of register values that must agree on a slide: one
-// alone lands on some symbol start under several slides.
-const minPins = 2
 
 // regValue is a register value that may be a core kernel address.
 type regValue struct {
@@ -140,15 +147,15 @@ type regValue struct {
 }
 
 // coreValues returns the distinct register values that may be core kernel
-// addresses: above the link-time start of the kernel, below the module area.
-func coreValues(r *klog.Report, t *kallsyms.Table) []regValue {
-	ids := t.Find("vmlinux:_text")
-	if len(ids) == 0 {
-		return nil
+// addresses under some slide the layout allows: from the link-time start of
+// the image to its end plus the largest slide (on x86_64, below the module
+// area).
+func coreValues(r *klog.Report, img image, lay layout) []regValue {
+	lo, hi := img.from, ^uint64(0)
+	if lay.maxSlide > 0 {
+		hi = addClamp(img.to, lay.maxSlide)
 	}
-	lo := t.Addr(ids[0])
-	hi := lo + slideMax
-	if lo >= x86KernelStart && lo < x86ModulesStart {
+	if lo >= x86KernelStart && lo < x86ModulesStart && hi > x86ModulesStart {
 		hi = x86ModulesStart
 	}
 	var out []regValue
@@ -162,6 +169,37 @@ func coreValues(r *klog.Report, t *kallsyms.Table) []regValue {
 		out = append(out, regValue{v: v, stack: isStackPointer(reg.Name)})
 	}
 	return out
+}
+
+// pins calls pin with every slide that value rv pins: rv minus the slide
+// is a symbol start in the image (or, for the stack pointer, inside the
+// initial stack), the slide being a multiple of the layout's granularity
+// within its bound.
+func pins(t *kallsyms.Table, rv regValue, img image, stack span, lay layout, pin func(uint64)) {
+	in := span{img.from, img.to}
+	if rv.stack {
+		in = stack
+	}
+	for a := congruent(in.from, rv.v, lay.align); a < in.to && a <= rv.v; a += lay.align {
+		s := rv.v - a
+		if lay.maxSlide > 0 && s >= lay.maxSlide {
+			continue
+		}
+		if rv.stack {
+			pin(s)
+		} else if loc, err := t.Lookup(a); err == nil && loc.Offset == 0 {
+			pin(s)
+		}
+		if a+lay.align < a {
+			return
+		}
+	}
+}
+
+// congruent returns the first address at or above from that is congruent
+// to v modulo align.
+func congruent(from, v, align uint64) uint64 {
+	return from + (v-from)%align
 }
 
 // isStackPointer reports whether a register name is the stack pointer.
@@ -184,22 +222,4 @@ func initStack(t *kallsyms.Table) span {
 		return span{}
 	}
 	return span{t.Addr(from[0]), t.Addr(to[0])}
-}
-
-// scoreSlide counts the values that pin slide s.
-func scoreSlide(t *kallsyms.Table, vals []regValue, stack span, s uint64) int {
-	n := 0
-	for _, rv := range vals {
-		a := rv.v - s
-		if rv.stack {
-			if a >= stack.from && a < stack.to {
-				n++
-			}
-			continue
-		}
-		if loc, err := t.Lookup(a); err == nil && loc.Offset == 0 {
-			n++
-		}
-	}
-	return n
 }
