@@ -155,3 +155,22 @@ func TestInterleavedIdle(t *testing.T) {
 		t.Errorf("%d emitted, %d open, want T100's emitted and %d open", emitted, len(s.streams), MaxInterleaved)
 	}
 }
+
+// TestScanWithOldest: while interleaved reports are emitted, Oldest tells
+// the first line of the report still open (the interleaving of
+// TestInterleavedByCaller: 642's report begins on line 2 and outlasts
+// 453's, which ends at its closing "====" line).
+func TestScanWithOldest(t *testing.T) {
+	text := strings.Join(interleave(consoleText(t, "453"), consoleText(t, "642")), "\n") + "\n"
+	var s Splitter
+	var got []string
+	err := ScanWith(strings.NewReader(text), &s, func(r *Report) error {
+		got = append(got, fmt.Sprintf("%s %d-%d oldest %d", r.Lines[0].Caller, r.Lines[0].Num, r.Lines[len(r.Lines)-1].Num, s.Oldest()))
+		return nil
+	})
+	// 453 and 642 have 28 lines each (wc -l): 453's last is line
+	// 2*28-1 = 55, 642's line 56.
+	if want := "[T6213 1-55 oldest 2 T12771 2-56 oldest 0]"; err != nil || fmt.Sprint(got) != want {
+		t.Errorf("got %v (%v), want %s", got, err, want)
+	}
+}

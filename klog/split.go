@@ -163,6 +163,19 @@ func (sp *Splitter) evict() *Report {
 	return nil
 }
 
+// Oldest returns the number (Line.Num) of the first line of the oldest
+// report still open, or 0 when none is: the lines before it belong to no
+// report that may still be emitted.
+func (sp *Splitter) Oldest() int {
+	oldest := 0
+	for _, st := range sp.streams {
+		if st.cur != nil && len(st.lines) > 0 && (oldest == 0 || st.lines[0].Num < oldest) {
+			oldest = st.lines[0].Num
+		}
+	}
+	return oldest
+}
+
 // Flush returns a report still open at the end of input, or nil when none
 // is left: call it until it returns nil.
 func (sp *Splitter) Flush() *Report {
@@ -500,7 +513,12 @@ func (s *stream) frameOrRegs(t string) bool {
 // It returns the first error of r (other than io.EOF) or of emit; after a
 // read error the report still open is dropped.
 func Scan(r io.Reader, emit func(*Report) error) error {
-	var s Splitter
+	return ScanWith(r, &Splitter{}, emit)
+}
+
+// ScanWith is Scan with the caller's Splitter (its MaxLines), so that emit
+// may ask it about the reports still open (Oldest).
+func ScanWith(r io.Reader, s *Splitter, emit func(*Report) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	num := 0
 	for {
