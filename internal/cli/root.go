@@ -132,6 +132,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newStatsCmd(),
 		a.newCheckCmd(),
 		a.newDecodeCmd(),
+		a.newDiffCmd(),
 		a.newVersionCmd(),
 	)
 	return root
