@@ -76,7 +76,8 @@ type addrResult struct {
 	Section string `json:"section,omitempty"` // where the address lies
 	Error   string `json:"error,omitempty"`
 
-	addr uint64 // parsed address
+	addr  uint64 // parsed address
+	index int    // the symbol's index, when Found
 }
 
 // addrState tracks the worst outcome over all addresses.
@@ -89,17 +90,17 @@ func (a *app) runAddr(o addrOpts, args []string) error {
 	if len(args) == 0 && a.kallsymsPath == input.Stdin {
 		return usageErrorf("addr: cannot read both the symbol table (--kallsyms -) and the addresses from standard input: give the addresses as arguments")
 	}
-	t, err := a.tableWithAddresses()
-	if err != nil {
+	a.useCache = true
+	if _, err := a.tableWithAddresses(); err != nil {
 		return err
 	}
 	w := newBuffered(a.stdout)
 	var st addrState
 	if len(args) > 0 {
 		for _, arg := range args {
-			a.resolveOne(t, o, arg, w, &st)
+			a.resolveOne(o, arg, w, &st)
 		}
-	} else if err := a.resolveStream(t, o, w, &st); err != nil {
+	} else if err := a.resolveStream(o, w, &st); err != nil {
 		return err
 	}
 	if err := w.Flush(); err != nil {
@@ -115,7 +116,7 @@ func (a *app) runAddr(o addrOpts, args []string) error {
 }
 
 // resolveStream reads addresses from stdin, one per line, flushing each answer.
-func (a *app) resolveStream(t *kallsyms.Table, o addrOpts, w *bufio.Writer, st *addrState) error {
+func (a *app) resolveStream(o addrOpts, w *bufio.Writer, st *addrState) error {
 	if isTerminal(a.stdin) {
 		fmt.Fprintln(a.stderr, "ksym: reading addresses from standard input, one per line (end with Ctrl-D)")
 	}
@@ -126,7 +127,7 @@ func (a *app) resolveStream(t *kallsyms.Table, o addrOpts, w *bufio.Writer, st *
 		if line == "" {
 			continue
 		}
-		a.resolveOne(t, o, line, w, st)
+		a.resolveOne(o, line, w, st)
 		if err := w.Flush(); err != nil {
 			return err
 		}
@@ -137,9 +138,16 @@ func (a *app) resolveStream(t *kallsyms.Table, o addrOpts, w *bufio.Writer, st *
 	return nil
 }
 
-// resolveOne resolves one address and writes its line.
-func (a *app) resolveOne(t *kallsyms.Table, o addrOpts, arg string, w *bufio.Writer, st *addrState) {
+// resolveOne resolves one address and writes its line. An answer from the
+// cache that may be stale is re-checked against the live table.
+func (a *app) resolveOne(o addrOpts, arg string, w *bufio.Writer, st *addrState) {
+	t := a.loaded.table
 	r := resolve(t, o, arg)
+	if r.Error == "" && a.needsLive(t, r.Found, r.index) {
+		if live := a.recheckLive(); live != nil {
+			r = resolve(live, o, arg)
+		}
+	}
 	switch {
 	case r.Error != "":
 		st.invalid = true
@@ -180,7 +188,7 @@ func resolve(t *kallsyms.Table, o addrOpts, arg string) addrResult {
 		r.Section = string(t.Section(addr))
 		return r
 	}
-	r.Found = true
+	r.Found, r.index = true, loc.Index
 	r.Symbol = t.Name(loc.Index)
 	r.Module = t.ModuleName(loc.Index)
 	r.Type = string([]byte{t.Type(loc.Index)})

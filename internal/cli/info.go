@@ -58,9 +58,15 @@ type infoResult struct {
 }
 
 func (a *app) runInfo(arg string) error {
+	a.useCache = true
 	t, _, err := a.table()
 	if err != nil {
 		return err
+	}
+	if a.infoNeedsLive(t, arg) {
+		if live := a.recheckLive(); live != nil {
+			t = live
+		}
 	}
 	idx, loc, byAddr, err := a.pickInfoSymbol(t, arg)
 	if err != nil {
@@ -74,6 +80,23 @@ func (a *app) runInfo(arg string) error {
 		return writeJSON(a.stdout, res)
 	}
 	return renderInfo(a.stdout, res)
+}
+
+// infoNeedsLive reports whether the answer for arg from a cached table must
+// be checked against the live one.
+func (a *app) infoNeedsLive(t *kallsyms.Table, arg string) bool {
+	if !a.loaded.fromCache {
+		return false
+	}
+	if idx := t.Find(arg); len(idx) > 0 {
+		return a.needsLive(t, true, idx[0])
+	}
+	addr, err := parseAddr(arg)
+	if err != nil {
+		return true // a name the cache lacks
+	}
+	loc, err := t.Lookup(addr)
+	return a.needsLive(t, err == nil, loc.Index)
 }
 
 // pickInfoSymbol decides whether arg is a name or an address and finds the

@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/ksym-dev/ksym/input"
+	"github.com/ksym-dev/ksym/internal/kcache"
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/machine"
+	"github.com/ksym-dev/ksym/snapshot"
 )
 
 // loadedTable caches the table of one invocation.
@@ -15,6 +20,13 @@ type loadedTable struct {
 	table  *kallsyms.Table
 	source string
 	err    error
+	// info describes the boot the table was saved from, when it came from
+	// a snapshot or an index built from one.
+	info *snapshot.Info
+	// fromCache is set when the live table came from the cache: answers
+	// that kcache.NeedsLive flags must be checked against the live table.
+	fromCache bool
+	cacheKey  *kcache.Key // the key the live table was read under
 }
 
 // table loads the symbol table once: from --kallsyms when given, else the live
@@ -32,17 +44,71 @@ func (a *app) table() (*kallsyms.Table, string, error) {
 
 func (a *app) load() (*kallsyms.Table, string, error) {
 	if a.kallsymsPath == "" {
+		if a.useCache && !a.noCache {
+			return a.loadLiveCached()
+		}
 		return a.loadLive()
+	}
+	if a.kallsymsPath != input.Stdin && isIndexFile(a.kallsymsPath) {
+		x, err := kallsyms.OpenIndex(a.kallsymsPath)
+		if err != nil {
+			return nil, a.kallsymsPath, err
+		}
+		a.noteInfo(x.Meta)
+		return x.Table, a.kallsymsPath, nil
 	}
 	data, source, err := a.readKallsyms()
 	if err != nil {
 		return nil, source, err
+	}
+	return a.parseInput(data, source)
+}
+
+// parseInput turns the bytes of --kallsyms into a table: an index, a
+// snapshot, or a text table (kallsyms or System.map).
+func (a *app) parseInput(data []byte, source string) (*kallsyms.Table, string, error) {
+	switch {
+	case kallsyms.IsIndex(data):
+		x, err := kallsyms.LoadIndex(data, source)
+		if err != nil {
+			return nil, source, err
+		}
+		a.noteInfo(x.Meta)
+		return x.Table, source, nil
+	case snapshot.IsTar(data):
+		s, err := snapshot.ReadTar(bytes.NewReader(data))
+		if err != nil {
+			return nil, source, fmt.Errorf("%s: %w", source, err)
+		}
+		a.loaded.info = &s.Info
+		t, err := s.Table(source)
+		return t, source, err
 	}
 	t, err := kallsyms.ParseBytes(data, kallsyms.Options{Source: source})
 	if err != nil {
 		return nil, source, err
 	}
 	return t, source, nil
+}
+
+// noteInfo keeps the snapshot description an index carries, if any.
+func (a *app) noteInfo(meta []byte) {
+	if info, ok := snapshot.InfoFromMeta(meta); ok {
+		a.loaded.info = &info
+	}
+}
+
+// isIndexFile reports whether the file at path starts with the index magic
+// (such a file is mapped, not read).
+func isIndexFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [8]byte
+	n, _ := io.ReadFull(f, head[:])
+	return kallsyms.IsIndex(head[:n])
 }
 
 // readKallsyms reads --kallsyms, decompressing it; "-" is this invocation's
@@ -103,4 +169,74 @@ func (a *app) loadLive() (*kallsyms.Table, string, error) {
 	}
 	t, err := fs.Kallsyms()
 	return t, fs.KallsymsPath(), err
+}
+
+// loadLiveCached answers from the cache of the live table when it is still
+// valid (see package kcache), and otherwise reads the live table and
+// refreshes the cache. The key is read before the table, so that a change
+// racing with the read makes the cache stale rather than wrong.
+func (a *app) loadLiveCached() (*kallsyms.Table, string, error) {
+	fs, err := machine.NewFS(a.root)
+	if err != nil {
+		return nil, a.root, err
+	}
+	dir, derr := kcache.Dir()
+	key, kerr := kcache.CurrentKey(fs)
+	if derr != nil || kerr != nil {
+		return a.loadLive() // nothing to key a cache on (no boot ID): read the table
+	}
+	x, err := kcache.Load(dir, key)
+	if err == nil {
+		a.loaded.fromCache = true
+		return x.Table, fs.KallsymsPath(), nil
+	}
+	if errors.Is(err, kcache.ErrUnsafe) {
+		fmt.Fprintf(a.stderr, "ksym: warning: not using the cache: %v\n", err)
+		return a.loadLive()
+	}
+	t, source, err := a.loadLive()
+	if err == nil {
+		a.loaded.cacheKey = &key
+		a.storeCache(dir, t, key)
+	}
+	return t, source, err
+}
+
+// storeCache writes the cache, warning when it cannot.
+func (a *app) storeCache(dir string, t *kallsyms.Table, key kcache.Key) {
+	if err := kcache.Store(dir, t, key); err != nil {
+		fmt.Fprintf(a.stderr, "ksym: warning: cannot write the cache (%v); --no-cache skips it\n", err)
+	}
+}
+
+// recheckLive is called when an answer from the cached table needs the
+// live table (kcache.NeedsLive). It reads the live table, refreshes the
+// cache, and returns the live table; it returns nil when the table did not
+// come from the cache or cannot be read (the cached answer then stands).
+func (a *app) recheckLive() *kallsyms.Table {
+	if !a.loaded.fromCache {
+		return nil
+	}
+	a.loaded.fromCache = false
+	fs, err := machine.NewFS(a.root)
+	if err != nil {
+		return nil
+	}
+	key, kerr := kcache.CurrentKey(fs)
+	t, source, err := a.loadLive()
+	if err != nil {
+		fmt.Fprintf(a.stderr, "ksym: warning: cannot re-check against the live table: %v\n", err)
+		return nil
+	}
+	if dir, derr := kcache.Dir(); derr == nil && kerr == nil {
+		a.storeCache(dir, t, key)
+	}
+	a.loaded.table, a.loaded.source = t, source
+	return t
+}
+
+// needsLive reports whether an answer from the current table must be
+// re-checked against the live one.
+func (a *app) needsLive(t *kallsyms.Table, found bool, index int) bool {
+	return a.loaded.fromCache && kcache.NeedsLive(t, found, index)
 }

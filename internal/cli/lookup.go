@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/spf13/cobra"
 )
 
@@ -45,9 +46,15 @@ type lookupResult struct {
 }
 
 func (a *app) runLookup(names []string) error {
+	a.useCache = true
 	t, err := a.tableForNames()
 	if err != nil {
 		return err
+	}
+	if a.lookupNeedsLive(t, names) {
+		if live := a.recheckLive(); live != nil {
+			t = live
+		}
 	}
 	results := make([]lookupResult, 0, len(names))
 	var rows []byte
@@ -70,6 +77,23 @@ func (a *app) runLookup(names []string) error {
 		return errNotFound
 	}
 	return nil
+}
+
+// lookupNeedsLive reports whether any name's answer from a cached table
+// must be checked against the live one.
+func (a *app) lookupNeedsLive(t *kallsyms.Table, names []string) bool {
+	for _, name := range names {
+		idx := t.Find(name)
+		if len(idx) == 0 && a.needsLive(t, false, 0) {
+			return true
+		}
+		for _, i := range idx {
+			if a.needsLive(t, true, i) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // baseName strips a "module:" prefix.

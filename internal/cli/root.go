@@ -26,6 +26,10 @@ type app struct {
 	kallsymsPath string // --kallsyms
 	root         string // --root
 	json         bool   // --json
+	noCache      bool   // --no-cache
+	// useCache is set by the commands that may answer from the cache of
+	// the live table (addr, lookup, info) before they load it.
+	useCache bool
 
 	stdin  io.Reader
 	stdout io.Writer
@@ -93,8 +97,9 @@ printed exactly as the kernel prints %pS and %pB (name+0xoff/0xsize [module]),
 which addresses a name has, and what the type letters mean.
 
 By default it reads the running kernel's /proc/kallsyms (under --root). Use
---kallsyms to read a saved table instead: a file, "-" for standard input, or a
-gzip, xz or zstd compressed file.
+--kallsyms to read a saved table instead: a file, "-" for standard input, a
+gzip, xz or zstd compressed file, a snapshot or an index ('ksym snapshot').
+addr, lookup and info keep a cache of the live table ('ksym cache --help').
 
 Exit status: 0 found, 1 not found, 2 usage or input error.`
 
@@ -120,8 +125,9 @@ func (a *app) newRootCmd() *cobra.Command {
 		return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
 	})
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.kallsymsPath, "kallsyms", "", "read the symbol table from `PATH` (a file, - for stdin, gzip/xz/zstd accepted) instead of the live /proc/kallsyms")
+	pf.StringVar(&a.kallsymsPath, "kallsyms", "", "read the symbol table from `PATH` (a file, - for stdin, gzip/xz/zstd, a snapshot or an index) instead of the live /proc/kallsyms")
 	pf.StringVar(&a.root, "root", "/", "machine root `DIR` whose /proc and /sys are read when --kallsyms is not given")
+	pf.BoolVar(&a.noCache, "no-cache", false, "read the live /proc/kallsyms instead of the cache of it (see 'ksym cache --help')")
 	pf.BoolVar(&a.json, "json", false, "print JSON (field names are stable; see docs/cli.md)")
 	root.AddCommand(
 		a.newAddrCmd(),
@@ -133,6 +139,8 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newCheckCmd(),
 		a.newDecodeCmd(),
 		a.newDiffCmd(),
+		a.newSnapshotCmd(),
+		a.newCacheCmd(),
 		a.newVersionCmd(),
 	)
 	return root
