@@ -190,27 +190,7 @@ func (c *comparison) pairGroup(xa, xb []int) {
 	}
 	c.ka, c.kb = keys(c.ka[:0], c.a, xa), keys(c.kb[:0], c.b, xb)
 	if !c.namesOnly {
-		slices.SortFunc(c.ka, cmpKeyed)
-		slices.SortFunc(c.kb, cmpKeyed)
-		for i, j := 0, 0; i < len(c.ka) && j < len(c.kb); {
-			x, y := &c.ka[i], &c.kb[j]
-			switch d := cmp.Or(cmp.Compare(x.pos, y.pos), cmp.Compare(x.region, y.region), cmp.Compare(x.off, y.off)); {
-			case d < 0:
-				i++
-			case d > 0:
-				j++
-			default:
-				if x.pos != posNone {
-					x.paired, y.paired = true, true
-					c.compare(x.idx, y.idx)
-				}
-				i++
-				j++
-			}
-		}
-		byIdx := func(x, y keyed) int { return cmp.Compare(x.idx, y.idx) }
-		slices.SortFunc(c.ka, byIdx)
-		slices.SortFunc(c.kb, byIdx)
+		c.pairSamePosition()
 	}
 	i, j := 0, 0
 	for {
@@ -227,16 +207,44 @@ func (c *comparison) pairGroup(xa, xb []int) {
 		i++
 		j++
 	}
-	for ; i < len(c.ka); i++ {
-		if !c.ka[i].paired {
-			c.leftA = append(c.leftA, c.ka[i].idx)
+	c.leftA = appendUnpaired(c.leftA, c.ka[i:])
+	c.leftB = appendUnpaired(c.leftB, c.kb[j:])
+}
+
+// pairSamePosition pairs the symbols of c.ka and c.kb at the same relative
+// position and leaves both in address order.
+func (c *comparison) pairSamePosition() {
+	slices.SortFunc(c.ka, cmpKeyed)
+	slices.SortFunc(c.kb, cmpKeyed)
+	for i, j := 0, 0; i < len(c.ka) && j < len(c.kb); {
+		x, y := &c.ka[i], &c.kb[j]
+		switch d := cmp.Or(cmp.Compare(x.pos, y.pos), cmp.Compare(x.region, y.region), cmp.Compare(x.off, y.off)); {
+		case d < 0:
+			i++
+		case d > 0:
+			j++
+		default:
+			if x.pos != posNone {
+				x.paired, y.paired = true, true
+				c.compare(x.idx, y.idx)
+			}
+			i++
+			j++
 		}
 	}
-	for ; j < len(c.kb); j++ {
-		if !c.kb[j].paired {
-			c.leftB = append(c.leftB, c.kb[j].idx)
+	byIdx := func(x, y keyed) int { return cmp.Compare(x.idx, y.idx) }
+	slices.SortFunc(c.ka, byIdx)
+	slices.SortFunc(c.kb, byIdx)
+}
+
+// appendUnpaired appends the symbols of ks not yet paired.
+func appendUnpaired(dst []int, ks []keyed) []int {
+	for _, k := range ks {
+		if !k.paired {
+			dst = append(dst, k.idx)
 		}
 	}
+	return dst
 }
 
 func keys(dst []keyed, s *side, idx []int) []keyed {

@@ -109,23 +109,8 @@ func (c *comparison) notes(r *Result) []string {
 			"compared only code symbols and section markers, as such a kernel lists them; %d symbols of %s left out",
 			without, a.OutOfScope+b.OutOfScope, with))
 	}
-	for _, s := range []struct {
-		name string
-		info *TableInfo
-	}{{"A", a}, {"B", b}} {
-		if s.info.NotInKallsyms > 0 {
-			notes = append(notes, fmt.Sprintf("%s is a System.map: %d symbols /proc/kallsyms never lists "+
-				"(absolute symbols, the kallsyms tables) left out; its per-CPU symbols (d, D) match kallsyms' A",
-				s.name, s.info.NotInKallsyms))
-		}
-		if s.info.Hidden {
-			notes = append(notes, fmt.Sprintf("%s has hidden addresses (all zero): compared names and types only", s.name))
-		}
-		if s.info.Runtime > 0 {
-			notes = append(notes, fmt.Sprintf("%s: %d symbols of runtime pseudo-modules ([bpf], ftrace and kprobe trampolines) not compared",
-				s.name, s.info.Runtime))
-		}
-	}
+	notes = append(notes, tableNotes("A", a)...)
+	notes = append(notes, tableNotes("B", b)...)
 	if c.opts.NamesOnly && !a.Hidden && !b.Hidden {
 		notes = append(notes, "compared names and types only (positions and sizes not compared)")
 	}
@@ -136,6 +121,24 @@ func (c *comparison) notes(r *Result) []string {
 		}
 		notes = append(notes, fmt.Sprintf("%s is a System.map, which lists no modules: %s only in %s not compared",
 			sm, plural(len(r.OnlyInA)+len(r.OnlyInB), "module"), other))
+	}
+	return notes
+}
+
+// tableNotes explains what was left out of one table, and why.
+func tableNotes(name string, t *TableInfo) []string {
+	var notes []string
+	if t.NotInKallsyms > 0 {
+		notes = append(notes, fmt.Sprintf("%s is a System.map: %d symbols /proc/kallsyms never lists "+
+			"(absolute symbols, the kallsyms tables) left out; its per-CPU symbols (d, D) match kallsyms' A",
+			name, t.NotInKallsyms))
+	}
+	if t.Hidden {
+		notes = append(notes, fmt.Sprintf("%s has hidden addresses (all zero): compared names and types only", name))
+	}
+	if t.Runtime > 0 {
+		notes = append(notes, fmt.Sprintf("%s: %s of runtime pseudo-modules ([bpf], ftrace and kprobe trampolines) not compared",
+			name, plural(t.Runtime, "symbol")))
 	}
 	return notes
 }

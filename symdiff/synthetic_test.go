@@ -24,7 +24,7 @@ type layout struct {
 
 var (
 	boot1 = layout{core: 0xffffffff81000000, mods: map[string]uint64{"m1": 0xffffffffc0001000, "m2": 0xffffffffc0010000}}
-	boot2 = layout{core: 0xffffffff9a000000, mods: map[string]uint64{"m1": 0xffffffffc0a05000, "m2": 0xffffffffc0100000}}
+	boot2 = layout{core: 0xffffffff9a000000, mods: map[string]uint64{"m1": 0xffffffffc0a05000, "m2": 0xffffffffc0100000, "bpf": 0xffffffffa0001000}}
 	// boot3 loads m2 below m1, so module lines interleave differently.
 	boot3  = layout{core: 0xffffffff8c200000, mods: map[string]uint64{"m1": 0xffffffffc0200000, "m2": 0xffffffffc0002000}}
 	hidden = layout{hidden: true}
@@ -235,6 +235,14 @@ differ: 1 resized, 1 moved`,
 		b:    kernel + "t m2_init 0 [m2]\n",
 		la:   boot1, lb: boot2,
 		want: "only in B: m2 (1)\ndiffer: 1 module only in B",
+	}, {
+		name: "runtime pseudo-modules are not compared",
+		a:    kernel,
+		b:    kernel + "t bpf_prog_6deef7357e7b4530_sd_fw_egress 0 [bpf]\nt bpf_trampoline_6442 800 [bpf]\n",
+		la:   boot1, lb: boot2,
+		want: "note: B: 2 symbols of runtime pseudo-modules ([bpf], ftrace and kprobe trampolines) not compared\n" +
+			"equivalent: same symbols, types, sizes and positions relative to the kernel and module bases; " +
+			"kernel base moved by +0x19000000 (KASLR), 1 module loaded at other addresses",
 	}, {
 		name: "module filter",
 		a:    strings.Replace(kernel, "t bar 200", "T bar 200", 1),

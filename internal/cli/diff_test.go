@@ -223,3 +223,18 @@ func TestDiffErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffNamesOnly(t *testing.T) {
+	// The same comparison as TestDiffDebianVs618 without positions and
+	// sizes: the same names differ, nothing is resized or moved, no base.
+	out, _, code := run(t, "", "diff", "--names-only", diffRun1, diff618)
+	wantEnd := "note      compared names and types only (positions and sizes not compared)\n" +
+		"modules   0 in both\n" +
+		"only in A 24 modules, 15988 symbols: " + debianMods + "\n" +
+		"module     added  removed  renamed     type  resized    moved\n" +
+		"vmlinux    87794    15252      302      247        0        0\n" +
+		"differ: 87794 added, 15252 removed, 302 renamed, 247 changed type, 24 modules only in A\n"
+	if code != 1 || !strings.HasSuffix(out, wantEnd) || strings.Contains(out, "\nbase ") {
+		t.Errorf("exit %d, output\n%s\nwant it to end with\n%s", code, out, wantEnd)
+	}
+}

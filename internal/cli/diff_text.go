@@ -14,8 +14,7 @@ func writeDiffSummary(w *bufio.Writer, r *symdiff.Result) {
 	summaryLine(w, "A", describeDiffTable(&r.A))
 	summaryLine(w, "B", describeDiffTable(&r.B))
 	if !r.NamesOnly {
-		summaryLine(w, "base", fmt.Sprintf("A %s %s, B %s %s (%s)", r.A.BaseSymbol, hex0x(r.A.Base),
-			r.B.BaseSymbol, hex0x(r.B.Base), movedBy(r.Slide())))
+		summaryLine(w, "base", fmt.Sprintf("A %s, B %s (%s)", baseText(&r.A), baseText(&r.B), movedBy(r.Slide())))
 	}
 	for _, n := range r.Notes {
 		summaryLine(w, "note", n)
@@ -46,6 +45,14 @@ func describeDiffTable(t *symdiff.TableInfo) string {
 		b.WriteString(", addresses hidden")
 	}
 	return b.String()
+}
+
+// baseText is "_text 0xffffffff81000000", or "none" without core code.
+func baseText(t *symdiff.TableInfo) string {
+	if t.BaseSymbol == "" {
+		return "none"
+	}
+	return t.BaseSymbol + " " + hex0x(t.Base)
 }
 
 func movedBy(d int64) string {
