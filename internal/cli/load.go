@@ -202,9 +202,11 @@ func (a *app) loadLiveCached() (*kallsyms.Table, string, error) {
 	return t, source, err
 }
 
-// storeCache writes the cache, warning when it cannot.
+// storeCache writes the cache, warning when it cannot; it stays silent
+// when the cache would land in another user's directory (sudo with the
+// caller's HOME), where not caching is the right thing.
 func (a *app) storeCache(dir string, t *kallsyms.Table, key kcache.Key) {
-	if err := kcache.Store(dir, t, key); err != nil {
+	if err := kcache.Store(dir, t, key); err != nil && !errors.Is(err, kcache.ErrUnsafe) {
 		fmt.Fprintf(a.stderr, "ksym: warning: cannot write the cache (%v); --no-cache skips it\n", err)
 	}
 }

@@ -181,6 +181,9 @@ func Store(dir string, t *kallsyms.Table, key Key) error {
 	if t.Hidden() {
 		return nil
 	}
+	if err := checkOwnParent(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -192,6 +195,25 @@ func Store(dir string, t *kallsyms.Table, key Key) error {
 		return err
 	}
 	return t.WriteIndexFile(filepath.Join(dir, FileName), meta, 0o600)
+}
+
+// checkOwnParent refuses to create the cache directory (and any missing
+// parent) inside another user's directory (root under sudo with the caller's HOME): the caller
+// could then never use it.
+func checkOwnParent(dir string) error {
+	parent := filepath.Dir(dir)
+	fi, err := os.Stat(parent)
+	for errors.Is(err, fs.ErrNotExist) && filepath.Dir(parent) != parent { // the nearest that exists
+		parent = filepath.Dir(parent)
+		fi, err = os.Stat(parent)
+	}
+	if err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", parent, ErrUnsafe, st.Uid, os.Geteuid())
+	}
+	return nil
 }
 
 // Clear removes the cache file in dir; it reports whether there was one.

@@ -275,3 +275,28 @@ func TestNeedsLive(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreNotInOthersDirectory: root with another user's HOME (sudo) does
+// not create a cache the user could then never use.
+func TestStoreNotInOthersDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to own a directory as another user")
+	}
+	_, fsys := machineRoot(t)
+	home := t.TempDir()
+	if err := os.Chown(home, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	tab, _ := fsys.Kallsyms()
+	key, _ := kcache.CurrentKey(fsys)
+	dir := filepath.Join(home, ".cache", "ksym")
+	if err := kcache.Store(dir, tab, key); !errors.Is(err, kcache.ErrUnsafe) {
+		t.Fatalf("Store: %v, want ErrUnsafe", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the directory was created: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("its parent was created: %v", err)
+	}
+}
