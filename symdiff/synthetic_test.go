@@ -35,11 +35,24 @@ var (
 // absolute value (a per-CPU offset).
 func synth(t *testing.T, l layout, spec string) *kallsyms.Table {
 	t.Helper()
+	text, err := synthText(l, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := kallsyms.ParseBytes([]byte(text), kallsyms.Options{Source: "synthetic"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// synthText writes the kallsyms text of a spec (see synth).
+func synthText(l layout, spec string) (string, error) {
 	var b strings.Builder
 	for _, line := range strings.Split(strings.TrimSpace(spec), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 3 {
-			t.Fatalf("bad spec line %q", line)
+			return "", fmt.Errorf("bad spec line %q", line)
 		}
 		base := l.core
 		if len(f) == 4 {
@@ -51,7 +64,7 @@ func synth(t *testing.T, l layout, spec string) *kallsyms.Table {
 		}
 		v, err := strconv.ParseUint(off, 16, 64)
 		if err != nil {
-			t.Fatalf("bad offset in %q", line)
+			return "", fmt.Errorf("bad offset in %q", line)
 		}
 		if l.hidden {
 			base, v = 0, 0
@@ -62,11 +75,7 @@ func synth(t *testing.T, l layout, spec string) *kallsyms.Table {
 		}
 		b.WriteByte('\n')
 	}
-	tab, err := kallsyms.ParseBytes([]byte(b.String()), kallsyms.Options{Source: "synthetic"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tab
+	return b.String(), nil
 }
 
 // describe renders a result in a compact form for exact comparison: one
