@@ -8,7 +8,6 @@ import (
 
 	"github.com/ksym-dev/ksym/input"
 	"github.com/ksym-dev/ksym/kallsyms"
-	"github.com/ksym-dev/ksym/machine"
 	"github.com/ksym-dev/ksym/symdiff"
 	"github.com/spf13/cobra"
 )
@@ -18,9 +17,10 @@ removed, renamed by a compiler clone suffix (foo -> foo.isra.0, .constprop.0,
 .part.0, .cold, .llvm.<hash>: what breaks kprobes and fentry programs after
 an upgrade), whose type letter changed, resized, and moved.
 
-A and B are files (a saved /proc/kallsyms or a System.map; gzip, xz and zstd
-accepted), "-" for standard input (one of them), or "live" (also
-"/proc/kallsyms") for the running kernel under --root.
+A and B are files (a saved /proc/kallsyms, a System.map, a snapshot or an
+index; gzip, xz and zstd accepted), "-" for standard input (one of them), or
+"live" (also "/proc/kallsyms") for the running kernel under --root, read
+directly rather than from the cache.
 
 Positions are compared relative to the kernel base (_text) and to each
 module's base, so two boots of one build with different KASLR offsets and
@@ -36,8 +36,8 @@ The summary comes first: the tables, the bases, the modules only in one
 table, a count per category and module, and the verdict. --details (-v) lists
 every difference, one per line:
 
-  renamed  vmlinux  t set_flags -> t set_flags.isra.0  +0x... -> +0x...
-  removed  ext4     t ext4_foo  +0x1a20 size 0x40
+  renamed  vmlinux  t set_flags -> t set_flags.isra.0  +0x444a0 -> +0x317620
+  removed  vmlinux  T start_cpu0  +0x2c0 size 0xc
 
 Exit status: 0 equivalent, 1 different, 2 usage or input error.`
 
@@ -89,22 +89,24 @@ func (a *app) runDiff(argA, argB string, o diffOptions) error {
 	if argA == input.Stdin && argB == input.Stdin {
 		return usageErrorf("diff: only one of A and B can be standard input (-)")
 	}
-	ta, err := a.loadDiffTable(argA)
+	ta, sourceA, err := a.loadDiffTable(argA)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
-	tb, err := a.loadDiffTable(argB)
+	tb, sourceB, err := a.loadDiffTable(argB)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
 	if err := checkDiffModules(o.modules, ta, tb); err != nil {
 		return err
 	}
-	a.warnHiddenDiff(ta, tb)
+	a.warnHiddenDiff(ta, sourceA)
+	a.warnHiddenDiff(tb, sourceB)
 	r, err := symdiff.Compare(ta, tb, symdiff.Options{NamesOnly: o.namesOnly, Modules: o.modules})
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
+	r.A.Source, r.B.Source = sourceA, sourceB
 	if err := a.printDiff(r, o.details, kinds); err != nil {
 		return err
 	}
@@ -114,36 +116,40 @@ func (a *app) runDiff(argA, argB string, o diffOptions) error {
 	return nil
 }
 
-// loadDiffTable loads one side of ksym diff: "live" or "/proc/kallsyms" is
-// the running kernel's table under --root, "-" standard input, anything else
-// a file, decompressed. It is the one place ksym diff loads a table, to be
-// replaced by the common loader when that learns snapshots and indexes.
-func (a *app) loadDiffTable(arg string) (*kallsyms.Table, error) {
-	switch arg {
-	case "live", "/proc/kallsyms":
-		fs, err := machine.NewFS(a.root)
-		if err != nil {
-			return nil, err
-		}
-		return fs.Kallsyms()
-	case input.Stdin:
+// loadDiffTable loads one side of ksym diff with the helpers of load.go:
+// "live" or "/proc/kallsyms" is the running kernel's table under --root (read
+// live, not from the cache), "-" standard input, anything else a file: an
+// index (mapped), a snapshot, a kallsyms table or a System.map, compressed or
+// not. It returns the table and the name to show for it. It is the one place
+// ksym diff loads a table.
+func (a *app) loadDiffTable(arg string) (*kallsyms.Table, string, error) {
+	switch {
+	case arg == "live" || arg == "/proc/kallsyms":
+		return a.loadLive()
+	case arg == input.Stdin:
 		const source = "standard input"
 		r, err := input.NewReader(a.stdin)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", source, err)
+			return nil, source, fmt.Errorf("%s: %w", source, err)
 		}
 		defer r.Close()
 		data, err := io.ReadAll(r)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", source, err)
+			return nil, source, fmt.Errorf("%s: %w", source, err)
 		}
-		return kallsyms.ParseBytes(data, kallsyms.Options{Source: source})
+		return a.parseInput(data, source)
+	case isIndexFile(arg):
+		x, err := kallsyms.OpenIndex(arg)
+		if err != nil {
+			return nil, arg, err
+		}
+		return x.Table, arg, nil
 	}
 	data, err := input.ReadAll(arg)
 	if err != nil {
-		return nil, err
+		return nil, arg, err
 	}
-	return kallsyms.ParseBytes(data, kallsyms.Options{Source: arg})
+	return a.parseInput(data, arg)
 }
 
 // checkDiffModules fails when a --module names a module in neither table.
@@ -161,12 +167,10 @@ func hasModule(t *kallsyms.Table, name string) bool {
 	return slices.ContainsFunc(t.Modules(), func(m kallsyms.Module) bool { return m.Name == name })
 }
 
-// warnHiddenDiff warns once per table whose addresses are hidden.
-func (a *app) warnHiddenDiff(tables ...*kallsyms.Table) {
-	for _, t := range tables {
-		if t.Hidden() {
-			fmt.Fprintf(a.stderr, "ksym: warning: %s: addresses are hidden (all zero), comparing names and types only; read the table as root for addresses\n", t.Source())
-		}
+// warnHiddenDiff warns when a table's addresses are hidden.
+func (a *app) warnHiddenDiff(t *kallsyms.Table, source string) {
+	if t.Hidden() {
+		fmt.Fprintf(a.stderr, "ksym: warning: %s: addresses are hidden (all zero), comparing names and types only; read the table as root for addresses\n", source)
 	}
 }
 

@@ -238,3 +238,24 @@ func TestDiffNamesOnly(t *testing.T) {
 		t.Errorf("exit %d, output\n%s\nwant it to end with\n%s", code, out, wantEnd)
 	}
 }
+
+func TestDiffIndex(t *testing.T) {
+	// An index built from run1-A (mapped) and the same index on standard
+	// input compare with run2-B as the text table does.
+	idx := filepath.Join(t.TempDir(), "run1.ksymidx")
+	if _, errs, code := run(t, "", "--kallsyms", diffRun1, "snapshot", "index", "-o", idx); code != 0 {
+		t.Fatalf("snapshot index: exit %d, %s", code, errs)
+	}
+	out, errs, code := run(t, "", "diff", idx, diffRun2)
+	if code != 0 || !strings.HasPrefix(out, "A         "+idx+": "+diffDebianLine) || !strings.Contains(out, "\nequivalent: ") {
+		t.Errorf("index: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	data, err := os.ReadFile(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code = run(t, string(data), "diff", diffRun2, "-")
+	if code != 0 || !strings.Contains(out, "B         standard input: "+diffDebianLine) {
+		t.Errorf("index on stdin: exit %d, stderr %q\n%s", code, errs, out)
+	}
+}
