@@ -159,7 +159,8 @@ type Result struct {
 	// Arch is the architecture decoding assumed ("x86_64", "arm64"), empty
 	// when unknown.
 	Arch Arch `json:"arch,omitempty"`
-	// Warnings are problems with the table, said once per Decoder.
+	// Warnings are problems with the table (or the modules file), said
+	// once per Decoder.
 	Warnings []string `json:"warnings,omitempty"`
 	// Mismatch reports that a printed size or address disagreed with the
 	// table: the table is from another kernel or boot.
@@ -173,7 +174,7 @@ type Result struct {
 func (d *Decoder) Decode(r *klog.Report) *Result {
 	res := &Result{Report: r, Arch: d.archOf(r)}
 	if d.modWarn != "" {
-		res.Warnings, res.Mismatch = append(res.Warnings, d.modWarn), true
+		res.Warnings = append(res.Warnings, d.modWarn)
 		d.modWarn = ""
 	}
 	if d.opts.SystemMap {

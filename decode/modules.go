@@ -139,5 +139,4 @@ func (d *Decoder) checkModuleRange(f *Frame, res *Result) {
 		d.modWarned = true
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s: the modules file is not from the boot that wrote this log", f.Printed, f.Note))
 	}
-	res.Mismatch = true
 }
