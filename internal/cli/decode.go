@@ -2,10 +2,8 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/ksym-dev/ksym/decode"
 	"github.com/ksym-dev/ksym/input"
@@ -32,15 +30,23 @@ Symbol source, one of:
   --system-map FILE   the kernel's System.map (link-time addresses): the
                       KASLR slide is found from the log ("Kernel Offset:"
                       line, frames with address and name, or register
-                      values) and printed with how it was found
+                      values; x86_64 and arm64) and printed with how it was
+                      found
   (neither)           the running kernel's table; the log's release must be
                       the running one's
+With --modules FILE (a saved /proc/modules of the crashed boot), raw module
+addresses are attributed to their module with --system-map (module+offset
+from its base: a System.map has no module symbols), and the modules of a
+kallsyms table are checked against it (a warning if they are from another
+boot).
 
 Output: the report lines with the decoded facts appended, then a summary of
 each report (kind, title, guilty frame, task, taint in words, what is
-uncertain). --summary prints one tab-separated line per report; --json one
+uncertain). On a terminal the annotations are coloured (--color, --no-color,
+NO_COLOR). --summary prints one tab-separated line per report; --json one
 JSON object per report (JSON Lines, schema in docs/decode.md). Reports are
-printed as soon as they end, so ksym decode works as a filter.
+printed as soon as they end, so ksym decode works as a filter; reports of
+different tasks printed at the same time are told apart by printk caller id.
 
 Exit status: 0 decoded, 1 no report found or the table does not match the
 log, 2 usage or input error.`
@@ -48,13 +54,17 @@ log, 2 usage or input error.`
 const decodeExample = `  ksym decode --kallsyms kallsyms.txt.gz oops.txt
   dmesg | ksym decode
   journalctl -k -b -1 | ksym decode --system-map /boot/System.map-$(uname -r)
+  ksym decode --system-map System.map --modules modules.txt console.log
   ksym decode --summary --kallsyms kallsyms.txt.gz logs/*.txt
   ksym decode --json --kallsyms kallsyms.txt.gz oops.txt | jq .summary.title`
 
 // decodeOpts are the flags of ksym decode.
 type decodeOpts struct {
 	systemMap string
+	modules   string
 	summary   bool
+	color     string
+	noColor   bool
 }
 
 func (a *app) newDecodeCmd() *cobra.Command {
@@ -69,7 +79,10 @@ func (a *app) newDecodeCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&o.systemMap, "system-map", "", "read link-time addresses from the System.map `FILE` and find the KASLR slide from the log")
+	c.Flags().StringVar(&o.modules, "modules", "", "read the modules' places from `FILE`, a saved /proc/modules of the crashed boot")
 	c.Flags().BoolVar(&o.summary, "summary", false, "print one line per report")
+	c.Flags().StringVar(&o.color, "color", "auto", "colour the annotated log `WHEN`: auto (on a terminal, unless NO_COLOR is set), always, never")
+	c.Flags().BoolVar(&o.noColor, "no-color", false, "do not colour the output")
 	return c
 }
 
@@ -79,9 +92,11 @@ type decodeRun struct {
 	o        decodeOpts
 	dec      *decode.Decoder
 	out      *bufio.Writer
-	file     string // the input being read
-	multi    bool   // more than one input: prefix summary lines with the file
-	release  string // the live kernel's release, checked against the log
+	print    printer        // the annotated log
+	split    *klog.Splitter // of the input being read
+	file     string         // the input being read
+	multi    bool           // more than one input: prefix summary lines with the file
+	release  string         // the live kernel's release, checked against the log
 	reports  int
 	mismatch bool
 }
@@ -93,11 +108,19 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 	if err := a.checkDecodeArgs(o, args); err != nil {
 		return err
 	}
+	color, err := colorOn(o.color, o.noColor, a.stdout)
+	if err != nil {
+		return err
+	}
 	t, opts, release, err := a.decodeTable(o)
 	if err != nil {
 		return err
 	}
+	if opts.Modules, err = a.loadModules(o.modules); err != nil {
+		return err
+	}
 	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout), multi: len(args) > 1, release: release}
+	run.print = printer{out: run.out, pal: palette{on: color}}
 	for _, path := range args {
 		if err := run.file1(path); err != nil {
 			run.out.Flush()
@@ -122,8 +145,10 @@ func (a *app) checkDecodeArgs(o decodeOpts, args []string) error {
 			stdin++
 		}
 	}
-	if a.kallsymsPath == input.Stdin || o.systemMap == input.Stdin {
-		stdin++
+	for _, p := range []string{a.kallsymsPath, o.systemMap, o.modules} {
+		if p == input.Stdin {
+			stdin++
+		}
 	}
 	if stdin > 1 {
 		return usageErrorf("decode: standard input (-) can be read only once")
@@ -169,6 +194,37 @@ func (a *app) loadSystemMap(path string) (*kallsyms.Table, error) {
 	return t, nil
 }
 
+// loadModules reads a saved /proc/modules (compressed or not; "-" for
+// standard input): the module places for decode.Options.Modules.
+func (a *app) loadModules(path string) ([]decode.Module, error) {
+	if path == "" {
+		return nil, nil
+	}
+	var r io.ReadCloser
+	var err error
+	if path == input.Stdin {
+		r, err = input.NewReader(a.stdin)
+	} else {
+		r, err = input.Open(path)
+	}
+	if err != nil {
+		return nil, &exitError{code: ExitUsage, err: err}
+	}
+	defer r.Close()
+	mods, err := machine.ParseModules(r)
+	if err != nil {
+		return nil, usageErrorf("%s: %v", path, err)
+	}
+	if machine.AddressesHidden(mods) {
+		return nil, usageErrorf("%s: the module addresses are hidden (all zero): save /proc/modules as root", path)
+	}
+	out := make([]decode.Module, 0, len(mods))
+	for _, m := range mods {
+		out = append(out, decode.Module{Name: m.Name, Base: m.Addr, Size: m.Size})
+	}
+	return out, nil
+}
+
 // readAllStdin reads and decompresses standard input.
 func readAllStdin(stdin io.Reader) ([]byte, error) {
 	r, err := input.NewReader(stdin)
@@ -202,16 +258,16 @@ func (run *decodeRun) file1(path string) error {
 	if !run.o.summary && !run.a.json {
 		tee.spill = run.passThrough
 	}
-	err = klog.Scan(tee, func(rep *klog.Report) error {
+	run.split = &klog.Splitter{}
+	err = klog.ScanWith(tee, run.split, func(rep *klog.Report) error {
 		return run.report(rep, tee)
 	})
 	if err != nil {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, err)}
 	}
-	for _, l := range tee.upTo(-1) {
-		if tee.spill != nil {
-			tee.spill(l)
-		}
+	lines := tee.upTo(-1)
+	if tee.spill != nil {
+		run.print.print(lines, -1)
 	}
 	return nil
 }
@@ -239,26 +295,22 @@ func (run *decodeRun) open(path string) (io.ReadCloser, string, error) {
 func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
 	res := run.dec.Decode(rep)
 	run.reports++
-	run.mismatch = run.mismatch || res.Mismatch
+	run.mismatch = run.mismatch || res.Mismatch || len(res.Warnings) > 0
 	for _, w := range res.Warnings {
 		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
 	}
 	if w := run.releaseWarning(rep); w != "" {
 		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
 	}
-	last := 0
-	if n := len(rep.Lines); n > 0 {
-		last = rep.Lines[n-1].Num
-	}
-	lines := tee.upTo(last)
 	switch {
 	case run.a.json:
-		return writeJSONLine(run.out, decodeJSON{File: run.file, FirstLine: firstNum(rep), LastLine: last, Kind: res.Summary.Kind, Title: res.Summary.Title, Result: res})
+		return writeJSONLine(run.out, decodeJSON{File: run.file, FirstLine: firstNum(rep), LastLine: lastNum(rep), Kind: res.Summary.Kind, Title: res.Summary.Title, Result: res})
 	case run.o.summary:
 		run.summaryLine(rep, res)
 	default:
-		writeAnnotated(run.out, lines, annotations(rep, res))
-		writeSummary(run.out, res)
+		run.print.add(rep, res)
+		lim := run.print.limit(run.split.Oldest())
+		run.print.print(tee.upTo(lim), lim)
 	}
 	return run.out.Flush()
 }
@@ -300,185 +352,4 @@ func (run *decodeRun) summaryLine(rep *klog.Report, res *decode.Result) {
 	}
 	run.out.WriteString(res.Summary.Line())
 	run.out.WriteByte('\n')
-}
-
-// rawLine is one line of input as read, with its number.
-type rawLine struct {
-	num  int
-	text string
-}
-
-// teeLimit is the number of unprinted lines lineTee keeps. A line further
-// back than a report's maximum length (klog.DefaultMaxLines) plus what
-// klog.Scan may have read ahead (64 KiB, so at most 64 Ki lines) cannot be
-// part of a report still open: it is printed as it is (or dropped, for
-// --json and --summary), which bounds memory on logs without reports.
-var teeLimit = klog.DefaultMaxLines + 64<<10
-
-// lineTee passes reads through and keeps the lines read but not yet
-// printed, so that the report lines can be printed with their
-// annotations and the lines between reports as they are.
-type lineTee struct {
-	r       io.Reader
-	pending []byte // bytes read and not yet handed out
-	lines   int    // complete lines in pending
-	next    int    // number of the first line in pending, minus 1
-	spill   func(rawLine)
-}
-
-func (t *lineTee) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.pending = append(t.pending, p[:n]...)
-	t.lines += bytes.Count(p[:n], []byte{'\n'})
-	for t.lines > teeLimit {
-		l, _ := t.pop()
-		if t.spill != nil {
-			t.spill(l)
-		}
-	}
-	return n, err
-}
-
-// pop removes the first complete line of pending.
-func (t *lineTee) pop() (rawLine, bool) {
-	i := bytes.IndexByte(t.pending, '\n')
-	if i < 0 {
-		return rawLine{}, false
-	}
-	t.next++
-	t.lines--
-	l := rawLine{t.next, string(t.pending[:i])}
-	t.pending = t.pending[i+1:]
-	return l, true
-}
-
-// upTo returns the pending lines numbered up to last (every complete or
-// final line when last is -1) and forgets them.
-func (t *lineTee) upTo(last int) []rawLine {
-	var out []rawLine
-	for last < 0 || t.next < last {
-		l, ok := t.pop()
-		if !ok {
-			if last < 0 && len(t.pending) > 0 {
-				t.next++
-				out = append(out, rawLine{t.next, string(t.pending)})
-				t.pending = t.pending[:0]
-			}
-			break
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
-// annotations collects the decoded facts by input line number.
-func annotations(rep *klog.Report, res *decode.Result) map[int][]string {
-	out := map[int][]string{}
-	for i := range res.Frames {
-		f := &res.Frames[i]
-		if s := frameNote(f); s != "" && f.Line < len(rep.Lines) {
-			num := rep.Lines[f.Line].Num
-			out[num] = append(out[num], s)
-		}
-	}
-	for _, r := range res.Registers {
-		if r.Line < len(rep.Lines) {
-			num := rep.Lines[r.Line].Num
-			out[num] = append(out[num], r.Name+"="+r.Text)
-		}
-	}
-	return out
-}
-
-// frameNote is the annotation of one frame.
-func frameNote(f *decode.Frame) string {
-	switch f.Status {
-	case decode.StatusOK:
-		if f.Address != "" {
-			return "ok " + f.Address
-		}
-		return "ok"
-	case decode.StatusResolved:
-		return f.Text
-	case decode.StatusSizeMismatch:
-		return "MISMATCH: " + f.Note
-	}
-	return string(f.Status) + ": " + f.Note
-}
-
-// maxAnnotColumn caps the column where annotations start.
-const maxAnnotColumn = 100
-
-// writeAnnotated prints lines with their annotations aligned in one column.
-func writeAnnotated(w *bufio.Writer, lines []rawLine, notes map[int][]string) {
-	col := 0
-	for _, l := range lines {
-		if _, ok := notes[l.num]; ok {
-			col = max(col, min(len(strings.TrimRight(l.text, "\r")), maxAnnotColumn))
-		}
-	}
-	for _, l := range lines {
-		n, ok := notes[l.num]
-		if !ok {
-			w.WriteString(l.text)
-			w.WriteByte('\n')
-			continue
-		}
-		text := strings.TrimRight(l.text, "\r")
-		w.WriteString(text)
-		w.WriteString(strings.Repeat(" ", max(col-len(text), 0)))
-		w.WriteString("  # ")
-		w.WriteString(strings.Join(n, ", "))
-		w.WriteByte('\n')
-	}
-}
-
-// writeSummary prints the summary block of a report.
-func writeSummary(w *bufio.Writer, res *decode.Result) {
-	s := &res.Summary
-	fmt.Fprintf(w, "== %s [%s]\n", s.Title, s.Kind)
-	if s.Guilty != "" {
-		fmt.Fprintf(w, "   guilty:    %s%s\n", s.Guilty, moduleNote(s))
-	}
-	if s.PID >= 0 || s.Comm != "" {
-		task := fmt.Sprintf("PID %d %s", s.PID, s.Comm)
-		if s.CPU >= 0 {
-			task = fmt.Sprintf("CPU %d %s", s.CPU, task)
-		}
-		fmt.Fprintf(w, "   task:      %s\n", task)
-	}
-	if s.Release != "" {
-		fmt.Fprintf(w, "   kernel:    %s\n", s.Release)
-	}
-	if s.Taint != "" {
-		fmt.Fprintf(w, "   tainted:   %s (%s)\n", decode.CompactTaint(s.Taint), strings.Join(s.TaintWords, "; "))
-	}
-	if res.Slide.Method != "" || res.Slide.Detail != "" {
-		fmt.Fprintf(w, "   kaslr:     %s\n", slideText(res.Slide))
-	}
-	for _, u := range s.Uncertain {
-		fmt.Fprintf(w, "   uncertain: %s\n", u)
-	}
-	for _, m := range res.Warnings {
-		fmt.Fprintf(w, "   WARNING:   %s\n", m)
-	}
-}
-
-// moduleNote says the guilty frame's module and its taint.
-func moduleNote(s *decode.Summary) string {
-	if s.Module == "" {
-		return ""
-	}
-	if s.ModuleTaint != "" {
-		return fmt.Sprintf(" (module %s, tainted %s)", s.Module, s.ModuleTaint)
-	}
-	return fmt.Sprintf(" (module %s)", s.Module)
-}
-
-// slideText describes the KASLR slide.
-func slideText(s decode.Slide) string {
-	if !s.Known {
-		return "slide " + s.Detail
-	}
-	return fmt.Sprintf("slide %s (%s: %s)", s.Hex, s.Method, s.Detail)
 }

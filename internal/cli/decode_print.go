@@ -1,0 +1,339 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/ksym-dev/ksym/decode"
+	"github.com/ksym-dev/ksym/klog"
+)
+
+// palette colours the annotated log; the zero palette does not.
+type palette struct{ on bool }
+
+// The SGR styles of the annotated log: few and subtle.
+const (
+	styleNone   = ""
+	styleDim    = "2"    // a frame checked and fine, or never an address
+	styleInfo   = "36"   // cyan: a raw address or register decoded
+	styleWarn   = "33"   // yellow: not checked, uncertain
+	styleBad    = "1;31" // bold red: the table disagrees, warnings
+	styleGuilty = "1;35" // bold magenta: the guilty frame
+	styleTitle  = "1"    // bold: the summary's title line
+)
+
+// paint wraps s in a style when colour is on.
+func (p palette) paint(style, s string) string {
+	if !p.on || style == styleNone || s == "" {
+		return s
+	}
+	return "\x1b[" + style + "m" + s + "\x1b[0m"
+}
+
+// colorOn decides colour from --color, --no-color, NO_COLOR
+// (https://no-color.org: set and not empty disables it) and whether out is
+// a terminal. --color=always wins over NO_COLOR; --no-color over all.
+func colorOn(mode string, noColor bool, out io.Writer) (bool, error) {
+	switch mode {
+	case "always":
+		return !noColor, nil
+	case "never":
+		return false, nil
+	case "auto", "":
+		if noColor || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+			return false, nil
+		}
+		f, ok := out.(*os.File)
+		return ok && isTerminal(f), nil
+	}
+	return false, usageErrorf("decode: --color is auto, always or never, not %q", mode)
+}
+
+// note is one annotation of a line, with its style.
+type note struct {
+	text, style string
+}
+
+// pendingSummary is the summary block of a report, printed after the
+// report's last line.
+type pendingSummary struct {
+	last int // line number of the report's last line
+	res  *decode.Result
+}
+
+// printer prints the annotated log: the lines as read, each report's
+// annotations on its lines, and its summary after its last line. Reports
+// of different tasks may interleave (printk caller ids): lines are held
+// until no report that may still be emitted covers them.
+type printer struct {
+	out     *bufio.Writer
+	pal     palette
+	notes   map[int][]note // annotations by line number, until printed
+	pending []pendingSummary
+	maxLast int // the last line of every report emitted so far
+}
+
+// add records the annotations and summary of a decoded report.
+func (p *printer) add(rep *klog.Report, res *decode.Result) {
+	if p.notes == nil {
+		p.notes = map[int][]note{}
+	}
+	guilty := res.Summary.GuiltyIndex
+	for i := range res.Frames {
+		f := &res.Frames[i]
+		if s := frameNote(f); s != "" && f.Line < len(rep.Lines) {
+			num := rep.Lines[f.Line].Num
+			p.notes[num] = append(p.notes[num], note{s, frameStyle(f, i == guilty)})
+		}
+	}
+	for _, r := range res.Registers {
+		if r.Line < len(rep.Lines) {
+			num := rep.Lines[r.Line].Num
+			p.notes[num] = append(p.notes[num], note{r.Name + "=" + r.Text, styleInfo})
+		}
+	}
+	last := lastNum(rep)
+	p.pending = append(p.pending, pendingSummary{last, res})
+	sort.SliceStable(p.pending, func(i, j int) bool { return p.pending[i].last < p.pending[j].last })
+	p.maxLast = max(p.maxLast, last)
+}
+
+// limit is the last line that may be printed: every report emitted ended
+// there or before, and no report still open (its first line oldest, 0 when
+// none) begins before it.
+func (p *printer) limit(oldest int) int {
+	if oldest > 0 {
+		return min(p.maxLast, oldest-1)
+	}
+	return p.maxLast
+}
+
+// print writes lines, the lines up to lim (every line left when lim is
+// -1), each summary after its report's last line.
+func (p *printer) print(lines []rawLine, lim int) {
+	for len(p.pending) > 0 && (lim < 0 || p.pending[0].last <= lim) {
+		s := p.pending[0]
+		n := sort.Search(len(lines), func(i int) bool { return lines[i].num > s.last })
+		p.annotated(lines[:n])
+		writeSummary(p.out, s.res, p.pal)
+		lines, p.pending = lines[n:], p.pending[1:]
+	}
+	p.annotated(lines)
+	if lim < 0 {
+		clear(p.notes)
+	} else {
+		p.forget(lim)
+	}
+}
+
+// forget drops the annotations of lines up to num that were never printed
+// (passed through unannotated when held too long).
+func (p *printer) forget(num int) {
+	for k := range p.notes {
+		if k <= num {
+			delete(p.notes, k)
+		}
+	}
+}
+
+// annotated prints lines with their annotations aligned in one column.
+func (p *printer) annotated(lines []rawLine) {
+	col := 0
+	for _, l := range lines {
+		if _, ok := p.notes[l.num]; ok {
+			col = max(col, min(len(strings.TrimRight(l.text, "\r")), maxAnnotColumn))
+		}
+	}
+	for _, l := range lines {
+		n, ok := p.notes[l.num]
+		if !ok {
+			p.out.WriteString(l.text)
+			p.out.WriteByte('\n')
+			continue
+		}
+		delete(p.notes, l.num)
+		text := strings.TrimRight(l.text, "\r")
+		p.out.WriteString(text)
+		p.out.WriteString(strings.Repeat(" ", max(col-len(text), 0)))
+		p.out.WriteString("  # ")
+		for i, x := range n {
+			if i > 0 {
+				p.out.WriteString(", ")
+			}
+			p.out.WriteString(p.pal.paint(x.style, x.text))
+		}
+		p.out.WriteByte('\n')
+	}
+}
+
+// lastNum is the line number of a report's last line.
+func lastNum(rep *klog.Report) int {
+	if n := len(rep.Lines); n > 0 {
+		return rep.Lines[n-1].Num
+	}
+	return 0
+}
+
+// frameNote is the annotation of one frame.
+func frameNote(f *decode.Frame) string {
+	switch f.Status {
+	case decode.StatusOK:
+		if f.Address != "" {
+			return "ok " + f.Address
+		}
+		return "ok"
+	case decode.StatusResolved:
+		return f.Text
+	case decode.StatusSizeMismatch:
+		return "MISMATCH: " + f.Note
+	}
+	return string(f.Status) + ": " + f.Note
+}
+
+// frameStyle is the style of a frame's annotation.
+func frameStyle(f *decode.Frame, guilty bool) string {
+	switch {
+	case f.Status == decode.StatusSizeMismatch:
+		return styleBad
+	case guilty:
+		return styleGuilty
+	}
+	switch f.Status {
+	case decode.StatusOK, decode.StatusUser, decode.StatusHashed, decode.StatusNull:
+		return styleDim
+	case decode.StatusResolved:
+		return styleInfo
+	}
+	return styleWarn
+}
+
+// maxAnnotColumn caps the column where annotations start.
+const maxAnnotColumn = 100
+
+// writeSummary prints the summary block of a report.
+func writeSummary(w *bufio.Writer, res *decode.Result, pal palette) {
+	s := &res.Summary
+	fmt.Fprintf(w, "%s\n", pal.paint(styleTitle, fmt.Sprintf("== %s [%s]", s.Title, s.Kind)))
+	if s.Guilty != "" {
+		fmt.Fprintf(w, "   guilty:    %s%s\n", pal.paint(styleGuilty, s.Guilty), moduleNote(s))
+	}
+	if s.PID >= 0 || s.Comm != "" {
+		task := fmt.Sprintf("PID %d %s", s.PID, s.Comm)
+		if s.CPU >= 0 {
+			task = fmt.Sprintf("CPU %d %s", s.CPU, task)
+		}
+		fmt.Fprintf(w, "   task:      %s\n", task)
+	}
+	if s.Release != "" {
+		fmt.Fprintf(w, "   kernel:    %s\n", s.Release)
+	}
+	if s.Taint != "" {
+		fmt.Fprintf(w, "   tainted:   %s (%s)\n", decode.CompactTaint(s.Taint), strings.Join(s.TaintWords, "; "))
+	}
+	if res.Slide.Method != "" || res.Slide.Detail != "" {
+		style := styleNone
+		if !res.Slide.Known {
+			style = styleWarn
+		}
+		fmt.Fprintf(w, "   kaslr:     %s\n", pal.paint(style, slideText(res.Slide)))
+	}
+	for _, u := range s.Uncertain {
+		fmt.Fprintf(w, "   uncertain: %s\n", pal.paint(styleWarn, u))
+	}
+	for _, m := range res.Warnings {
+		fmt.Fprintf(w, "   %s\n", pal.paint(styleBad, "WARNING:   "+m))
+	}
+}
+
+// moduleNote says the guilty frame's module and its taint.
+func moduleNote(s *decode.Summary) string {
+	if s.Module == "" {
+		return ""
+	}
+	if s.ModuleTaint != "" {
+		return fmt.Sprintf(" (module %s, tainted %s)", s.Module, s.ModuleTaint)
+	}
+	return fmt.Sprintf(" (module %s)", s.Module)
+}
+
+// slideText describes the KASLR slide.
+func slideText(s decode.Slide) string {
+	if !s.Known {
+		return "slide " + s.Detail
+	}
+	return fmt.Sprintf("slide %s (%s: %s)", s.Hex, s.Method, s.Detail)
+}
+
+// rawLine is one line of input as read, with its number.
+type rawLine struct {
+	num  int
+	text string
+}
+
+// teeLimit is the number of unprinted lines lineTee keeps. A line further
+// back than a report's maximum length (klog.DefaultMaxLines) plus what
+// klog.Scan may have read ahead (64 KiB, so at most 64 Ki lines) cannot be
+// part of a report still open: it is printed as it is (or dropped, for
+// --json and --summary), which bounds memory on logs without reports.
+var teeLimit = klog.DefaultMaxLines + 64<<10
+
+// lineTee passes reads through and keeps the lines read but not yet
+// printed, so that the report lines can be printed with their
+// annotations and the lines between reports as they are.
+type lineTee struct {
+	r       io.Reader
+	pending []byte // bytes read and not yet handed out
+	lines   int    // complete lines in pending
+	next    int    // number of the first line in pending, minus 1
+	spill   func(rawLine)
+}
+
+func (t *lineTee) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.pending = append(t.pending, p[:n]...)
+	t.lines += bytes.Count(p[:n], []byte{'\n'})
+	for t.lines > teeLimit {
+		l, _ := t.pop()
+		if t.spill != nil {
+			t.spill(l)
+		}
+	}
+	return n, err
+}
+
+// pop removes the first complete line of pending.
+func (t *lineTee) pop() (rawLine, bool) {
+	i := bytes.IndexByte(t.pending, '\n')
+	if i < 0 {
+		return rawLine{}, false
+	}
+	t.next++
+	t.lines--
+	l := rawLine{t.next, string(t.pending[:i])}
+	t.pending = t.pending[i+1:]
+	return l, true
+}
+
+// upTo returns the pending lines numbered up to last (every complete or
+// final line when last is -1) and forgets them.
+func (t *lineTee) upTo(last int) []rawLine {
+	var out []rawLine
+	for last < 0 || t.next < last {
+		l, ok := t.pop()
+		if !ok {
+			if last < 0 && len(t.pending) > 0 {
+				t.next++
+				out = append(out, rawLine{t.next, string(t.pending)})
+				t.pending = t.pending[:0]
+			}
+			break
+		}
+		out = append(out, l)
+	}
+	return out
+}
