@@ -6,7 +6,12 @@
 // the crashed boot) every address is exact. With a System.map (link-time
 // addresses, Options.SystemMap) the decoder first finds the KASLR slide from
 // the log (see Slide) and applies it to core kernel addresses only; module
-// addresses never use the kernel slide.
+// addresses never use the kernel slide. Which slides are possible and where
+// modules live depend on the architecture (Arch: x86_64 or arm64, told from
+// the table or the report). With the modules' places (Options.Modules, from
+// a saved /proc/modules), raw module addresses are attributed to their
+// module even with a System.map, and a runtime table's modules are checked
+// against them.
 //
 // Named frames ("func+0xoff/0xsize [mod]") are looked up by name, among
 // duplicate static names the one whose kallsyms size equals the printed

@@ -74,27 +74,15 @@ func moduleText(m *Module, a uint64) string {
 // Another boot moves modules by whole pages. It returns a warning naming
 // the first module that disagrees and how many do, or "".
 func checkModules(t *kallsyms.Table, ms moduleSet) string {
-	text, _ := t.Search(kallsyms.Query{Types: "tT"})
-	lo, hi := map[string]uint64{}, map[string]uint64{}
-	for _, i := range text {
-		mod, a := t.ModuleName(i), t.Addr(i)
-		if mod == "" {
-			continue
-		}
-		if l, ok := lo[mod]; !ok || a < l {
-			lo[mod] = a
-		}
-		hi[mod] = max(hi[mod], a)
-	}
 	bad, first := 0, ""
 	for _, m := range ms {
-		l, ok := lo[m.Name]
-		if !ok || l >= m.Base && l-m.Base < modulePage && hi[m.Name]-m.Base < m.Size {
+		lo, hi, ok := textRange(t, m.Name)
+		if !ok || lo >= m.Base && lo-m.Base < modulePage && hi-m.Base < m.Size {
 			continue
 		}
 		if bad == 0 {
 			first = fmt.Sprintf("module %s: the table has its text at 0x%x-0x%x, the modules file puts it at 0x%x-0x%x",
-				m.Name, l, hi[m.Name], m.Base, m.Base+m.Size)
+				m.Name, lo, hi, m.Base, m.Base+m.Size)
 		}
 		bad++
 	}
@@ -105,6 +93,20 @@ func checkModules(t *kallsyms.Table, ms moduleSet) string {
 		return first + ": the modules file is not from the boot of the table"
 	}
 	return fmt.Sprintf("%s, and %d more modules disagree: the modules file is not from the boot of the table", first, bad-1)
+}
+
+// textRange returns the lowest and highest address of a module's text
+// symbols in t, false when t has none.
+func textRange(t *kallsyms.Table, mod string) (lo, hi uint64, ok bool) {
+	ids, _ := t.Search(kallsyms.Query{Module: mod, Types: "tT"})
+	for n, i := range ids {
+		a := t.Addr(i)
+		if n == 0 || a < lo {
+			lo = a
+		}
+		hi = max(hi, a)
+	}
+	return lo, hi, len(ids) > 0
 }
 
 // modulePage is the smallest step by which a module moves between boots.

@@ -140,16 +140,21 @@ func slideFromRegisters(r *klog.Report, t *kallsyms.Table, arch Arch) (Slide, bo
 	return known(best, "registers", fmt.Sprintf("the only slide under which %d register values point at a symbol start or into the initial stack", bestScore)), true
 }
 
+// maxValues bounds the register values tried per report (a sysrq dump of
+// many CPUs prints thousands): each costs a lookup per granule of the
+// image, about 800 on arm64.
+const maxValues = 256
+
 // regValue is a register value that may be a core kernel address.
 type regValue struct {
 	v     uint64
 	stack bool // the stack pointer
 }
 
-// coreValues returns the distinct register values that may be core kernel
-// addresses under some slide the layout allows: from the link-time start of
-// the image to its end plus the largest slide (on x86_64, below the module
-// area).
+// coreValues returns the first maxValues distinct register values that may
+// be core kernel addresses under some slide the layout allows: from the
+// link-time start of the image to its end plus the largest slide (on
+// x86_64, below the module area).
 func coreValues(r *klog.Report, img image, lay layout) []regValue {
 	lo, hi := img.from, ^uint64(0)
 	if lay.maxSlide > 0 {
@@ -164,6 +169,9 @@ func coreValues(r *klog.Report, img image, lay layout) []regValue {
 		v := reg.Value
 		if v < lo || v >= hi || seen[v] {
 			continue
+		}
+		if len(out) == maxValues {
+			break
 		}
 		seen[v] = true
 		out = append(out, regValue{v: v, stack: isStackPointer(reg.Name)})
