@@ -304,8 +304,10 @@ func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
 	}
 	switch {
 	case run.a.json:
+		tee.upTo(lastNum(rep)) // the lines are not printed
 		return writeJSONLine(run.out, decodeJSON{File: run.file, FirstLine: firstNum(rep), LastLine: lastNum(rep), Kind: res.Summary.Kind, Title: res.Summary.Title, Result: res})
 	case run.o.summary:
+		tee.upTo(lastNum(rep))
 		run.summaryLine(rep, res)
 	default:
 		run.print.add(rep, res)
