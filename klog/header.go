@@ -21,8 +21,11 @@ type Header struct {
 	// Release is the kernel release ("6.1.0-56-amd64").
 	Release string
 	// Version is what follows the release on the CPU: line ("#1  Debian
-	// 6.1.192-2", "#0 PREEMPT(full)").
+	// 6.1.192-2", "#0 PREEMPT(full)"), without the build ID.
 	Version string
+	// BuildID is the vmlinux GNU build ID in hex that kernels built with
+	// CONFIG_STACKTRACE_BUILD_ID print at the end of the CPU: line.
+	BuildID string
 	// Hardware is the "Hardware name:" text.
 	Hardware string
 	// Workqueue is the "Workqueue:" text ("events foo_fn").
@@ -148,6 +151,23 @@ func (h *Header) setRelease(after string) {
 	after = strings.TrimLeft(after, " ")
 	rel, ver, _ := strings.Cut(after, " ")
 	h.Release, h.Version = rel, strings.TrimSpace(ver)
+	if i := strings.LastIndexByte(h.Version, ' '); i >= 0 && isBuildID(h.Version[i+1:]) {
+		h.BuildID, h.Version = h.Version[i+1:], strings.TrimRight(h.Version[:i], " ")
+	}
+}
+
+// isBuildID reports whether s is a 20-byte build ID as the kernel prints it
+// (%20phN: 40 lower-case hex digits).
+func isBuildID(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // cutTaint splits the positional taint string from the release after it.

@@ -32,8 +32,10 @@ Symbol source, one of:
                       line, frames with address and name, or register
                       values; x86_64 and arm64) and printed with how it was
                       found
-  (neither)           the running kernel's table; the log's release must be
-                      the running one's
+  (neither)           the running kernel's table; the log's release and
+                      build IDs must be the running kernel's
+A snapshot or index given to --kallsyms is checked the same way against the
+boot it was saved in.
 With --modules FILE (a saved /proc/modules of the crashed boot), raw module
 addresses are attributed to their module with --system-map (module+offset
 from its base: a System.map has no module symbols), and the modules of a
@@ -96,7 +98,7 @@ type decodeRun struct {
 	split    *klog.Splitter // of the input being read
 	file     string         // the input being read
 	multi    bool           // more than one input: prefix summary lines with the file
-	release  string         // the live kernel's release, checked against the log
+	ident    *tableIdentity // the table's kernel, checked against the log
 	reports  int
 	mismatch bool
 }
@@ -112,14 +114,14 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 	if err != nil {
 		return err
 	}
-	t, opts, release, err := a.decodeTable(o)
+	t, opts, ident, err := a.decodeTable(o)
 	if err != nil {
 		return err
 	}
 	if opts.Modules, err = a.loadModules(o.modules); err != nil {
 		return err
 	}
-	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout), multi: len(args) > 1, release: release}
+	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout), multi: len(args) > 1, ident: ident}
 	run.print = printer{out: run.out, pal: palette{on: color}}
 	for _, path := range args {
 		if err := run.file1(path); err != nil {
@@ -157,22 +159,22 @@ func (a *app) checkDecodeArgs(o decodeOpts, args []string) error {
 }
 
 // decodeTable loads the symbol source: the System.map, --kallsyms, or the
-// live table (whose release is returned to be checked against the log).
-func (a *app) decodeTable(o decodeOpts) (*kallsyms.Table, decode.Options, string, error) {
+// live table, and what is known of the kernel it is from (the running one,
+// or a snapshot's boot), to be checked against the log.
+func (a *app) decodeTable(o decodeOpts) (*kallsyms.Table, decode.Options, *tableIdentity, error) {
 	if o.systemMap != "" {
 		t, err := a.loadSystemMap(o.systemMap)
-		return t, decode.Options{SystemMap: true}, "", err
+		return t, decode.Options{SystemMap: true}, nil, err
 	}
 	t, err := a.tableWithAddresses()
 	if err != nil || a.kallsymsPath != "" {
-		return t, decode.Options{}, "", err
+		return t, decode.Options{}, a.snapshotIdentity(), err
 	}
 	fs, err := machine.NewFS(a.root)
 	if err != nil {
-		return t, decode.Options{}, "", nil
+		return t, decode.Options{}, nil, nil
 	}
-	release, _ := fs.Release()
-	return t, decode.Options{}, release, nil
+	return t, decode.Options{}, liveIdentity(fs), nil
 }
 
 // loadSystemMap reads and parses a System.map (compressed or not).
@@ -299,7 +301,8 @@ func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
 	}
-	if w := run.releaseWarning(rep); w != "" {
+	for _, w := range run.ident.check(rep) {
+		run.mismatch = true
 		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
 	}
 	switch {
@@ -315,18 +318,6 @@ func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
 		run.print.print(tee.upTo(lim), lim)
 	}
 	return run.out.Flush()
-}
-
-// releaseWarning checks the log's release against the live kernel's, once.
-func (run *decodeRun) releaseWarning(rep *klog.Report) string {
-	got := rep.Header.Release
-	if run.release == "" || got == "" || got == run.release {
-		return ""
-	}
-	live := run.release
-	run.release = "" // say it once
-	run.mismatch = true
-	return fmt.Sprintf("the log is from kernel %s, the running kernel is %s: give the crashed kernel's table with --kallsyms or --system-map", got, live)
 }
 
 // firstNum is the line number of a report's first line.
