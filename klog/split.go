@@ -32,6 +32,9 @@ type Splitter struct {
 	streams []*stream // open reports, at most one per task caller id
 	pushed  int       // lines pushed so far
 	recent  *stream   // the stream that took the last line
+	// spare holds removed streams for reuse, with their buffers: a stream
+	// is removed after every report and after every line outside one.
+	spare []*stream
 }
 
 // MaxInterleaved is the number of reports of different tasks a Splitter
@@ -128,16 +131,25 @@ func (sp *Splitter) open() *stream {
 	for _, st := range sp.streams {
 		st.stale = st.stale || st.ended
 	}
-	st := &stream{max: sp.MaxLines}
+	st := &stream{}
+	if n := len(sp.spare); n > 0 {
+		st, sp.spare = sp.spare[n-1], sp.spare[:n-1]
+	}
+	*st = stream{max: sp.MaxLines, ctx: st.ctx[:0], buf: st.buf[:0], regs: st.regs[:0],
+		lines: st.lines[:0], frames: st.frames[:0]}
 	sp.streams = append(sp.streams, st)
 	return st
 }
 
-// remove forgets a stream whose report ended.
+// remove forgets a stream whose report ended, keeping it for reuse: the
+// caller may still finish its report, but must do so before the next open.
 func (sp *Splitter) remove(st *stream) {
 	for i, o := range sp.streams {
 		if o == st {
 			sp.streams = append(sp.streams[:i], sp.streams[i+1:]...)
+			if len(sp.spare) < MaxInterleaved {
+				sp.spare = append(sp.spare, st)
+			}
 			break
 		}
 	}
