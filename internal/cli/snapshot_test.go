@@ -85,6 +85,10 @@ func TestSnapshotSaveShowAndUse(t *testing.T) {
 		if got != want || code != wantCode {
 			t.Errorf("--kallsyms %s: %d\n%s\nwant %d\n%s", in, code, got, wantCode, want)
 		}
+		// diff takes them too: the same table, equivalent.
+		if out, errOut, code := run(t, "", "diff", in, text); code != 0 || !strings.Contains(out, "equivalent") {
+			t.Errorf("diff %s %s: %d\n%s%s", in, text, code, out, errOut)
+		}
 	}
 }
 
