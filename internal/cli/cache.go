@@ -47,7 +47,7 @@ func (a *app) newCacheCmd() *cobra.Command {
 // cacheStatus is the JSON answer of cache status.
 type cacheStatus struct {
 	File   string `json:"file"`
-	State  string `json:"state"` // valid, stale, missing, unsafe, unkeyed (no boot ID), error
+	State  string `json:"state"` // valid, stale, missing, foreign, unsafe, unkeyed (no boot ID), error
 	Detail string `json:"detail,omitempty"`
 }
 
@@ -87,6 +87,8 @@ func (a *app) cacheState(dir string) (state, detail string) {
 		return "missing", ""
 	case errors.Is(err, kcache.ErrStale):
 		return "stale", "rebuilt by the next ksym addr, lookup or info"
+	case errors.Is(err, kcache.ErrForeign):
+		return "foreign", err.Error()
 	case errors.Is(err, kcache.ErrUnsafe):
 		return "unsafe", err.Error()
 	}

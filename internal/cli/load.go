@@ -190,7 +190,10 @@ func (a *app) loadLiveCached() (*kallsyms.Table, string, error) {
 		a.loaded.fromCache = true
 		return x.Table, fs.KallsymsPath(), nil
 	}
-	if errors.Is(err, kcache.ErrUnsafe) {
+	switch {
+	case errors.Is(err, kcache.ErrForeign):
+		return a.loadLive() // another user's cache (sudo with the caller's HOME)
+	case errors.Is(err, kcache.ErrUnsafe):
 		fmt.Fprintf(a.stderr, "ksym: warning: not using the cache: %v\n", err)
 		return a.loadLive()
 	}
@@ -206,7 +209,7 @@ func (a *app) loadLiveCached() (*kallsyms.Table, string, error) {
 // when the cache would land in another user's directory (sudo with the
 // caller's HOME), where not caching is the right thing.
 func (a *app) storeCache(dir string, t *kallsyms.Table, key kcache.Key) {
-	if err := kcache.Store(dir, t, key); err != nil && !errors.Is(err, kcache.ErrUnsafe) {
+	if err := kcache.Store(dir, t, key); err != nil && !errors.Is(err, kcache.ErrForeign) {
 		fmt.Fprintf(a.stderr, "ksym: warning: cannot write the cache (%v); --no-cache skips it\n", err)
 	}
 }

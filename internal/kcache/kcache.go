@@ -13,7 +13,8 @@
 // (NeedsLive). docs/snapshots.md states the rules.
 //
 // A cache is private to the user that wrote it: the directory is created with
-// mode 0700, and a directory or file owned by another user, writable by
+// mode 0700; a directory of another user is not this user's cache
+// (ErrForeign), and a file owned by another user, anything writable by
 // others, or a symbolic link is never read (ErrUnsafe).
 package kcache
 
@@ -49,6 +50,10 @@ var (
 	// ErrUnsafe means the cache directory or file could have been written
 	// by someone else; it is not used.
 	ErrUnsafe = errors.New("cache is not private to this user")
+	// ErrForeign means the cache directory belongs to another user (root
+	// under sudo with the caller's HOME): not this user's cache, not used,
+	// and nothing to warn about.
+	ErrForeign = errors.New("cache directory belongs to another user")
 )
 
 // Key is what a cached table depends on.
@@ -166,6 +171,8 @@ func checkPrivate(path string, dir bool) error {
 		return fmt.Errorf("%s: %w: cannot tell its owner", path, ErrUnsafe)
 	case fi.IsDir() != dir || !fi.IsDir() && !fi.Mode().IsRegular():
 		return fmt.Errorf("%s: %w: not a plain %s", path, ErrUnsafe, map[bool]string{true: "directory", false: "file"}[dir])
+	case int(st.Uid) != os.Geteuid() && dir:
+		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", path, ErrForeign, st.Uid, os.Geteuid())
 	case int(st.Uid) != os.Geteuid():
 		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d (remove it, or use --no-cache)", path, ErrUnsafe, st.Uid, os.Geteuid())
 	case fi.Mode().Perm()&0o022 != 0:
@@ -211,7 +218,7 @@ func checkOwnParent(dir string) error {
 		return err
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", parent, ErrUnsafe, st.Uid, os.Geteuid())
+		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", parent, ErrForeign, st.Uid, os.Geteuid())
 	}
 	return nil
 }

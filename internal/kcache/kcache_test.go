@@ -194,7 +194,7 @@ func TestLoadRefusesUnsafe(t *testing.T) {
 			if err := os.Chown(dir, 65534, 65534); err != nil {
 				t.Fatal(err)
 			}
-		}, kcache.ErrUnsafe, true},
+		}, kcache.ErrForeign, true},
 		{"corrupted file", func(t *testing.T, dir string) {
 			f := filepath.Join(dir, kcache.FileName)
 			b, _ := os.ReadFile(f)
@@ -290,8 +290,8 @@ func TestStoreNotInOthersDirectory(t *testing.T) {
 	tab, _ := fsys.Kallsyms()
 	key, _ := kcache.CurrentKey(fsys)
 	dir := filepath.Join(home, ".cache", "ksym")
-	if err := kcache.Store(dir, tab, key); !errors.Is(err, kcache.ErrUnsafe) {
-		t.Fatalf("Store: %v, want ErrUnsafe", err)
+	if err := kcache.Store(dir, tab, key); !errors.Is(err, kcache.ErrForeign) {
+		t.Fatalf("Store: %v, want ErrForeign", err)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the directory was created: %v", err)
