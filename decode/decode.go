@@ -71,6 +71,7 @@ type Decoder struct {
 	slide     Slide
 	warned    bool
 	buf       []int
+	tableMods map[string]bool // modules with symbols in the table, built on first use
 }
 
 // New returns a Decoder for t.
@@ -226,18 +227,18 @@ func (d *Decoder) checkOffset(r *klog.Report, res *Result) {
 		return
 	}
 	if got := d.table.Addr(ids[0]); got != h.KernelBase+h.KernelOffset {
-		d.warn(res, fmt.Sprintf("the log's kernel offset 0x%x puts _text at 0x%x, the table has 0x%x: the table is from another boot", h.KernelOffset, h.KernelBase+h.KernelOffset, got))
+		d.warn(res, "the log's kernel offset 0x%x puts _text at 0x%x, the table has 0x%x: the table is from another boot", h.KernelOffset, h.KernelBase+h.KernelOffset, got)
 	}
 }
 
 // warn records a table mismatch, the message only the first time.
-func (d *Decoder) warn(res *Result, msg string) {
+func (d *Decoder) warn(res *Result, format string, args ...any) {
 	res.Mismatch = true
 	if d.warned {
 		return
 	}
 	d.warned = true
-	res.Warnings = append(res.Warnings, msg)
+	res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
 }
 
 // frame decodes one frame.
@@ -284,11 +285,14 @@ func Printed(f *klog.Frame) string {
 // named decodes a frame that printed a symbol name.
 func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 	t := d.table
-	query := "vmlinux:" + f.Name
-	if f.Module != "" {
-		query = f.Module + ":" + f.Name
+	d.buf = t.AppendFind(d.buf[:0], f.Name)
+	kept := d.buf[:0] // the symbols of the frame's module (or the core)
+	for _, i := range d.buf {
+		if t.ModuleName(i) == f.Module {
+			kept = append(kept, i)
+		}
 	}
-	d.buf = append(d.buf[:0], t.Find(query)...)
+	d.buf = kept
 	if len(d.buf) == 0 {
 		d.notFound(f, out, res)
 		return
@@ -309,7 +313,7 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 	if !ok {
 		out.Status = StatusSizeMismatch
 		out.Note = fmt.Sprintf("the table's %s has size 0x%x, the kernel printed 0x%x", f.Name, size, f.Size)
-		d.warn(res, fmt.Sprintf("%s: the kernel printed size 0x%x, the table says 0x%x: the table is not from the kernel that wrote this log", Printed(f), f.Size, size))
+		d.warn(res, "%s: the kernel printed size 0x%x, the table says 0x%x: the table is not from the kernel that wrote this log", out.Printed, f.Size, size)
 		return
 	}
 	out.Status = StatusOK
@@ -365,7 +369,7 @@ func (d *Decoder) address(f *klog.Frame, i int, out *Frame, res *Result) {
 		if known && a != f.Addr {
 			out.Status = StatusSizeMismatch
 			out.Note = fmt.Sprintf("the printed address 0x%x is not %s (0x%x in the table)", f.Addr, out.Text, a)
-			d.warn(res, fmt.Sprintf("%s: the kernel printed address 0x%x, the table puts it at 0x%x: the table is not from the boot that wrote this log", Printed(f), f.Addr, a))
+			d.warn(res, "%s: the kernel printed address 0x%x, the table puts it at 0x%x: the table is not from the boot that wrote this log", out.Printed, f.Addr, a)
 		}
 		a, known = f.Addr, true
 	}
@@ -387,17 +391,18 @@ func (d *Decoder) notFound(f *klog.Frame, out *Frame, res *Result) {
 		return
 	}
 	out.Note = f.Name + " is not in the table"
-	d.warn(res, fmt.Sprintf("%s: %s is not in the table: the table is not from the kernel that wrote this log", Printed(f), f.Name))
+	d.warn(res, "%s: %s is not in the table: the table is not from the kernel that wrote this log", out.Printed, f.Name)
 }
 
 // hasModule reports whether the table has symbols of module mod.
 func (d *Decoder) hasModule(mod string) bool {
-	for _, m := range d.table.Modules() {
-		if m.Name == mod {
-			return true
+	if d.tableMods == nil {
+		d.tableMods = map[string]bool{}
+		for _, m := range d.table.Modules() {
+			d.tableMods[m.Name] = true
 		}
 	}
-	return false
+	return d.tableMods[mod]
 }
 
 // raw resolves a frame that printed only an address.
