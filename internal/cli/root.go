@@ -108,7 +108,10 @@ const rootExample = `  ksym addr ffffffffc09e64a5
   ksym lookup vfs_read lkdtm:lkdtm_BUG
   ksym search 'tcp_v4_*' --type Tt
   ksym info vfs_write
-  ksym stats --top 20 --json`
+  ksym stats --top 20 --json
+  ksym --kallsyms kallsyms.txt.gz decode crash.txt
+  sudo ksym snapshot save -o web-7.ksnap
+  ksym diff old.ksnap new.ksnap`
 
 func (a *app) newRootCmd() *cobra.Command {
 	root := &cobra.Command{
