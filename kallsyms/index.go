@@ -498,6 +498,7 @@ func (h header) table(secs [numSectionIDs][]byte) (*Table, error) {
 	if t.runs, err = decodeRuns(secs[secRuns], n); err != nil {
 		return nil, err
 	}
+	t.setHotRun()
 	if t.mods, err = decodeModules(secs[secModules], secs[secModuleNames], t.runs); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,10 @@ type Table struct {
 	nameOff  []uint32
 	runs     []run    // module runs in index order
 	mods     []module // by module id; id 0 is the core kernel
+	// hot is the longest run (the core kernel's text, in a real table):
+	// runOf answers for its symbols without a search.
+	hot              int
+	hotFirst, hotEnd int
 	core     coreLayout
 	hidden   bool
 	pageSize uint64
@@ -97,6 +101,9 @@ type Symbol struct {
 // runOf returns the index in t.runs of the run holding symbol i. The runs
 // are few and hot in cache: a branch-free binary search is fastest.
 func (t *Table) runOf(i int) int {
+	if i >= t.hotFirst && i < t.hotEnd {
+		return t.hot
+	}
 	runs := t.runs
 	base, n := 0, len(runs) // runs[0] starts at 0
 	for n > 1 {
@@ -107,6 +114,16 @@ func (t *Table) runOf(i int) int {
 		n -= half
 	}
 	return base
+}
+
+// setHotRun finds the longest run, for runOf.
+func (t *Table) setHotRun() {
+	t.hot, t.hotFirst, t.hotEnd = 0, 0, 0
+	for r := range t.runs {
+		if first, end := int(t.runs[r].first), t.runEnd(r); end-first > t.hotEnd-t.hotFirst {
+			t.hot, t.hotFirst, t.hotEnd = r, first, end
+		}
+	}
 }
 
 // runEnd returns the index one past the last symbol of run r.
@@ -135,6 +152,7 @@ func (b *builder) finish() (*Table, error) {
 	copy(t.nameOff[1:], b.nameEnd)
 	t.names = arenaString(b.arena)
 	t.runs = compactRuns(b.fileMod)
+	t.setHotRun()
 	t.addrs = newAddrColumn(b.addrs)
 	t.mods = t.describeModules(b.mods.strings())
 	t.core = t.coreLayout(&b.core)
