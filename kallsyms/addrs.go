@@ -208,11 +208,13 @@ func (c *addrColumn) upperOff(d uint32) int {
 	}
 	// Count the window without branches: the loads are independent, and
 	// entries past hi (or the padding past the end) are all > d.
-	count := lo
-	for _, o := range c.off[lo : lo+scanWindow : lo+scanWindow] {
-		count += int(1 ^ (uint64(d)-uint64(o))>>63)
-	}
-	return count
+	// (d-o)>>63 is 1 exactly when o > d; unrolled, the eight are summed
+	// in a handful of instructions.
+	win := c.off[lo : lo+scanWindow : lo+scanWindow]
+	dd := uint64(d)
+	above := (dd-uint64(win[0]))>>63 + (dd-uint64(win[1]))>>63 + (dd-uint64(win[2]))>>63 + (dd-uint64(win[3]))>>63 +
+		(dd-uint64(win[4]))>>63 + (dd-uint64(win[5]))>>63 + (dd-uint64(win[6]))>>63 + (dd-uint64(win[7]))>>63
+	return lo + scanWindow - int(above)
 }
 
 func upperBound(a []uint64, x uint64) int {
