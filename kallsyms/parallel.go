@@ -115,6 +115,13 @@ func joinBuilders(bs []*builder, addrs []uint64, types []byte, nameEnd []uint32)
 // joinModules maps a later builder's module runs, which start at symbol
 // offset base, to first's module ids.
 func (b *builder) joinModules(o *builder, base int) {
+	if b.mods.ends == nil { // b saw only the core: take o's names and ids as they are
+		b.mods, o.mods = o.mods, modNames{}
+		for _, r := range o.fileMod {
+			b.fileMod = append(b.fileMod, fileRun{first: base + r.first, mod: r.mod})
+		}
+		return
+	}
 	for _, r := range o.fileMod {
 		id, _ := b.mods.id(o.mods.name(r.mod)) // both hold fewer than maxModules
 		b.fileMod = append(b.fileMod, fileRun{first: base + r.first, mod: id})

@@ -510,18 +510,20 @@ const maxModules = 1<<16 - 1
 
 // modNames holds module names back to back; id 0 is the core kernel's "".
 // Tables name a few dozen modules, so a linear search beats a map and
-// allocates nothing.
+// allocates nothing. The zero value holds only the core, and allocates on
+// the first module (most parts of a parallel parse see none).
 type modNames struct {
 	arena []byte
 	ends  []int
 }
 
-func newModNames() modNames {
-	return modNames{arena: make([]byte, 0, 512), ends: append(make([]int, 0, 64), 0)}
-}
+func newModNames() modNames { return modNames{} }
 
 // name returns the name with the given id.
 func (m *modNames) name(id uint16) []byte {
+	if m.ends == nil {
+		return nil // only the core, id 0
+	}
 	start := 0
 	if id > 0 {
 		start = m.ends[id-1]
@@ -531,6 +533,12 @@ func (m *modNames) name(id uint16) []byte {
 
 // id returns the id of name, adding it if new; false when there are too many.
 func (m *modNames) id(name []byte) (uint16, bool) {
+	if len(name) == 0 {
+		return 0, true
+	}
+	if m.ends == nil {
+		m.arena, m.ends = make([]byte, 0, 512), append(make([]int, 0, 64), 0)
+	}
 	for id := range m.ends {
 		if bytes.Equal(m.name(uint16(id)), name) {
 			return uint16(id), true
@@ -546,6 +554,9 @@ func (m *modNames) id(name []byte) (uint16, bool) {
 
 // strings returns every name, sharing one allocation.
 func (m *modNames) strings() []string {
+	if m.ends == nil {
+		return []string{""}
+	}
 	all := string(m.arena)
 	out := make([]string, len(m.ends))
 	start := 0
