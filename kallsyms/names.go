@@ -134,20 +134,38 @@ func (t *Table) AppendFind(dst []int, name string) []int {
 // Find returns the indices of every symbol named name, in address order.
 // "module:name" restricts the answer to one module (the bpftrace convention);
 // "vmlinux:name" or "kernel:name" to the core kernel. A symbol whose own name
-// contains the colon (none does in a real kernel) is found too.
+// contains the colon (none does in a real kernel) is found too, and with
+// several colons each is tried as the separator.
 func (t *Table) Find(name string) []int {
 	out := t.AppendFind(nil, name)
-	mod, sym, qualified := strings.Cut(name, ":")
-	if !qualified || mod == "" || sym == "" {
-		return out
-	}
-	for _, i := range t.AppendFind(nil, sym) {
-		if t.inModule(i, mod) {
-			out = append(out, i)
+	qualified := false
+	// Every colon may be the one between module and name: real module
+	// names have none, but a table may say otherwise.
+	for c := strings.IndexByte(name, ':'); c >= 0; c = nextColon(name, c) {
+		mod, sym := name[:c], name[c+1:]
+		if mod == "" || sym == "" {
+			continue
 		}
+		qualified = true
+		for _, i := range t.AppendFind(nil, sym) {
+			if t.inModule(i, mod) {
+				out = append(out, i)
+			}
+		}
+	}
+	if !qualified {
+		return out
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// nextColon returns the index of the next ':' in s after c, or -1.
+func nextColon(s string, c int) int {
+	if n := strings.IndexByte(s[c+1:], ':'); n >= 0 {
+		return c + 1 + n
+	}
+	return -1
 }
 
 // inModule reports whether symbol i belongs to mod, where "vmlinux" and
