@@ -16,17 +16,17 @@ type Table struct {
 	addrs  addrColumn
 	types  []byte
 	// names holds every name back to back; name i is names[nameOff[i]:nameOff[i+1]].
-	names    string
-	nameOff  []uint32
-	runs     []run    // module runs in index order
-	mods     []module // by module id; id 0 is the core kernel
+	names   string
+	nameOff []uint32
+	runs    []run    // module runs in index order
+	mods    []module // by module id; id 0 is the core kernel
 	// hot is the longest run (the core kernel's text, in a real table):
 	// runOf answers for its symbols without a search.
 	hot              int
 	hotFirst, hotEnd int
-	core     coreLayout
-	hidden   bool
-	pageSize uint64
+	core             coreLayout
+	hidden           bool
+	pageSize         uint64
 
 	nameIndexOnce sync.Once
 	nameIndex     nameIndex
