@@ -27,7 +27,7 @@ var ErrBadIndex = errors.New("not a usable ksym index")
 // IndexVersion is the version of the index layout this package writes and
 // reads. A file of another version is refused (rebuild it from the symbol
 // table: 'ksym snapshot index').
-const IndexVersion = 1
+const IndexVersion = 2
 
 // indexMagic opens every index file.
 var indexMagic = [8]byte{'K', 'S', 'Y', 'M', 'I', 'D', 'X', 0}

@@ -167,7 +167,7 @@ func TestLoadIndexRejects(t *testing.T) {
 		{"extended", append(bytes.Clone(good), 0), "truncated or extended"},
 		{"body byte flipped", damage(func(b []byte) []byte { b[len(b)/2] ^= 1; return b }), "checksum mismatch: the file is corrupted"},
 		{"header byte flipped", damage(func(b []byte) []byte { b[offFileSize] ^= 1; return b }), "header checksum mismatch"},
-		{"future version", refix(func(b []byte) { b[offVersion] = 2 }), "format version 2, this ksym reads version 1"},
+		{"future version", refix(func(b []byte) { b[offVersion] = 3 }), "format version 3, this ksym reads version 2"},
 		{"section missing", refix(func(b []byte) { b[headerLen] = 99 }), "section 1 is missing"},
 		{"name offsets fall", refix(func(b []byte) {
 			s := sectionBytes(t, b, secNameOff)

@@ -1,10 +1,12 @@
 package kallsyms
 
 import (
+	"encoding/binary"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // nameIndex finds symbols by name: symbol indices grouped by a hash of their
@@ -29,20 +31,24 @@ func (x *nameIndex) entry(i int, h uint64) uint32 {
 	return uint32(i) | uint32(h&0xff)<<fpShift
 }
 
-// hashName is a fast, deterministic hash of a symbol name.
-func hashName[S ~string | ~[]byte](s S) uint64 {
+// hashName is a fast, deterministic hash of a symbol name. It is part of the
+// index file format (the name index groups by it): changing it needs a new
+// IndexVersion.
+func hashName(s string) uint64 {
 	const m = 0x9E3779B97F4A7C15
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	h := uint64(len(s)) * m
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		h = (h ^ v) * m
+	for len(b) >= 8 { // eight bytes per step, one load each
+		h = (h ^ binary.LittleEndian.Uint64(b)) * m
 		h ^= h >> 29
+		b = b[8:]
 	}
-	var v uint64
-	for j := len(s) - 1; j >= i; j-- {
-		v = v<<8 | uint64(s[j])
+	var v uint64 // the last 0 to 7 bytes, every one of them
+	switch n := len(b); {
+	case n >= 4:
+		v = uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32
+	case n > 0:
+		v = uint64(b[0]) | uint64(b[n/2])<<8 | uint64(b[n-1])<<16
 	}
 	h = (h ^ v) * m
 	h ^= h >> 32
