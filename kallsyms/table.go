@@ -153,14 +153,9 @@ func (b *builder) finish() (*Table, error) {
 	t.names = arenaString(b.arena)
 	t.runs = compactRuns(b.fileMod)
 	t.setHotRun()
-	// The compact address column is built on another goroutine while the
-	// module and core layouts are computed from the plain sorted addresses.
-	column := make(chan addrColumn, 1)
-	go func() { column <- newAddrColumn(b.addrs) }()
-	t.addrs = addrColumn{wide: b.addrs}
+	t.addrs = newAddrColumn(b.addrs)
 	t.mods = t.describeModules(b.mods.strings())
 	t.core = t.coreLayout(&b.core)
-	t.addrs = <-column
 	return t, nil
 }
 
