@@ -28,7 +28,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/machine"
@@ -111,9 +110,7 @@ func modulesFingerprint(fsys machine.FS) (string, error) {
 		id, _ := fsys.ModuleBuildID(m.Name) // none without CONFIG_BUILD_ID; the inode still tells
 		var ino uint64
 		if fi, err := os.Stat(fsys.Path("/sys/module/" + m.Name)); err == nil {
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				ino = st.Ino
-			}
+			_, ino, _ = ownerOf(fi)
 		}
 		fmt.Fprintf(h, "%s %d %s %x %s %s %d\n", m.Name, m.Size, m.State, m.Addr, m.Taints, id, ino)
 	}
@@ -165,16 +162,16 @@ func checkPrivate(path string, dir bool) error {
 	if err != nil {
 		return err
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	uid, _, ok := ownerOf(fi)
 	switch {
 	case !ok:
 		return fmt.Errorf("%s: %w: cannot tell its owner", path, ErrUnsafe)
 	case fi.IsDir() != dir || !fi.IsDir() && !fi.Mode().IsRegular():
 		return fmt.Errorf("%s: %w: not a plain %s", path, ErrUnsafe, map[bool]string{true: "directory", false: "file"}[dir])
-	case int(st.Uid) != os.Geteuid() && dir:
-		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", path, ErrForeign, st.Uid, os.Geteuid())
-	case int(st.Uid) != os.Geteuid():
-		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d (remove it, or use --no-cache)", path, ErrUnsafe, st.Uid, os.Geteuid())
+	case uid != os.Geteuid() && dir:
+		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", path, ErrForeign, uid, os.Geteuid())
+	case uid != os.Geteuid():
+		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d (remove it, or use --no-cache)", path, ErrUnsafe, uid, os.Geteuid())
 	case fi.Mode().Perm()&0o022 != 0:
 		return fmt.Errorf("%s: %w: writable by others (mode %v)", path, ErrUnsafe, fi.Mode().Perm())
 	}
@@ -217,8 +214,8 @@ func checkOwnParent(dir string) error {
 	if err != nil {
 		return err
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", parent, ErrForeign, st.Uid, os.Geteuid())
+	if uid, _, ok := ownerOf(fi); ok && uid != os.Geteuid() {
+		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", parent, ErrForeign, uid, os.Geteuid())
 	}
 	return nil
 }
