@@ -2,6 +2,8 @@ package kallsyms_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/ksym-dev/ksym/kallsyms"
 )
@@ -85,4 +87,39 @@ func ExampleTable_Search() {
 	// Output:
 	// 0xffffffffc09e6630 lkdtm_WARNING
 	// 0xffffffffc09e6730 lkdtm_WARNING_MESSAGE
+}
+
+// Write a table's index once, then map it in later processes instead of
+// parsing: the lookups answer the same.
+func ExampleOpenIndex() {
+	t, err := kallsyms.Open(exampleTable)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "ksym-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "run2-B.ksymidx")
+	if err := t.WriteIndexFile(path, nil, 0o600); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	x, err := kallsyms.OpenIndex(path) // in another process, later
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer x.Close() // the table and its strings must not be used after Close
+	loc, err := x.Table.Lookup(0xffffffffc09e64a5)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(x.Table.FormatLocation(loc))
+	// Output: lkdtm_EXCEPTION+0x5/0x20 [lkdtm]
 }
