@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -123,33 +122,10 @@ func (a *app) runDiff(argA, argB string, o diffOptions) error {
 // not. It returns the table and the name to show for it. It is the one place
 // ksym diff loads a table.
 func (a *app) loadDiffTable(arg string) (*kallsyms.Table, string, error) {
-	switch {
-	case arg == "live" || arg == "/proc/kallsyms":
+	if arg == "live" || arg == "/proc/kallsyms" {
 		return a.loadLive()
-	case arg == input.Stdin:
-		const source = "standard input"
-		r, err := input.NewReader(a.stdin)
-		if err != nil {
-			return nil, source, fmt.Errorf("%s: %w", source, err)
-		}
-		defer r.Close()
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return nil, source, fmt.Errorf("%s: %w", source, err)
-		}
-		return a.parseInput(data, source)
-	case isIndexFile(arg):
-		x, err := kallsyms.OpenIndex(arg)
-		if err != nil {
-			return nil, arg, err
-		}
-		return x.Table, arg, nil
 	}
-	data, err := input.ReadAll(arg)
-	if err != nil {
-		return nil, arg, err
-	}
-	return a.parseInput(data, arg)
+	return a.loadPath(arg)
 }
 
 // checkDiffModules fails when a --module names a module in neither table.

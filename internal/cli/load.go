@@ -49,15 +49,22 @@ func (a *app) load() (*kallsyms.Table, string, error) {
 		}
 		return a.loadLive()
 	}
-	if a.kallsymsPath != input.Stdin && isIndexFile(a.kallsymsPath) {
-		x, err := kallsyms.OpenIndex(a.kallsymsPath)
+	return a.loadPath(a.kallsymsPath)
+}
+
+// loadPath loads a saved table: "-" is this invocation's standard input; an
+// index file is mapped; anything else is read, decompressed and parsed (a
+// snapshot or a text table).
+func (a *app) loadPath(path string) (*kallsyms.Table, string, error) {
+	if path != input.Stdin && isIndexFile(path) {
+		x, err := kallsyms.OpenIndex(path)
 		if err != nil {
-			return nil, a.kallsymsPath, err
+			return nil, path, err
 		}
 		a.noteInfo(x.Meta)
-		return x.Table, a.kallsymsPath, nil
+		return x.Table, path, nil
 	}
-	data, source, err := a.readKallsyms()
+	data, source, err := a.readInput(path)
 	if err != nil {
 		return nil, source, err
 	}
@@ -111,12 +118,12 @@ func isIndexFile(path string) bool {
 	return kallsyms.IsIndex(head[:n])
 }
 
-// readKallsyms reads --kallsyms, decompressing it; "-" is this invocation's
+// readInput reads a file, decompressing it; "-" is this invocation's
 // standard input.
-func (a *app) readKallsyms() ([]byte, string, error) {
-	if a.kallsymsPath != input.Stdin {
-		data, err := input.ReadAll(a.kallsymsPath)
-		return data, a.kallsymsPath, err
+func (a *app) readInput(path string) ([]byte, string, error) {
+	if path != input.Stdin {
+		data, err := input.ReadAll(path)
+		return data, path, err
 	}
 	const source = "standard input"
 	r, err := input.NewReader(a.stdin)
