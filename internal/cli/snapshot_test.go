@@ -141,6 +141,11 @@ func TestCacheOfLiveTable(t *testing.T) {
 	if out, _, _ := run(t, "", "--root", root, "cache", "status"); !strings.Contains(out, ": valid (") {
 		t.Fatalf("cache status after the first run: %s", out)
 	}
+	var st cacheStatus
+	out, _, _ := run(t, "", "--root", root, "--json", "cache", "status")
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.State != "valid" || !strings.HasSuffix(st.File, "/ksym/live.ksymidx") {
+		t.Fatalf("cache status --json: %v %+v", err, st)
+	}
 	// Synthetic change of the live table that no key notices: a renamed
 	// function and a new BPF program.
 	kpath := filepath.Join(root, "proc/kallsyms")
@@ -156,7 +161,7 @@ func TestCacheOfLiveTable(t *testing.T) {
 	}
 	// The BPF program is missing from the cache: re-checked live, found,
 	// and the cache refreshed (so the rename shows from now on).
-	out, _, code := run(t, "", "--root", root, "addr", "0xffffffffc0f00010")
+	out, _, code = run(t, "", "--root", root, "addr", "0xffffffffc0f00010")
 	if code != 0 || !strings.Contains(out, "bpf_prog_6deef7357e7b4530_sd_fw_egress+0x10") {
 		t.Errorf("BPF address: %d %q", code, out)
 	}
