@@ -31,6 +31,38 @@ func check(b *testing.B, err error) {
 	}
 }
 
+// parseImpl is one way of building a whole table, for BenchmarkParse.
+type parseImpl struct {
+	name  string
+	ksym  bool // needs the ksym module
+	proc  bool // reads /proc/kallsyms: needs the fixture bind-mounted there (run.sh)
+	build func(f *fixture) (any, error)
+}
+
+// parseImpls are the implementations BenchmarkParse times, in report order.
+var parseImpls = []parseImpl{
+	{"ksym-bytes", true, false, func(f *fixture) (any, error) { return kallsyms.ParseBytes(f.data, kallsyms.Options{}) }},
+	{"ksym-reader", true, false, func(f *fixture) (any, error) {
+		return kallsyms.Parse(bytes.NewReader(f.data), kallsyms.Options{})
+	}},
+	{"ksym-openfile", true, false, func(f *fixture) (any, error) { return kallsyms.Open(f.file) }},
+	{"readfile", false, false, func(f *fixture) (any, error) { return os.ReadFile(f.file) }},
+	{"pyroscope", false, false, func(f *fixture) (any, error) { return buildPyroscope(f.data) }},
+	{"inspektor-gadget", false, false, func(f *fixture) (any, error) { return buildIG(f.data) }},
+	{"cloudflare", false, false, func(f *fixture) (any, error) { return buildCloudflare(f.file) }},
+	{"tetragon", false, false, func(f *fixture) (any, error) { return buildTetragon(f.procDir) }},
+	{"otel", false, true, func(*fixture) (any, error) { return buildOTel() }},
+	{"proc-readfile", false, true, func(*fixture) (any, error) { return os.ReadFile("/proc/kallsyms") }},
+	{"ksym-proc", true, true, func(*fixture) (any, error) {
+		fh, err := os.Open("/proc/kallsyms")
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		return kallsyms.Parse(fh, kallsyms.Options{Source: "/proc/kallsyms"})
+	}},
+}
+
 // BenchmarkParse times building a whole table. Libraries that only take a path
 // read the fixture from a temp file (page cache); "readfile" is that bare read.
 // OTel reads only /proc/kallsyms: it runs when run.sh has bind-mounted the
@@ -38,110 +70,22 @@ func check(b *testing.B, err error) {
 func BenchmarkParse(b *testing.B) {
 	for _, f := range tables(b) {
 		b.Run("table="+f.name, func(b *testing.B) {
-			b.Run("impl=ksym-bytes", func(b *testing.B) {
-				needKsym(b)
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					t, err := kallsyms.ParseBytes(f.data, kallsyms.Options{})
-					check(b, err)
-					sinkAny = t
-				}
-			})
-			b.Run("impl=ksym-reader", func(b *testing.B) {
-				needKsym(b)
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					t, err := kallsyms.Parse(bytes.NewReader(f.data), kallsyms.Options{})
-					check(b, err)
-					sinkAny = t
-				}
-			})
-			b.Run("impl=ksym-openfile", func(b *testing.B) {
-				needKsym(b)
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					t, err := kallsyms.Open(f.file)
-					check(b, err)
-					sinkAny = t
-				}
-			})
-			b.Run("impl=readfile", func(b *testing.B) {
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					d, err := os.ReadFile(f.file)
-					check(b, err)
-					sinkAny = d
-				}
-			})
-			b.Run("impl=pyroscope", func(b *testing.B) {
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					t, err := buildPyroscope(f.data)
-					check(b, err)
-					sinkAny = t
-				}
-			})
-			b.Run("impl=inspektor-gadget", func(b *testing.B) {
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					t, err := buildIG(f.data)
-					check(b, err)
-					sinkAny = t
-				}
-			})
-			b.Run("impl=cloudflare", func(b *testing.B) {
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					t, err := buildCloudflare(f.file)
-					check(b, err)
-					sinkAny = t
-				}
-			})
-			b.Run("impl=tetragon", func(b *testing.B) {
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					t, err := buildTetragon(f.procDir)
-					check(b, err)
-					sinkAny = t
-				}
-			})
-			b.Run("impl=otel", func(b *testing.B) {
-				if !procFixture(b, f) {
-					b.Skip("needs the fixture bind-mounted over /proc/kallsyms (run.sh)")
-				}
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					s, err := buildOTel()
-					check(b, err)
-					sinkAny = s
-				}
-			})
-			b.Run("impl=proc-readfile", func(b *testing.B) {
-				if !procFixture(b, f) {
-					b.Skip("needs the fixture bind-mounted over /proc/kallsyms (run.sh)")
-				}
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					d, err := os.ReadFile("/proc/kallsyms")
-					check(b, err)
-					sinkAny = d
-				}
-			})
-			b.Run("impl=ksym-proc", func(b *testing.B) {
-				needKsym(b)
-				if !procFixture(b, f) {
-					b.Skip("needs the fixture bind-mounted over /proc/kallsyms (run.sh)")
-				}
-				b.SetBytes(int64(len(f.data)))
-				for b.Loop() {
-					fh, err := os.Open("/proc/kallsyms")
-					check(b, err)
-					t, err := kallsyms.Parse(fh, kallsyms.Options{Source: "/proc/kallsyms"})
-					fh.Close()
-					check(b, err)
-					sinkAny = t
-				}
-			})
+			for _, impl := range parseImpls {
+				b.Run("impl="+impl.name, func(b *testing.B) {
+					if impl.ksym {
+						needKsym(b)
+					}
+					if impl.proc && !procFixture(b, f) {
+						b.Skip("needs the fixture bind-mounted over /proc/kallsyms (run.sh)")
+					}
+					b.SetBytes(int64(len(f.data)))
+					for b.Loop() {
+						v, err := impl.build(f)
+						check(b, err)
+						sinkAny = v
+					}
+				})
+			}
 		})
 	}
 }
