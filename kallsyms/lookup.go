@@ -1,6 +1,9 @@
 package kallsyms
 
-import "strconv"
+import (
+	"math"
+	"strconv"
+)
 
 // Location is the answer to an address lookup.
 type Location struct {
@@ -16,6 +19,39 @@ type Location struct {
 // would resolve addr at all. It returns ErrNoSymbol for any other address and
 // ErrAddressesHidden for a hidden table. It does not allocate.
 func (t *Table) Lookup(addr uint64) (Location, error) {
+	c := &t.addrs
+	if d := addr - c.base; addr >= c.base && d <= math.MaxUint32 && c.wide == nil && !t.hidden {
+		if k, sym, next, ok := t.inHotCore(uint32(d)); ok {
+			if !t.core.resolvable(addr) {
+				return Location{}, ErrNoSymbol
+			}
+			return Location{Index: k, Addr: addr, Offset: d - uint64(sym), Size: uint64(next - sym), SizeKnown: true}, nil
+		}
+	}
+	return t.lookup(addr)
+}
+
+// inHotCore finds the symbol at or below offset d when it and the symbol
+// after it both lie in the hot run and that run is the core kernel's (the
+// common case): it returns the symbol's index and the offsets of it and of
+// the next symbol, read from the window upperOff just counted.
+func (t *Table) inHotCore(d uint32) (k int, sym, next uint32, ok bool) {
+	c := &t.addrs
+	j := c.upperOff(d) // offsets [0, j) are <= d
+	k = len(c.low) + j - 1
+	if j == 0 || k < t.hotFirst || k+1 >= t.hotEnd || t.runs[t.hot].mod != 0 {
+		return 0, 0, 0, false
+	}
+	off := c.off[:j+1]
+	sym, next = off[j-1], off[j]
+	for j--; j > 0 && k > t.hotFirst && off[j-1] == sym; j-- { // the first of several aliases
+		k--
+	}
+	return k, sym, next, true
+}
+
+// lookup is Lookup for any table and address.
+func (t *Table) lookup(addr uint64) (Location, error) {
 	if t.hidden {
 		return Location{}, ErrAddressesHidden
 	}
