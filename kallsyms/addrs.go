@@ -39,6 +39,18 @@ type bucketStarts struct {
 	wide []uint32
 }
 
+// span returns the first symbols of buckets b and b+1.
+func (bs *bucketStarts) span(b uint32) (lo, hi int) {
+	if bs.wide != nil {
+		w := bs.wide[b : b+2]
+		return int(w[0]), int(w[1])
+	}
+	i, rel := int(b), bs.rel
+	_ = rel[i+1]
+	return int(bs.base[i>>8]) + int(rel[i]), int(bs.base[(i+1)>>8]) + int(rel[i+1])
+}
+
+// at returns the first symbol of bucket b.
 func (bs *bucketStarts) at(b uint32) int {
 	if bs.wide != nil {
 		return int(bs.wide[b])
@@ -178,39 +190,36 @@ func (c *addrColumn) upper(addr uint64) int {
 
 // upperOff returns the number of offsets <= d.
 func (c *addrColumn) upperOff(d uint32) int {
-	w := d >> segmentGapBits
-	if w >= uint32(len(c.segDir)) { // above the last symbol
+	w := int(d >> segmentGapBits)
+	if w >= len(c.segDir) { // above the last symbol
 		return len(c.off)
 	}
-	si := c.segDir[w] // the last segment starting in or before d's window
-	if c.segs[si].start > d && si > 0 {
-		si--
-	}
+	si := int(c.segDir[w]) // the last segment starting in or before d's window
 	s := &c.segs[si]
-	switch {
-	case d < s.start:
-		return int(s.first)
-	case d >= s.last:
+	if d < s.start { // then d lies above the segment before, or below all
+		if si == 0 {
+			return 0
+		}
+		s = &c.segs[si-1]
+	}
+	if d >= s.last {
 		return int(s.end)
 	}
-	b := s.bucket + s.bucketOf(d)
-	lo, hi := c.buckets.at(b), c.buckets.at(b+1)
+	lo, hi := c.buckets.span(s.bucket + s.bucketOf(d))
 	// Symbols in [lo, hi) start inside the bucket; those before lo are <= d,
 	// those from hi on are > d. A bucket rarely holds more than a window's
-	// worth; bigger ones are first narrowed by binary search.
-	for hi-lo > scanWindow {
-		m := int(uint(lo+hi) >> 1)
-		if c.off[m] <= d {
-			lo = m + 1
-		} else {
-			hi = m
+	// worth; bigger ones are first narrowed, without branching on the
+	// comparisons, to a window that holds the answer.
+	for n := hi - lo; n > scanWindow; n -= n >> 1 {
+		if m := lo + n>>1; c.off[m] <= d {
+			lo = m
 		}
 	}
 	// Count the window without branches: the loads are independent, and
-	// entries past hi (or the padding past the end) are all > d.
-	// (d-o)>>63 is 1 exactly when o > d; unrolled, the eight are summed
-	// in a handful of instructions.
-	win := c.off[lo : lo+scanWindow : lo+scanWindow]
+	// entries past the answer (or the padding past the end) are all > d.
+	// (d-o)>>63 is 1 exactly when o > d; unrolled, the eight are summed in
+	// a handful of instructions.
+	win := (*[scanWindow]uint32)(c.off[lo : lo+scanWindow])
 	dd := uint64(d)
 	above := (dd-uint64(win[0]))>>63 + (dd-uint64(win[1]))>>63 + (dd-uint64(win[2]))>>63 + (dd-uint64(win[3]))>>63 +
 		(dd-uint64(win[4]))>>63 + (dd-uint64(win[5]))>>63 + (dd-uint64(win[6]))>>63 + (dd-uint64(win[7]))>>63

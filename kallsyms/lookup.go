@@ -20,34 +20,34 @@ type Location struct {
 // ErrAddressesHidden for a hidden table. It does not allocate.
 func (t *Table) Lookup(addr uint64) (Location, error) {
 	c := &t.addrs
-	if d := addr - c.base; addr >= c.base && d <= math.MaxUint32 && c.wide == nil && !t.hidden {
-		if k, sym, next, ok := t.inHotCore(uint32(d)); ok {
-			if !t.core.resolvable(addr) {
-				return Location{}, ErrNoSymbol
-			}
-			return Location{Index: k, Addr: addr, Offset: d - uint64(sym), Size: uint64(next - sym), SizeKnown: true}, nil
-		}
+	d := addr - c.base
+	if addr < c.base || d > math.MaxUint32 || c.wide != nil || t.hidden {
+		return t.lookup(addr)
 	}
-	return t.lookup(addr)
-}
-
-// inHotCore finds the symbol at or below offset d when it and the symbol
-// after it both lie in the hot run and that run is the core kernel's (the
-// common case): it returns the symbol's index and the offsets of it and of
-// the next symbol, read from the window upperOff just counted.
-func (t *Table) inHotCore(d uint32) (k int, sym, next uint32, ok bool) {
-	c := &t.addrs
-	j := c.upperOff(d) // offsets [0, j) are <= d
-	k = len(c.low) + j - 1
-	if j == 0 || k < t.hotFirst || k+1 >= t.hotEnd || t.runs[t.hot].mod != 0 {
-		return 0, 0, 0, false
+	// The common case, without the generic path: offset d in a compact
+	// column, with the next symbol above it in the same run.
+	j := c.upperOff(uint32(d)) // offsets [0, j) are <= d
+	k := len(c.low) + j - 1
+	r, first, end := t.hot, t.hotFirst, t.hotEnd
+	if k < first || k >= end {
+		r = t.runOf(k)
+		first, end = int(t.runs[r].first), t.runEnd(r)
+	}
+	if j == 0 || k+1 >= end {
+		return t.lookup(addr)
 	}
 	off := c.off[:j+1]
-	sym, next = off[j-1], off[j]
-	for j--; j > 0 && k > t.hotFirst && off[j-1] == sym; j-- { // the first of several aliases
+	sym, next := off[j-1], off[j]
+	for j--; j > 0 && k > first && off[j-1] == sym; j-- { // the first of several aliases
 		k--
 	}
-	return k, sym, next, true
+	if t.runs[r].mod != 0 {
+		return t.answer(addr, k, r, c.base+uint64(sym), c.base+uint64(next), true)
+	}
+	if !t.core.resolvable(addr) { // the core kernel: answer's checks, inlined
+		return Location{}, ErrNoSymbol
+	}
+	return Location{Index: k, Addr: addr, Offset: d - uint64(sym), Size: uint64(next - sym), SizeKnown: true}, nil
 }
 
 // lookup is Lookup for any table and address.
@@ -75,6 +75,12 @@ func (t *Table) lookup(addr uint64) (Location, error) {
 	if hasNext {
 		next = t.addrs.at(u)
 	}
+	return t.answer(addr, k, r, sym, next, hasNext)
+}
+
+// answer resolves addr to symbol k (the first of its aliases, at sym) of run
+// r, given the next symbol of the run above addr, if any.
+func (t *Table) answer(addr uint64, k, r int, sym, next uint64, hasNext bool) (Location, error) {
 	if !t.resolvable(addr, k, r, next, hasNext) {
 		return Location{}, ErrNoSymbol
 	}
