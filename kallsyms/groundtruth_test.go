@@ -10,9 +10,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -339,28 +341,83 @@ func TestGroundTruthTableOrder(t *testing.T) {
 	for _, path := range []string{bootTable("run1-A"), firecrackerTable, systemMapPath} {
 		t.Run(filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), func(t *testing.T) {
 			tab := openTable(t, path)
-			want := sortedRaw(readRaw(t, path))
-			if tab.Len() != len(want) {
-				t.Fatalf("Len() = %d, file has %d lines", tab.Len(), len(want))
-			}
-			bad := 0
-			for i, w := range want {
-				s := tab.Symbol(i)
-				if s.Name != w.Name || s.Addr != w.Addr || s.Type != w.Type || s.Module != w.Module ||
-					tab.Name(i) != w.Name || tab.Addr(i) != w.Addr || tab.Type(i) != w.Type || tab.ModuleName(i) != w.Module ||
-					string(tab.AppendName([]byte("x"), i)) != "x"+w.Name {
-					if bad++; bad <= 10 {
-						t.Errorf("index %d = %+v, want %q %c %#x [%s] (line %d)", i, s, w.Name, w.Type, w.Addr, w.Module, w.Line)
-					}
-				}
-			}
-			if bad > 10 {
-				t.Errorf("... %d mismatching indices in all", bad)
-			}
+			checkOrder(t, tab, sortedRaw(readRaw(t, path)))
 			if tab.Hidden() {
 				t.Errorf("Hidden() = true for a table with real addresses")
 			}
 		})
+	}
+}
+
+// TestTableOrderShuffled parses the lines of a real table in orders the
+// kernel never prints (the sorting code has a fast path for the kernel's own
+// order: a sorted core, then modules): module lines shuffled, modules before
+// the core, every line shuffled. Indices must follow address order, file
+// order among equal addresses, whatever the file order.
+func TestTableOrderShuffled(t *testing.T) {
+	raw := readRaw(t, bootTable("run1-A"))
+	firstMod := slices.IndexFunc(raw, func(s rawSym) bool { return s.Module != "" })
+	core, mods := raw[:firstMod], raw[firstMod:]
+	shuffled := func(seed uint64, s []rawSym) []rawSym {
+		out := slices.Clone(s)
+		rand.New(rand.NewPCG(seed, 7)).Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+		return out
+	}
+	cases := []struct {
+		name  string
+		lines []rawSym
+	}{
+		{"modules shuffled", slices.Concat(core, shuffled(1, mods))},
+		{"modules shuffled again", slices.Concat(core, shuffled(2, mods))},
+		{"modules first", slices.Concat(mods, core)},
+		{"core reversed", slices.Concat(reversed(core), mods)},
+		{"all shuffled", shuffled(3, raw)},
+		{"aliases swapped", slices.Concat(shuffled(4, core[:len(core)/2]), core[len(core)/2:], mods)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var text bytes.Buffer
+			for _, s := range c.lines {
+				fmt.Fprintf(&text, "%016x %c %s", s.Addr, s.Type, s.Name)
+				if s.Module != "" {
+					fmt.Fprintf(&text, "\t[%s]", s.Module)
+				}
+				text.WriteByte('\n')
+			}
+			tab, err := kallsyms.ParseBytes(text.Bytes(), kallsyms.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkOrder(t, tab, sortedRaw(c.lines))
+		})
+	}
+}
+
+func reversed(s []rawSym) []rawSym {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
+// checkOrder checks that symbol i of tab is want[i], for every i.
+func checkOrder(t *testing.T, tab *kallsyms.Table, want []rawSym) {
+	t.Helper()
+	if tab.Len() != len(want) {
+		t.Fatalf("Len() = %d, file has %d lines", tab.Len(), len(want))
+	}
+	bad := 0
+	for i, w := range want {
+		s := tab.Symbol(i)
+		if s.Name != w.Name || s.Addr != w.Addr || s.Type != w.Type || s.Module != w.Module ||
+			tab.Name(i) != w.Name || tab.Addr(i) != w.Addr || tab.Type(i) != w.Type || tab.ModuleName(i) != w.Module ||
+			string(tab.AppendName([]byte("x"), i)) != "x"+w.Name {
+			if bad++; bad <= 10 {
+				t.Errorf("index %d = %+v, want %q %c %#x [%s] (line %d)", i, s, w.Name, w.Type, w.Addr, w.Module, w.Line)
+			}
+		}
+	}
+	if bad > 10 {
+		t.Errorf("... %d mismatching indices in all", bad)
 	}
 }
 

@@ -34,27 +34,34 @@ func splitParts(data []byte, k int) [][]byte {
 
 // parseParallel parses each part into its own builder, writing the columns
 // straight into shared arrays, then joins the parts.
+//
+// The names go into one shared arena too: each part gets the region its
+// names take if every line has the common shape (arenaSize), so that in the
+// common case the parts' names end up back to back where they were written.
 func parseParallel(data []byte, parts [][]byte, opts Options) (*Table, error) {
-	counts := make([]int, len(parts))
-	forEach(len(parts), func(i int) { counts[i] = bytes.Count(parts[i], []byte{'\n'}) + 1 })
-	total := 0
-	for _, c := range counts {
-		total += c
-	}
+	lines := make([]int, len(parts))
+	forEach(len(parts), func(i int) { lines[i] = countLines(parts[i]) })
 	digits := addrDigits(data)
+	total, arenaTotal := 0, 0
+	for i, part := range parts {
+		total += lines[i]
+		arenaTotal += arenaSize(len(part), lines[i], digits)
+	}
 	addrs, types, nameEnd := make([]uint64, total), make([]byte, total), make([]uint32, total)
+	arena := make([]byte, arenaTotal+64)
 	builders := make([]*builder, len(parts))
 	errs := make([]error, len(parts))
-	base := 0
+	regions := make([]int, len(parts)) // where each part's names start in arena
+	base, arenaBase := 0, 0
 	for i, part := range parts {
-		arenaBytes, arenaLines := len(part), counts[i]
-		if i == 0 { // the first part's arena receives all names in the end
-			arenaBytes, arenaLines = len(data), total
+		regions[i] = arenaBase
+		arenaEnd := arenaBase + arenaSize(len(part), lines[i], digits)
+		if i == len(parts)-1 {
+			arenaEnd = len(arena)
 		}
-		b := newBuilderInto(opts, addrs[base:base:base+counts[i]], types[base:base:base+counts[i]],
-			nameEnd[base:base:base+counts[i]], arenaBytes, arenaLines, digits)
-		builders[i] = b
-		base += counts[i]
+		builders[i] = newBuilderInto(opts, addrs[base:base:base+lines[i]], types[base:base:base+lines[i]],
+			nameEnd[base:base:base+lines[i]], arena[arenaBase:arenaBase:arenaEnd])
+		base, arenaBase = base+lines[i], arenaEnd
 	}
 	forEach(len(parts), func(i int) { errs[i] = builders[i].parseAll(parts[i]) })
 	line := 0
@@ -68,7 +75,17 @@ func parseParallel(data []byte, parts [][]byte, opts Options) (*Table, error) {
 		}
 		line += builders[i].line
 	}
-	return joinBuilders(builders, addrs, types, nameEnd).finish()
+	return joinBuilders(builders, addrs, types, nameEnd, arena, regions).finish()
+}
+
+// countLines returns the number of lines in part, a last one without
+// newline included.
+func countLines(part []byte) int {
+	n := bytes.Count(part, []byte{'\n'})
+	if len(part) > 0 && part[len(part)-1] != '\n' {
+		n++
+	}
+	return n
 }
 
 // forEach runs f(0..n-1) concurrently and waits.
@@ -86,30 +103,56 @@ func forEach(n int, f func(int)) {
 
 // joinBuilders appends the later builders to the first: columns already
 // share their arrays (a part may have parsed fewer symbols than it has
-// lines, when some are blank), names, modules and layout facts are merged.
-func joinBuilders(bs []*builder, addrs []uint64, types []byte, nameEnd []uint32) *builder {
+// lines, when some are blank), names are moved together in the shared arena,
+// modules and layout facts are merged.
+func joinBuilders(bs []*builder, addrs []uint64, types []byte, nameEnd []uint32, arena []byte, regions []int) *builder {
 	first := bs[0]
-	n := 0
+	names := joinNames(bs, arena, regions)
+	n, pos := 0, 0
 	for _, b := range bs {
-		var arenaBase uint32
-		if b != first {
-			arenaBase = uint32(len(first.arena))
-			first.arena = append(first.arena, b.arena...)
-			first.core.merge(&b.core)
-		}
 		m := len(b.addrs)
 		copy(addrs[n:], b.addrs) // no-op unless an earlier part had blank lines
 		copy(types[n:], b.types)
-		for j, e := range b.nameEnd {
-			nameEnd[n+j] = e + arenaBase
+		if n > 0 || pos > 0 {
+			for j, e := range b.nameEnd {
+				nameEnd[n+j] = e + uint32(pos)
+			}
 		}
 		if b != first {
+			first.core.merge(&b.core)
 			first.joinModules(b, n)
 		}
 		n += m
+		pos += len(b.arena)
 	}
-	first.addrs, first.types, first.nameEnd = addrs[:n], types[:n], nameEnd[:n]
+	first.addrs, first.types, first.nameEnd, first.arena = addrs[:n], types[:n], nameEnd[:n], names
 	return first
+}
+
+// joinNames puts the parts' names back to back. Each part wrote its names at
+// the start of its region of the shared arena; when a part had more than its
+// region holds, append moved its names elsewhere and they are copied back.
+func joinNames(bs []*builder, arena []byte, regions []int) []byte {
+	total, inPlace := 0, true
+	for i, b := range bs {
+		total += len(b.arena)
+		inPlace = inPlace && (len(b.arena) == 0 || &b.arena[0] == &arena[regions[i]])
+	}
+	if !inPlace || total > len(arena) {
+		out := make([]byte, 0, total)
+		for _, b := range bs {
+			out = append(out, b.arena...)
+		}
+		return out
+	}
+	pos := 0
+	for i, b := range bs { // regions are in order, so moves go left only
+		if pos != regions[i] {
+			copy(arena[pos:], b.arena)
+		}
+		pos += len(b.arena)
+	}
+	return arena[:pos]
 }
 
 // joinModules maps a later builder's module runs, which start at symbol

@@ -198,25 +198,30 @@ type fileRun struct {
 // input; addrDigits is the length of the first line's address.
 func newBuilder(opts Options, lines, bytes, addrDigits int) *builder {
 	return newBuilderInto(opts, make([]uint64, 0, lines), make([]byte, 0, lines), make([]uint32, 0, lines),
-		bytes, lines, addrDigits)
+		make([]byte, 0, arenaSize(bytes, lines, addrDigits)+64))
 }
 
 // newBuilderInto makes a builder that appends to the given columns.
-// The name arena is sized for the given bytes and lines of input.
-func newBuilderInto(opts Options, addrs []uint64, types []byte, nameEnd []uint32, bytes, lines, addrDigits int) *builder {
-	arenaCap := bytes - (addrDigits+4)*lines + 64
-	if arenaCap < 64 || arenaCap > bytes {
-		arenaCap = max(64, bytes)
-	}
+func newBuilderInto(opts Options, addrs []uint64, types []byte, nameEnd []uint32, arena []byte) *builder {
 	return &builder{
 		opts:    opts,
 		addrs:   addrs,
 		types:   types,
 		nameEnd: nameEnd,
-		arena:   make([]byte, 0, arenaCap),
+		arena:   arena,
 		fileMod: append(make([]fileRun, 0, 64), fileRun{0, 0}),
 		mods:    newModNames(),
 	}
+}
+
+// arenaSize estimates the bytes of names in an input of the given bytes and
+// lines: exact for lines "ADDRESS TYPE NAME\n" with addresses of addrDigits
+// digits, more for anything longer.
+func arenaSize(bytes, lines, addrDigits int) int {
+	if n := bytes - (addrDigits+4)*lines; n >= 0 {
+		return n
+	}
+	return bytes
 }
 
 func (b *builder) errorf(format string, args ...any) error {
@@ -224,100 +229,138 @@ func (b *builder) errorf(format string, args ...any) error {
 }
 
 // parseLines parses every complete line of buf and returns what follows the
-// last newline; with final set, that rest is parsed as a last line. The columns are appended to through local slices: stores
-// into the builder would each cost a write barrier while the GC runs.
+// last newline; with final set, that rest is parsed as a last line. Runs of
+// lines in the common shape go through fastLines; parseLine takes the others
+// (and reports them, when malformed).
 func (b *builder) parseLines(buf []byte, final bool) ([]byte, error) {
-	addrs, types, nameEnd, arena := b.addrs, b.types, b.nameEnd, b.arena
-	defer func() { b.addrs, b.types, b.nameEnd, b.arena = addrs, types, nameEnd, arena }()
-	curMod := b.mods.name(b.fileMod[len(b.fileMod)-1].mod)
 	for len(buf) > 0 {
-		s, n := fastLine(buf)
-		var err error
-		if n > 0 {
-			b.line++
-			buf = buf[n:]
-		} else {
-			nl := bytes.IndexByte(buf, '\n')
-			if nl < 0 && !final {
-				return buf, nil
-			}
-			text := buf
-			if nl >= 0 {
-				text, buf = buf[:nl], buf[nl+1:]
-			} else {
-				buf = nil
-			}
-			s, err = b.parseLine(text)
-		}
-		switch {
-		case err != nil:
+		curMod := b.mods.name(b.fileMod[len(b.fileMod)-1].mod)
+		n, err := b.fastLines(buf, curMod)
+		if err != nil {
 			return nil, err
-		case s.name == nil:
-			continue // blank line
-		case len(arena)+len(s.name) > 1<<32-1:
-			return nil, b.errorf("input too large: names exceed 4 GiB")
 		}
-		addrs = append(addrs, s.addr)
-		types = append(types, s.typ)
-		arena = append(arena, s.name...)
-		nameEnd = append(nameEnd, uint32(len(arena)))
-		if !bytes.Equal(s.mod, curMod) {
-			if err := b.setModule(s.mod, len(addrs)-1); err != nil {
+		buf = buf[n:]
+		if len(buf) == 0 {
+			break
+		}
+		nl := bytes.IndexByte(buf, '\n')
+		if nl < 0 && !final {
+			return buf, nil
+		}
+		text := buf
+		if nl >= 0 {
+			text, buf = buf[:nl], buf[nl+1:]
+		} else {
+			buf = nil
+		}
+		s, err := b.parseLine(text)
+		if err != nil {
+			return nil, err
+		}
+		if s.name != nil { // not a blank line
+			if err := b.add(s); err != nil {
 				return nil, err
 			}
-			curMod = b.mods.name(b.fileMod[len(b.fileMod)-1].mod)
-		}
-		if len(s.mod) == 0 && s.name[0] == '_' {
-			b.core.noteMarker(s.name, s.addr)
 		}
 	}
 	return nil, nil
 }
 
-// fastLine parses the common shape of a line in one pass: 16 hex digits,
-// type, name, optional "\t[module]", newline. It returns n == 0 for anything
-// else, which parseLine then handles (and reports, when malformed).
-func fastLine(buf []byte) (s line, n int) {
-	const highs, limit = 0x8080808080808080, 0x21 * 0x0101010101010101
-	if len(buf) < 28 || buf[16] != ' ' || buf[18] != ' ' || !typeOK[buf[17]] {
-		return line{}, 0
+// add appends one symbol parsed by parseLine.
+func (b *builder) add(s line) error {
+	if len(b.arena)+len(s.name) > 1<<32-1 {
+		return b.errorf("input too large: names exceed 4 GiB")
 	}
-	hi, ok1 := hex8(binary.BigEndian.Uint64(buf))
-	lo, ok2 := hex8(binary.BigEndian.Uint64(buf[8:]))
-	if !ok1 || !ok2 {
-		return line{}, 0
+	b.addrs = append(b.addrs, s.addr)
+	b.types = append(b.types, s.typ)
+	b.arena = append(b.arena, s.name...)
+	b.nameEnd = append(b.nameEnd, uint32(len(b.arena)))
+	if err := b.setModule(s.mod, len(b.addrs)-1); err != nil {
+		return err
 	}
-	j := 19 // find the end of the name: the first byte below 0x21
+	if len(s.mod) == 0 && s.name[0] == '_' {
+		b.core.noteMarker(s.name, s.addr)
+	}
+	return nil
+}
+
+// fastLines parses the leading lines of buf that have the common shape (16
+// hex digits, type, name, newline, or "\t[mod]" before the newline when mod
+// is the current module) and returns how many bytes they took. It stops at any
+// other line, at a change of module and at a line cut by the end of buf.
+//
+// The columns are appended to through local slices (stores into the builder
+// would each cost a write barrier while the GC runs), and the top eight
+// digits of an address, the same for most of a table, are decoded once per
+// run of them.
+func (b *builder) fastLines(buf []byte, mod []byte) (int, error) {
+	addrs, types, nameEnd, arena := b.addrs, b.types, b.nameEnd, b.arena
+	defer func() { b.addrs, b.types, b.nameEnd, b.arena = addrs, types, nameEnd, arena }()
+	n := 0
+	hiWord, hi := uint64(0x3030303030303030), uint32(0) // "00000000"
 	for {
-		if j+8 > len(buf) || j > 19+MaxNameLen {
-			return line{}, 0
+		p := buf[n:]
+		if len(p) < 28 || p[16] != ' ' || p[18] != ' ' || !typeOK[p[17]] {
+			return n, nil
 		}
-		x := binary.LittleEndian.Uint64(buf[j:])
+		if w := binary.BigEndian.Uint64(p); w != hiWord {
+			h, ok := hex8(w)
+			if !ok {
+				return n, nil
+			}
+			hiWord, hi = w, h
+		}
+		lo, ok := hex8(binary.BigEndian.Uint64(p[8:]))
+		if !ok {
+			return n, nil
+		}
+		name := p[19:]
+		j := nameLen(name[:min(len(name), MaxNameLen+8)])
+		if j <= 0 || j > MaxNameLen {
+			return n, nil
+		}
+		size := 19 + j + 1
+		switch {
+		case len(mod) == 0 && name[j] == '\n':
+		case len(mod) > 0 && name[j] == '\t' && isModuleTail(name[j+1:], mod):
+			size += len(mod) + 3
+		default:
+			return n, nil
+		}
+		if len(arena)+j > 1<<32-1 {
+			return n, b.errorf("input too large: names exceed 4 GiB")
+		}
+		addr := uint64(hi)<<32 | uint64(lo)
+		addrs = append(addrs, addr)
+		types = append(types, p[17])
+		arena = append(arena, name[:j]...)
+		nameEnd = append(nameEnd, uint32(len(arena)))
+		if len(mod) == 0 && name[0] == '_' {
+			b.core.noteMarker(name[:j], addr)
+		}
+		b.line++
+		n += size
+	}
+}
+
+// nameLen returns the index of the first byte of s below 0x21 (a blank or a
+// control character) found by whole eight-byte words, or -1.
+func nameLen(s []byte) int {
+	const highs, limit = 0x8080808080808080, 0x21 * 0x0101010101010101
+	for j := 0; j+8 <= len(s); j += 8 {
+		x := binary.LittleEndian.Uint64(s[j:])
+		// Flags bytes < 0x21 (bytes >= 0x80 never flag); the lowest flag is exact.
 		if m := (x - limit) &^ x & highs; m != 0 {
-			j += bits.TrailingZeros64(m) >> 3
-			break
+			return j + bits.TrailingZeros64(m)>>3
 		}
-		j += 8
 	}
-	if j == 19 || j > 19+MaxNameLen {
-		return line{}, 0
-	}
-	s = line{addr: uint64(hi)<<32 | uint64(lo), typ: buf[17], name: buf[19:j]}
-	switch {
-	case buf[j] == '\n':
-		return s, j + 1
-	case buf[j] != '\t' || j+2 >= len(buf) || buf[j+1] != '[':
-		return line{}, 0
-	}
-	k := j + 2 // "\t[module]\n"
-	for k < len(buf) && buf[k] > ' ' && buf[k] != ']' && buf[k] != '[' {
-		k++
-	}
-	if k == j+2 || k+1 >= len(buf) || buf[k] != ']' || buf[k+1] != '\n' {
-		return line{}, 0
-	}
-	s.mod = buf[j+2 : k]
-	return s, k + 2
+	return -1
+}
+
+// isModuleTail reports whether s starts with "[mod]\n".
+func isModuleTail(s, mod []byte) bool {
+	return len(s) >= len(mod)+3 && s[0] == '[' && s[len(mod)+1] == ']' && s[len(mod)+2] == '\n' &&
+		bytes.Equal(s[1:len(mod)+1], mod)
 }
 
 // typeOK marks the bytes that can be an nm type letter.

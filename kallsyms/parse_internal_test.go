@@ -1,6 +1,7 @@
 package kallsyms
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strconv"
 	"testing"
@@ -22,4 +23,49 @@ func TestHex8(t *testing.T) {
 			t.Errorf("%s accepted", s)
 		}
 	}
+}
+
+// FuzzParseParallel: parsing an input in parts (as ParseBytes does for large
+// inputs, one part per CPU) gives the same table, or the same error, as
+// parsing it whole. Each part gets a region of one shared name arena sized
+// for the common line shape; the seeds include lines that overflow it
+// (short addresses after a long one, module suffixes, blank lines, CRLF).
+func FuzzParseParallel(f *testing.F) {
+	f.Add([]byte("ffffffff81000000 T _text\nffffffff81000000 T _stext\nffffffff81000010 t a\nffffffff81000020 t b\n"), uint8(2))
+	f.Add([]byte("0000000000035000 A fixed\nffffffff81000000 T _stext\nffffffff81000100 t x\nffffffffc0002000 t m2\t[mod]\n"+
+		"ffffffffc0001000 t m1\t[mod]\n0000000000035000 a per_cpu_var\t[mod]\nffffffffc0003000 t n1\t[other]\n"), uint8(3))
+	f.Add([]byte("ffffffff81000000 T _stext\n81000010 t short\n81000020 t shorter\nffffffff81000030 T long_name_here\n"), uint8(2))
+	f.Add([]byte("ffffffff81000000 T a\r\n\nffffffff81000010 T b\r\n\n\nffffffff81000020 T c"), uint8(4))
+	f.Add([]byte("ffffffffc0000000 t z\t[m]\nffffffffc0000010 t y\t[m]\nffffffff81000000 T _stext\nffffffff81000010 T w\n"), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, k uint8) {
+		whole, err := parseWhole(data)
+		parts := splitParts(data, int(k%6)+1)
+		split, errSplit := parseParallel(data, parts, Options{})
+		if (err == nil) != (errSplit == nil) {
+			t.Fatalf("whole: %v; in %d parts: %v", err, len(parts), errSplit)
+		}
+		if err != nil {
+			if err.Error() != errSplit.Error() {
+				t.Fatalf("whole: %v; in %d parts: %v", err, len(parts), errSplit)
+			}
+			return
+		}
+		if whole.Len() != split.Len() {
+			t.Fatalf("Len %d, in %d parts %d", whole.Len(), len(parts), split.Len())
+		}
+		for i := range whole.Len() {
+			if a, b := whole.Symbol(i), split.Symbol(i); a != b {
+				t.Fatalf("symbol %d: whole %+v, in %d parts %+v", i, a, len(parts), b)
+			}
+		}
+	})
+}
+
+// parseWhole parses data with one builder, whatever its size.
+func parseWhole(data []byte) (*Table, error) {
+	b := newBuilder(Options{}, bytes.Count(data, []byte{'\n'})+1, len(data), addrDigits(data))
+	if err := b.parseAll(data); err != nil {
+		return nil, err
+	}
+	return b.finish()
 }

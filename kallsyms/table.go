@@ -144,8 +144,8 @@ func (b *builder) finish() (*Table, error) {
 	if t.pageSize == 0 {
 		t.pageSize = 4096
 	}
-	if perm := sortOrder(b.addrs); perm != nil && !t.hidden {
-		b.permute(perm)
+	if !t.hidden {
+		b.sortByAddress()
 	}
 	t.types = b.types
 	t.nameOff = make([]uint32, n+1)
@@ -178,122 +178,6 @@ func allZero(addrs []uint64) bool {
 		}
 	}
 	return true
-}
-
-// sortOrder returns the file indices in stable address order, or nil when the
-// input is already sorted. The core kernel is printed sorted; modules are
-// printed in their ELF symbol table order, so only a suffix needs sorting.
-func sortOrder(addrs []uint64) []uint32 {
-	p := 1
-	for p < len(addrs) && addrs[p-1] <= addrs[p] {
-		p++
-	}
-	if p >= len(addrs) {
-		return nil
-	}
-	rest := make([]keyed, len(addrs)-p)
-	for i := range rest {
-		rest[i] = keyed{addrs[p+i], uint32(p + i)}
-	}
-	rest = radixSort(rest)
-	perm := make([]uint32, 0, len(addrs))
-	i, j := 0, 0
-	for i < p || j < len(rest) {
-		if j == len(rest) || i < p && addrs[i] <= rest[j].addr {
-			perm = append(perm, uint32(i))
-			i++
-		} else {
-			perm = append(perm, rest[j].idx)
-			j++
-		}
-	}
-	return perm
-}
-
-// permute reorders the builder's columns into perm's order, moving runs of
-// consecutive symbols (most of the core kernel) as whole blocks.
-func (b *builder) permute(perm []uint32) {
-	n := len(perm)
-	modOf := b.moduleOfEach()
-	addrs := make([]uint64, n)
-	types := make([]byte, n)
-	nameEnd := make([]uint32, n)
-	arena := make([]byte, 0, len(b.arena))
-	runs := append(make([]fileRun, 0, 2*len(b.fileMod)), fileRun{0, modOf[perm[0]]})
-	for k := 0; k < n; {
-		f := int(perm[k])
-		m := 1 // length of the block of consecutive file indices from f
-		for k+m < n && int(perm[k+m]) == f+m && modOf[f+m] == modOf[f] {
-			m++
-		}
-		copy(addrs[k:], b.addrs[f:f+m])
-		copy(types[k:], b.types[f:f+m])
-		start := uint32(0)
-		if f > 0 {
-			start = b.nameEnd[f-1]
-		}
-		shift := uint32(len(arena)) - start // wraps; adds up right
-		arena = append(arena, b.arena[start:b.nameEnd[f+m-1]]...)
-		for j := range m {
-			nameEnd[k+j] = b.nameEnd[f+j] + shift
-		}
-		if mod := modOf[f]; mod != runs[len(runs)-1].mod {
-			runs = append(runs, fileRun{k, mod})
-		}
-		k += m
-	}
-	b.addrs, b.types, b.nameEnd, b.arena, b.fileMod = addrs, types, nameEnd, arena, runs
-}
-
-// moduleOfEach returns the module id of every symbol, in file order.
-func (b *builder) moduleOfEach() []uint16 {
-	n := len(b.addrs)
-	modOf := make([]uint16, n)
-	for r, fr := range b.fileMod {
-		end := n
-		if r+1 < len(b.fileMod) {
-			end = b.fileMod[r+1].first
-		}
-		for i := fr.first; i < end; i++ {
-			modOf[i] = fr.mod
-		}
-	}
-	return modOf
-}
-
-// keyed is a symbol's address with its file index, for sorting.
-type keyed struct {
-	addr uint64
-	idx  uint32
-}
-
-// radixSort sorts by address, stably (so file order is kept among equal
-// addresses), one byte at a time over the bytes in which addresses differ.
-func radixSort(a []keyed) []keyed {
-	if len(a) < 2 {
-		return a
-	}
-	var lo, hi uint64 = ^uint64(0), 0
-	for _, k := range a {
-		lo, hi = min(lo, k.addr), max(hi, k.addr)
-	}
-	tmp := make([]keyed, len(a))
-	for shift := uint(0); shift < 64 && (lo^hi)>>shift != 0; shift += 8 {
-		var count [257]int
-		for _, k := range a {
-			count[(k.addr>>shift)&0xff+1]++
-		}
-		for i := 1; i < 257; i++ {
-			count[i] += count[i-1]
-		}
-		for _, k := range a {
-			d := (k.addr >> shift) & 0xff
-			tmp[count[d]] = k
-			count[d]++
-		}
-		a, tmp = tmp, a
-	}
-	return a
 }
 
 // compactRuns converts builder runs, dropping empty ones.

@@ -1,0 +1,256 @@
+package kallsyms
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// sortByAddress puts the builder's columns in stable address order (file
+// order among equal addresses).
+//
+// The kernel prints the core image sorted and each module in its ELF symbol
+// table order, so a table is a sorted prefix followed by a shorter unsorted
+// rest. The rest is taken out and sorted on its own, then merged into the
+// prefix in place from the back: prefix symbols move only as far as the rest
+// symbols sorting below them push them, in whole blocks, and nothing the size
+// of the table is allocated.
+func (b *builder) sortByAddress() {
+	p := sortedPrefix(b.addrs)
+	if p == len(b.addrs) {
+		return
+	}
+	rest := b.takeRest(p)
+	b.mergeRest(p, &rest)
+}
+
+// sortedPrefix returns the length of the longest sorted prefix of addrs.
+func sortedPrefix(addrs []uint64) int {
+	p := 1
+	for p < len(addrs) && addrs[p-1] <= addrs[p] {
+		p++
+	}
+	return min(p, len(addrs))
+}
+
+// restColumns holds the symbols after the sorted prefix, in address order.
+type restColumns struct {
+	addrs []uint64
+	types []byte
+	ends  []uint32 // end of name k in names
+	names []byte
+	mods  []uint16
+}
+
+// takeRest copies the symbols from p on into address order.
+func (b *builder) takeRest(p int) restColumns {
+	order := sortIndices(b.addrs, p)
+	modOf := b.modulesFrom(p)
+	q := len(order)
+	r := restColumns{
+		addrs: make([]uint64, q), types: make([]byte, q), ends: make([]uint32, q),
+		names: make([]byte, 0, len(b.arena)-int(b.nameEnd[p-1])), mods: make([]uint16, q),
+	}
+	for k, f := range order {
+		r.addrs[k], r.types[k], r.mods[k] = b.addrs[f], b.types[f], modOf[int(f)-p]
+		r.names = append(r.names, b.arena[b.nameEnd[f-1]:b.nameEnd[f]]...) // f >= p >= 1
+		r.ends[k] = uint32(len(r.names))
+	}
+	return r
+}
+
+// modulesFrom returns the module id of every symbol from p on.
+func (b *builder) modulesFrom(p int) []uint16 {
+	n := len(b.addrs)
+	modOf := make([]uint16, n-p)
+	for r, fr := range b.fileMod {
+		end := n
+		if r+1 < len(b.fileMod) {
+			end = b.fileMod[r+1].first
+		}
+		for i := max(fr.first, p); i < end; i++ {
+			modOf[i-p] = fr.mod
+		}
+	}
+	return modOf
+}
+
+// mergeRest merges the sorted rest into the sorted prefix [0, p) of the
+// columns, from the back, and rebuilds the module runs.
+//
+// Invariant: symbols [w, n) and name bytes [wb, len(arena)) are final, with
+// w = i + j; the prefix symbols [0, i) and rest symbols [0, j) are still to
+// place. Writes land at or above w and reads below i, so moving a prefix
+// block right (copy is memmove) never clobbers what is still to be read.
+func (b *builder) mergeRest(p int, r *restColumns) {
+	i, j := p, len(r.addrs)
+	wb := len(b.arena)
+	runs := newRunsBackward(b.fileMod, p)
+	for j > 0 {
+		// Prefix symbols above the last rest symbol come after it (among
+		// equal addresses the prefix, earlier in the file, comes first).
+		i0 := upperBound(b.addrs[:i], r.addrs[j-1])
+		wb = b.movePrefix(i0, i, i0+j, wb, &runs)
+		i = i0
+		// Rest symbols at or above the prefix's new last symbol follow it.
+		j0 := 0
+		if i > 0 {
+			j0, _ = slices.BinarySearch(r.addrs[:j], b.addrs[i-1])
+		}
+		wb = b.placeRest(r, j0, j, i+j0, wb, &runs)
+		j = j0
+	}
+	runs.prefix(0, i, 0)
+	b.fileMod = runs.forward()
+}
+
+// movePrefix moves prefix symbols [i0, i) to start at symbol dst, their names
+// to end at byte wb, and returns where their names now start.
+func (b *builder) movePrefix(i0, i, dst, wb int, runs *runsBackward) int {
+	if i0 == i {
+		return wb
+	}
+	start := 0
+	if i0 > 0 {
+		start = int(b.nameEnd[i0-1])
+	}
+	end := int(b.nameEnd[i-1])
+	nb := wb - (end - start)
+	runs.prefix(i0, i, dst-i0)
+	copy(b.addrs[dst:], b.addrs[i0:i])
+	copy(b.types[dst:], b.types[i0:i])
+	copy(b.arena[nb:wb], b.arena[start:end])
+	shift := uint32(nb - start)
+	ends := b.nameEnd[dst : dst+i-i0]
+	copy(ends, b.nameEnd[i0:i])
+	for k := range ends {
+		ends[k] += shift
+	}
+	return nb
+}
+
+// placeRest writes rest symbols [j0, j) at symbol dst, their names ending at
+// byte wb, and returns where their names start.
+func (b *builder) placeRest(r *restColumns, j0, j, dst, wb int, runs *runsBackward) int {
+	if j0 == j {
+		return wb
+	}
+	start := 0
+	if j0 > 0 {
+		start = int(r.ends[j0-1])
+	}
+	end := int(r.ends[j-1])
+	nb := wb - (end - start)
+	copy(b.addrs[dst:], r.addrs[j0:j])
+	copy(b.types[dst:], r.types[j0:j])
+	copy(b.arena[nb:wb], r.names[start:end])
+	shift := uint32(nb - start)
+	for k := j0; k < j; k++ {
+		b.nameEnd[dst+k-j0] = r.ends[k] + shift
+	}
+	for k := j - 1; k >= j0; k-- {
+		if k == j0 || r.mods[k-1] != r.mods[k] {
+			runs.add(dst+k-j0, r.mods[k])
+		}
+	}
+	return nb
+}
+
+// runsBackward collects module runs while the columns are merged from the
+// back: runs are added in decreasing order of their first symbol.
+type runsBackward struct {
+	file []fileRun // the file's runs, for the prefix
+	fr   int       // the last file run that can still hold a prefix symbol
+	out  []fileRun
+}
+
+func newRunsBackward(file []fileRun, p int) runsBackward {
+	fr := len(file) - 1
+	for fr > 0 && file[fr].first >= p {
+		fr--
+	}
+	return runsBackward{file: file, fr: fr, out: make([]fileRun, 0, 2*len(file)+2)}
+}
+
+func (rb *runsBackward) add(first int, mod uint16) {
+	rb.out = append(rb.out, fileRun{first: first, mod: mod})
+}
+
+// prefix adds the runs of prefix symbols [i0, i), which move by delta.
+func (rb *runsBackward) prefix(i0, i, delta int) {
+	for i > i0 {
+		for rb.fr > 0 && rb.file[rb.fr].first >= i {
+			rb.fr--
+		}
+		first := max(rb.file[rb.fr].first, i0)
+		rb.add(first+delta, rb.file[rb.fr].mod)
+		i = first
+	}
+}
+
+// forward returns the runs in increasing order.
+func (rb *runsBackward) forward() []fileRun {
+	slices.Reverse(rb.out)
+	return rb.out
+}
+
+// sortIndices returns the file indices from p on in stable address order.
+// Addresses within 4 GiB below the highest (all of a machine's modules) are
+// radix-sorted on 32 bits; the few below that (per-CPU offsets) are sorted
+// apart and come first.
+func sortIndices(addrs []uint64, p int) []uint32 {
+	rest := addrs[p:]
+	top := slices.Max(rest)
+	floor := uint64(0)
+	if top > math.MaxUint32 {
+		floor = top - math.MaxUint32
+	}
+	var far []uint32
+	near := make([]keyed32, 0, len(rest))
+	for k, a := range rest {
+		if a < floor {
+			far = append(far, uint32(p+k))
+		} else {
+			near = append(near, keyed32{uint32(a - floor), uint32(p + k)})
+		}
+	}
+	slices.SortStableFunc(far, func(x, y uint32) int { return cmp.Compare(addrs[x], addrs[y]) })
+	near = radixSort32(near)
+	out := append(make([]uint32, 0, len(rest)), far...)
+	for _, k := range near {
+		out = append(out, k.idx)
+	}
+	return out
+}
+
+// keyed32 is a 32-bit sort key with a symbol's file index.
+type keyed32 struct{ key, idx uint32 }
+
+// radixSort32 sorts by key, stably, one byte at a time over the bytes in
+// which keys differ.
+func radixSort32(a []keyed32) []keyed32 {
+	if len(a) < 2 {
+		return a
+	}
+	lo, hi := ^uint32(0), uint32(0)
+	for _, k := range a {
+		lo, hi = min(lo, k.key), max(hi, k.key)
+	}
+	tmp := make([]keyed32, len(a))
+	for shift := uint(0); shift < 32 && (lo^hi)>>shift != 0; shift += 8 {
+		var count [257]int
+		for _, k := range a {
+			count[(k.key>>shift)&0xff+1]++
+		}
+		for i := 1; i < 257; i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range a {
+			d := (k.key >> shift) & 0xff
+			tmp[count[d]] = k
+			count[d]++
+		}
+		a, tmp = tmp, a
+	}
+	return a
+}
