@@ -91,7 +91,7 @@ func (s *segment) bucketOf(d uint32) uint32 { return uint32(uint64(d-s.start) * 
 const (
 	segmentGapBits   = 20
 	segmentGap       = 1 << segmentGapBits // a gap this large starts a new segment
-	symbolsPerBucket = 3
+	symbolsPerBucket = 2
 	scanWindow       = 8 // offsets counted at once; off is padded by as many
 )
 
@@ -211,9 +211,9 @@ func (c *addrColumn) upperOff(d uint32) int {
 	// worth; bigger ones are first narrowed, without branching on the
 	// comparisons, to a window that holds the answer.
 	for n := hi - lo; n > scanWindow; n -= n >> 1 {
-		if m := lo + n>>1; c.off[m] <= d {
-			lo = m
-		}
+		half := n >> 1
+		above := (uint64(d) - uint64(c.off[lo+half])) >> 63 // 1 if the entry is > d
+		lo += half & (int(above) - 1)
 	}
 	// Count the window without branches: the loads are independent, and
 	// entries past the answer (or the padding past the end) are all > d.

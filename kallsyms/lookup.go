@@ -30,7 +30,7 @@ func (t *Table) Lookup(addr uint64) (Location, error) {
 	k := len(c.low) + j - 1
 	r, first, end := t.hot, t.hotFirst, t.hotEnd
 	if k < first || k >= end {
-		r = t.runOf(k)
+		r = t.runAt(k)
 		first, end = int(t.runs[r].first), t.runEnd(r)
 	}
 	if j == 0 || k+1 >= end {
@@ -50,6 +50,21 @@ func (t *Table) Lookup(addr uint64) (Location, error) {
 	return Location{Index: k, Addr: addr, Offset: d - uint64(sym), Size: uint64(next - sym), SizeKnown: true}, nil
 }
 
+// runAt is runOf for a symbol outside the hot run: a binary search whose
+// steps depend only on the number of runs, with the comparisons turned into
+// masks, since a lookup's module is unpredictable.
+func (t *Table) runAt(i int) int {
+	runs := t.runs
+	base, n := 0, len(runs) // runs[0] starts at 0
+	for n > 1 {
+		half := n >> 1
+		le := (int(runs[base+half].first) - i - 1) >> 63 // -1 if the run starts at or before i
+		base += half & le
+		n -= half
+	}
+	return base
+}
+
 // lookup is Lookup for any table and address.
 func (t *Table) lookup(addr uint64) (Location, error) {
 	if t.hidden {
@@ -62,7 +77,7 @@ func (t *Table) lookup(addr uint64) (Location, error) {
 	k := u - 1
 	r := 0
 	if len(t.runs) > 1 {
-		r = t.runOf(k)
+		r = t.runAt(k)
 	}
 	first, end := int(t.runs[r].first), t.runEnd(r)
 	sym := t.addrs.at(k)
