@@ -15,7 +15,7 @@ import (
 // Searching uses a bucket index: the offsets are cut into segments at large
 // gaps (kernel image, module area), and each segment into power-of-two wide
 // buckets that record the first symbol at or after their start, so a lookup
-// is one bucket read and a binary search over a handful of symbols.
+// is one bucket read and a branch-free count of a window of offsets.
 type addrColumn struct {
 	low  []uint64
 	base uint64
