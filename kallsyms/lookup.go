@@ -50,21 +50,6 @@ func (t *Table) Lookup(addr uint64) (Location, error) {
 	return Location{Index: k, Addr: addr, Offset: d - uint64(sym), Size: uint64(next - sym), SizeKnown: true}, nil
 }
 
-// runAt is runOf for a symbol outside the hot run: a binary search whose
-// steps depend only on the number of runs, with the comparisons turned into
-// masks, since a lookup's module is unpredictable.
-func (t *Table) runAt(i int) int {
-	runs := t.runs
-	base, n := 0, len(runs) // runs[0] starts at 0
-	for n > 1 {
-		half := n >> 1
-		le := (int(runs[base+half].first) - i - 1) >> 63 // -1 if the run starts at or before i
-		base += half & le
-		n -= half
-	}
-	return base
-}
-
 // lookup is Lookup for any table and address.
 func (t *Table) lookup(addr uint64) (Location, error) {
 	if t.hidden {

@@ -47,7 +47,8 @@ func parseParallel(data []byte, parts [][]byte, opts Options) (*Table, error) {
 		total += lines[i]
 		arenaTotal += arenaSize(len(part), lines[i], digits)
 	}
-	addrs, types, nameEnd := make([]uint64, total), make([]byte, total), make([]uint32, total)
+	nameOff := make([]uint32, total+1) // a zero, then nameEnd
+	addrs, types, nameEnd := make([]uint64, total), make([]byte, total), nameOff[1:]
 	arena := make([]byte, arenaTotal+64)
 	builders := make([]*builder, len(parts))
 	errs := make([]error, len(parts))
@@ -75,7 +76,9 @@ func parseParallel(data []byte, parts [][]byte, opts Options) (*Table, error) {
 		}
 		line += builders[i].line
 	}
-	return joinBuilders(builders, addrs, types, nameEnd, arena, regions).finish()
+	first := joinBuilders(builders, addrs, types, nameEnd, arena, regions)
+	first.nameOff = nameOff
+	return first.finish()
 }
 
 // countLines returns the number of lines in part, a last one without

@@ -182,6 +182,7 @@ type builder struct {
 	addrs   []uint64
 	types   []byte
 	nameEnd []uint32 // end of name i in arena; start is nameEnd[i-1]
+	nameOff []uint32 // nameEnd's array from one slot before it, when it has that slot (see nameOffsets)
 	arena   []byte
 	fileMod []fileRun // module runs in file order
 	mods    modNames  // module names by id; id 0 is the core kernel
@@ -197,8 +198,11 @@ type fileRun struct {
 // newBuilder sizes the columns for the given number of lines and bytes of
 // input; addrDigits is the length of the first line's address.
 func newBuilder(opts Options, lines, bytes, addrDigits int) *builder {
-	return newBuilderInto(opts, make([]uint64, 0, lines), make([]byte, 0, lines), make([]uint32, 0, lines),
+	nameOff := make([]uint32, 1, lines+1)
+	b := newBuilderInto(opts, make([]uint64, 0, lines), make([]byte, 0, lines), nameOff[1:1],
 		make([]byte, 0, arenaSize(bytes, lines, addrDigits)+64))
+	b.nameOff = nameOff
+	return b
 }
 
 // newBuilderInto makes a builder that appends to the given columns.

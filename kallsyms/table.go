@@ -2,6 +2,7 @@ package kallsyms
 
 import (
 	"fmt"
+	"runtime"
 	"math"
 	"slices"
 	"sync"
@@ -98,19 +99,25 @@ type Symbol struct {
 	Type      byte // nm type letter as printed
 }
 
-// runOf returns the index in t.runs of the run holding symbol i. The runs
-// are few and hot in cache: a branch-free binary search is fastest.
+// runOf returns the index in t.runs of the run holding symbol i: the hot
+// run without a search, any other by runAt.
 func (t *Table) runOf(i int) int {
 	if i >= t.hotFirst && i < t.hotEnd {
 		return t.hot
 	}
+	return t.runAt(i)
+}
+
+// runAt returns the index in t.runs of the run holding symbol i by a binary
+// search whose steps depend only on the number of runs, with the comparisons
+// turned into masks, since a lookup's module is unpredictable.
+func (t *Table) runAt(i int) int {
 	runs := t.runs
 	base, n := 0, len(runs) // runs[0] starts at 0
 	for n > 1 {
 		half := n >> 1
-		if int(runs[base+half].first) <= i {
-			base += half
-		}
+		le := (int(runs[base+half].first) - i - 1) >> 63 // -1 if the run starts at or before i
+		base += half & le
 		n -= half
 	}
 	return base
@@ -147,16 +154,46 @@ func (b *builder) finish() (*Table, error) {
 	if !t.hidden {
 		b.sortByAddress()
 	}
+	// The address column takes the longest to build: on a large table it is
+	// built on a second goroutine while the rest is worked out from the plain
+	// sorted addresses.
+	var col addrColumn
+	var wg sync.WaitGroup
+	if n >= minConcurrentFinish && runtime.GOMAXPROCS(0) > 1 {
+		wg.Go(func() { col = newAddrColumn(b.addrs) })
+		t.addrs = addrColumn{wide: b.addrs}
+	} else {
+		col = newAddrColumn(b.addrs)
+		t.addrs = col
+	}
 	t.types = b.types
-	t.nameOff = make([]uint32, n+1)
-	copy(t.nameOff[1:], b.nameEnd)
+	t.nameOff = b.nameOffsets()
 	t.names = arenaString(b.arena)
 	t.runs = compactRuns(b.fileMod)
 	t.setHotRun()
-	t.addrs = newAddrColumn(b.addrs)
 	t.mods = t.describeModules(b.mods.strings())
 	t.core = t.coreLayout(&b.core)
+	wg.Wait()
+	t.addrs = col
 	return t, nil
+}
+
+// minConcurrentFinish is the least number of symbols worth building the
+// address column concurrently for.
+const minConcurrentFinish = 1 << 14
+
+// nameOffsets returns the name offsets as Table keeps them: a zero, then
+// the end of every name. The builder's nameEnd usually sits right after such
+// a zero already (see withNameOffsets), and is then used in place.
+func (b *builder) nameOffsets() []uint32 {
+	n := len(b.nameEnd)
+	if n > 0 && len(b.nameOff) > 0 && cap(b.nameOff) > n && &b.nameOff[:2][1] == &b.nameEnd[0] &&
+		cap(b.nameOff)-(n+1) <= n/16 {
+		return b.nameOff[: n+1 : n+1]
+	}
+	off := make([]uint32, n+1)
+	copy(off[1:], b.nameEnd)
+	return off
 }
 
 // arenaString returns the arena as a string without copying when it is
