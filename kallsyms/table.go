@@ -2,8 +2,8 @@ package kallsyms
 
 import (
 	"fmt"
-	"runtime"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"unsafe"
