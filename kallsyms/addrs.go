@@ -2,6 +2,7 @@ package kallsyms
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -58,20 +59,23 @@ func (bs *bucketStarts) at(b uint32) int {
 	return int(bs.base[b>>8]) + int(bs.rel[b])
 }
 
-// fill stores the starts (non-decreasing symbol numbers).
+// fill stores the starts (non-decreasing symbol numbers), 256 at a time:
+// the last of a block is its largest, so one check per block says whether
+// its numbers fit two bytes.
 func (bs *bucketStarts) fill(starts []uint32) {
 	bs.base = make([]uint32, (len(starts)+255)>>8)
 	bs.rel = make([]uint16, len(starts))
-	for b, s := range starts {
-		if b&255 == 0 {
-			bs.base[b>>8] = s
-		}
-		d := s - bs.base[b>>8]
-		if d > 0xffff {
+	for b := 0; b < len(starts); b += 256 {
+		block, rel := starts[b:min(b+256, len(starts))], bs.rel[b:min(b+256, len(starts))]
+		base := block[0]
+		if block[len(block)-1]-base > 0xffff {
 			*bs = bucketStarts{wide: starts}
 			return
 		}
-		bs.rel[b] = uint16(d)
+		bs.base[b>>8] = base
+		for k, s := range block {
+			rel[k] = uint16(s - base)
+		}
 	}
 }
 
@@ -113,10 +117,16 @@ func newAddrColumn(sorted []uint64) addrColumn {
 	if nlow > 0 {
 		c.low = append([]uint64(nil), sorted[:nlow]...)
 	}
+	cuts := make([]int, 0, 16) // where a large gap starts a new segment
+	prev := c.base
 	for i, a := range sorted[nlow:] {
 		c.off[i] = uint32(a - c.base)
+		if a-prev >= segmentGap {
+			cuts = append(cuts, i)
+		}
+		prev = a
 	}
-	c.buildIndex()
+	c.buildIndex(append(cuts, n-nlow))
 	return c
 }
 
@@ -130,16 +140,15 @@ func (c *addrColumn) at(i int) uint64 {
 	return c.base + uint64(c.off[i-len(c.low)])
 }
 
-// buildIndex cuts off into segments and fills their buckets.
-func (c *addrColumn) buildIndex() {
-	starts := make([]uint32, 0, len(c.off)/symbolsPerBucket+64) // two more per segment
-	c.segs = make([]segment, 0, 16)
+// buildIndex cuts off into segments, ending at the given ends, and fills
+// their buckets.
+func (c *addrColumn) buildIndex(ends []int) {
+	starts := make([]uint32, 0, len(c.off)/symbolsPerBucket+2*len(ends)) // nb+1 per segment
+	c.segs = make([]segment, 0, len(ends))
 	first := 0
-	for i := 1; i <= len(c.off); i++ {
-		if i == len(c.off) || c.off[i]-c.off[i-1] >= segmentGap {
-			starts = c.addSegment(starts, first, i)
-			first = i
-		}
+	for _, end := range ends {
+		starts = c.addSegment(starts, first, end)
+		first = end
 	}
 	c.buckets.fill(starts)
 	c.segDir = make([]uint32, c.off[len(c.off)-1]>>segmentGapBits+1)
@@ -154,23 +163,27 @@ func (c *addrColumn) buildIndex() {
 }
 
 // addSegment adds the segment of symbols [first, end) and appends its
-// buckets' starts.
+// buckets' starts. Bucket b starts at the first symbol in it or after it:
+// first plus the number of symbols in the buckets before b, counted
+// without branches (a symbol's bucket never decreases along the segment).
 func (c *addrColumn) addSegment(starts []uint32, first, end int) []uint32 {
 	s := segment{start: c.off[first], last: c.off[end-1], first: uint32(first), end: uint32(end), bucket: uint32(len(starts))}
 	span := uint64(s.last-s.start) + 1
-	nb := min(uint64(max(1, (end-first)/symbolsPerBucket)), span)
-	s.mul = (nb << 32) / span
-	b := uint32(0)
-	for i := first; i < end; i++ { // bucket b starts at the first symbol in it or after it
-		for bi := s.bucketOf(c.off[i]); b <= bi; b++ {
-			starts = append(starts, uint32(i))
-		}
+	nb := int(min(uint64(max(1, (end-first)/symbolsPerBucket)), span))
+	s.mul = (uint64(nb) << 32) / span
+	starts = slices.Grow(starts, nb+1)
+	counts := starts[len(starts) : len(starts)+nb+1]
+	clear(counts)
+	for _, d := range c.off[first:end] {
+		counts[s.bucketOf(d)]++ // bucketOf < nb: (span-1)*mul>>32 < nb
 	}
-	for ; uint64(b) <= nb; b++ {
-		starts = append(starts, uint32(end))
+	at := uint32(first)
+	for b, k := range counts {
+		counts[b] = at
+		at += k
 	}
 	c.segs = append(c.segs, s)
-	return starts
+	return starts[:len(starts)+nb+1]
 }
 
 // upper returns the number of symbols whose address is <= addr.

@@ -3,6 +3,7 @@ package kallsyms
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -226,8 +227,9 @@ func sortIndices(addrs []uint64, p int) []uint32 {
 // keyed32 is a 32-bit sort key with a symbol's file index.
 type keyed32 struct{ key, idx uint32 }
 
-// radixSort32 sorts by key, stably, one byte at a time over the bytes in
-// which keys differ.
+// radixSort32 sorts by key, stably, in passes of up to 12 bits over the
+// bits in which keys differ: two passes when they span less than 16 MiB,
+// the usual case for the module area, at most three.
 func radixSort32(a []keyed32) []keyed32 {
 	if len(a) < 2 {
 		return a
@@ -236,17 +238,25 @@ func radixSort32(a []keyed32) []keyed32 {
 	for _, k := range a {
 		lo, hi = min(lo, k.key), max(hi, k.key)
 	}
+	width := uint(bits.Len32(lo ^ hi))
+	passes := (width + 11) / 12
+	if passes == 0 {
+		return a
+	}
+	digit := (width + passes - 1) / passes
+	mask := uint32(1)<<digit - 1
 	tmp := make([]keyed32, len(a))
-	for shift := uint(0); shift < 32 && (lo^hi)>>shift != 0; shift += 8 {
-		var count [257]int
+	count := make([]int, mask+2)
+	for shift := uint(0); shift < width; shift += digit {
+		clear(count)
 		for _, k := range a {
-			count[(k.key>>shift)&0xff+1]++
+			count[(k.key>>shift)&mask+1]++
 		}
-		for i := 1; i < 257; i++ {
+		for i := 1; i < len(count); i++ {
 			count[i] += count[i-1]
 		}
 		for _, k := range a {
-			d := (k.key >> shift) & 0xff
+			d := (k.key >> shift) & mask
 			tmp[count[d]] = k
 			count[d]++
 		}
