@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -701,5 +702,57 @@ func checkSizeInvariants(t *testing.T, tab *kallsyms.Table, label string) {
 	t.Logf("%s: %d of %d symbols checked, %d inconsistent", label, checked, tab.Len(), bad)
 	if checked == 0 {
 		t.Errorf("%s: no symbol with a known size", label)
+	}
+}
+
+// TestParseEntryPoints parses a real table through every entry point: in
+// memory, streamed from a reader without a size (as /proc/kallsyms is), from
+// a regular file (read whole and parsed in parallel), and from a file already
+// partly read. Each must give the table the file's lines say.
+func TestParseEntryPoints(t *testing.T) {
+	path := bootTable("run1-A")
+	want := sortedRaw(readRaw(t, path))
+	data := fixture.Read(t, path)
+	file := filepath.Join(t.TempDir(), "kallsyms")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := func(t *testing.T, skip int) *os.File {
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		if _, err := f.Seek(int64(skip), io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	firstLine := bytes.IndexByte(data, '\n') + 1
+	cases := []struct {
+		name  string
+		parse func(t *testing.T) (*kallsyms.Table, error)
+		want  []rawSym
+	}{
+		{"ParseBytes", func(*testing.T) (*kallsyms.Table, error) { return kallsyms.ParseBytes(data, kallsyms.Options{}) }, want},
+		{"Parse stream", func(*testing.T) (*kallsyms.Table, error) {
+			return kallsyms.Parse(bytes.NewReader(data), kallsyms.Options{})
+		}, want},
+		{"Parse regular file", func(t *testing.T) (*kallsyms.Table, error) {
+			return kallsyms.Parse(open(t, 0), kallsyms.Options{})
+		}, want},
+		{"Parse file after its first line", func(t *testing.T) (*kallsyms.Table, error) {
+			return kallsyms.Parse(open(t, firstLine), kallsyms.Options{})
+		}, sortedRaw(readRaw(t, path)[1:])},
+		{"Open", func(*testing.T) (*kallsyms.Table, error) { return kallsyms.Open(file) }, want},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tab, err := c.parse(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkOrder(t, tab, c.want)
+		})
 	}
 }

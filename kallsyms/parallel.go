@@ -32,51 +32,61 @@ func splitParts(data []byte, k int) [][]byte {
 	return append(parts, data)
 }
 
+// part is one piece of the input parsed on its own goroutine.
+type part struct {
+	text   []byte
+	lines  int
+	region int // where its names start in the shared arena
+	b      *builder
+	err    error
+}
+
 // parseParallel parses each part into its own builder, writing the columns
 // straight into shared arrays, then joins the parts.
 //
 // The names go into one shared arena too: each part gets the region its
 // names take if every line has the common shape (arenaSize), so that in the
 // common case the parts' names end up back to back where they were written.
-func parseParallel(data []byte, parts [][]byte, opts Options) (*Table, error) {
-	lines := make([]int, len(parts))
-	forEach(len(parts), func(i int) { lines[i] = countLines(parts[i]) })
+func parseParallel(data []byte, texts [][]byte, opts Options) (*Table, error) {
+	parts := make([]part, len(texts))
+	for i, text := range texts {
+		parts[i].text = text
+	}
+	forEach(len(parts), func(i int) { parts[i].lines = countLines(parts[i].text) })
 	digits := addrDigits(data)
 	total, arenaTotal := 0, 0
-	for i, part := range parts {
-		total += lines[i]
-		arenaTotal += arenaSize(len(part), lines[i], digits)
+	for _, p := range parts {
+		total += p.lines
+		arenaTotal += arenaSize(len(p.text), p.lines, digits)
 	}
 	nameOff := make([]uint32, total+1) // a zero, then nameEnd
 	addrs, types, nameEnd := make([]uint64, total), make([]byte, total), nameOff[1:]
 	arena := make([]byte, arenaTotal+64)
-	builders := make([]*builder, len(parts))
-	errs := make([]error, len(parts))
-	regions := make([]int, len(parts)) // where each part's names start in arena
 	base, arenaBase := 0, 0
-	for i, part := range parts {
-		regions[i] = arenaBase
-		arenaEnd := arenaBase + arenaSize(len(part), lines[i], digits)
+	for i := range parts {
+		p := &parts[i]
+		arenaEnd := arenaBase + arenaSize(len(p.text), p.lines, digits)
 		if i == len(parts)-1 {
 			arenaEnd = len(arena)
 		}
-		builders[i] = newBuilderInto(opts, addrs[base:base:base+lines[i]], types[base:base:base+lines[i]],
-			nameEnd[base:base:base+lines[i]], arena[arenaBase:arenaBase:arenaEnd])
-		base, arenaBase = base+lines[i], arenaEnd
+		p.region = arenaBase
+		p.b = newBuilderInto(opts, addrs[base:base:base+p.lines], types[base:base:base+p.lines],
+			nameEnd[base:base:base+p.lines], arena[arenaBase:arenaBase:arenaEnd])
+		base, arenaBase = base+p.lines, arenaEnd
 	}
-	forEach(len(parts), func(i int) { errs[i] = builders[i].parseAll(parts[i]) })
+	forEach(len(parts), func(i int) { parts[i].err = parts[i].b.parseAll(parts[i].text) })
 	line := 0
-	for i, err := range errs {
+	for _, p := range parts {
 		var pe *ParseError
-		if errors.As(err, &pe) {
+		if errors.As(p.err, &pe) {
 			pe.Line += line
 		}
-		if err != nil {
-			return nil, err
+		if p.err != nil {
+			return nil, p.err
 		}
-		line += builders[i].line
+		line += p.b.line
 	}
-	first := joinBuilders(builders, addrs, types, nameEnd, arena, regions)
+	first := joinBuilders(parts, addrs, types, nameEnd, arena)
 	first.nameOff = nameOff
 	return first.finish()
 }
@@ -91,28 +101,29 @@ func countLines(part []byte) int {
 	return n
 }
 
-// forEach runs f(0..n-1) concurrently and waits.
+// forEach runs f(0..n-1) concurrently, f(0) on the calling goroutine, and
+// waits.
 func forEach(n int, f func(int)) {
 	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(i)
-		}()
+	for i := 1; i < n; i++ {
+		wg.Go(func() { f(i) })
+	}
+	if n > 0 {
+		f(0)
 	}
 	wg.Wait()
 }
 
-// joinBuilders appends the later builders to the first: columns already
-// share their arrays (a part may have parsed fewer symbols than it has
-// lines, when some are blank), names are moved together in the shared arena,
-// modules and layout facts are merged.
-func joinBuilders(bs []*builder, addrs []uint64, types []byte, nameEnd []uint32, arena []byte, regions []int) *builder {
-	first := bs[0]
-	names := joinNames(bs, arena, regions)
+// joinBuilders appends the later parts' builders to the first: columns
+// already share their arrays (a part may have parsed fewer symbols than it
+// has lines, when some are blank), names are moved together in the shared
+// arena, modules and layout facts are merged.
+func joinBuilders(parts []part, addrs []uint64, types []byte, nameEnd []uint32, arena []byte) *builder {
+	first := parts[0].b
+	names := joinNames(parts, arena)
 	n, pos := 0, 0
-	for _, b := range bs {
+	for _, p := range parts {
+		b := p.b
 		m := len(b.addrs)
 		copy(addrs[n:], b.addrs) // no-op unless an earlier part had blank lines
 		copy(types[n:], b.types)
@@ -135,25 +146,25 @@ func joinBuilders(bs []*builder, addrs []uint64, types []byte, nameEnd []uint32,
 // joinNames puts the parts' names back to back. Each part wrote its names at
 // the start of its region of the shared arena; when a part had more than its
 // region holds, append moved its names elsewhere and they are copied back.
-func joinNames(bs []*builder, arena []byte, regions []int) []byte {
+func joinNames(parts []part, arena []byte) []byte {
 	total, inPlace := 0, true
-	for i, b := range bs {
-		total += len(b.arena)
-		inPlace = inPlace && (len(b.arena) == 0 || &b.arena[0] == &arena[regions[i]])
+	for _, p := range parts {
+		total += len(p.b.arena)
+		inPlace = inPlace && (len(p.b.arena) == 0 || &p.b.arena[0] == &arena[p.region])
 	}
 	if !inPlace || total > len(arena) {
 		out := make([]byte, 0, total)
-		for _, b := range bs {
-			out = append(out, b.arena...)
+		for _, p := range parts {
+			out = append(out, p.b.arena...)
 		}
 		return out
 	}
 	pos := 0
-	for i, b := range bs { // regions are in order, so moves go left only
-		if pos != regions[i] {
-			copy(arena[pos:], b.arena)
+	for _, p := range parts { // regions are in order, so moves go left only
+		if pos != p.region {
+			copy(arena[pos:], p.b.arena)
 		}
-		pos += len(b.arena)
+		pos += len(p.b.arena)
 	}
 	return arena[:pos]
 }

@@ -69,19 +69,35 @@ func (b *builder) parseAll(buf []byte) error {
 
 // Parse reads a kallsyms or System.map text from r. Reading and parsing
 // overlap: a live /proc/kallsyms, which the kernel generates as it is read,
-// costs little more than reading it.
+// costs little more than reading it. A regular file (an *os.File, or any
+// reader with a Stat method, reporting a size) is read whole and parsed as
+// ParseBytes does, in parallel.
 func Parse(r io.Reader, opts Options) (*Table, error) {
+	if size, ok := regularSize(r); ok {
+		data, err := readSized(r, size)
+		if err != nil {
+			return nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
+		}
+		return ParseBytes(data, opts)
+	}
 	// Sized for a typical kernel (100k to 200k symbols) to spare regrowth; the
 	// columns are trimmed in the end.
 	b := newBuilder(opts, 1<<17, 6<<20, 16)
-	chunks := make(chan []byte, 4)
-	free := make(chan []byte, 4)
+	// The reader fills chunks cut from one slab and waits for the parser to
+	// hand them back; the slab holds enough for reading never to wait on a
+	// parser that keeps up.
+	slab := make([]byte, numChunks*chunkSize)
+	chunks := make(chan []byte, numChunks)
+	free := make(chan []byte, numChunks)
+	for i := range numChunks {
+		free <- slab[i*chunkSize : (i+1)*chunkSize : (i+1)*chunkSize]
+	}
 	errc := make(chan error, 1)
 	stop := make(chan struct{})
 	defer close(stop)
 	go readChunks(r, chunks, free, errc, stop)
 
-	var carry []byte // a line split across chunks
+	carry := make([]byte, 0, 1024) // a line split across chunks
 	for chunk := range chunks {
 		buf, err := b.joinCarry(&carry, chunk)
 		if err != nil {
@@ -92,10 +108,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 			return nil, err
 		}
 		carry = append(carry, rest...)
-		select {
-		case free <- chunk[:cap(chunk)]:
-		default:
-		}
+		free <- chunk[:cap(chunk)] // never blocks: it holds every chunk
 	}
 	if err := <-errc; err != nil {
 		return nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
@@ -104,6 +117,28 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 		return nil, err
 	}
 	return b.finish()
+}
+
+// regularSize returns the size of r when it is a regular file that says how
+// big it is; files in /proc say 0 and are streamed.
+func regularSize(r io.Reader) (int64, bool) {
+	st, ok := r.(interface{ Stat() (os.FileInfo, error) })
+	if !ok {
+		return 0, false
+	}
+	fi, err := st.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() <= 0 || fi.Size() > 1<<32 {
+		return 0, false
+	}
+	return fi.Size(), true
+}
+
+// readSized reads r to its end into a buffer sized for size bytes (more, if
+// the file grew).
+func readSized(r io.Reader, size int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 // joinCarry completes the line held in carry with the start of chunk, parses
@@ -127,17 +162,23 @@ func (b *builder) joinCarry(carry *[]byte, chunk []byte) ([]byte, error) {
 	return chunk[nl+1:], err
 }
 
+// Parse reads in chunks of chunkSize bytes, numChunks of them in flight.
+const (
+	chunkSize = 64 << 10
+	numChunks = 6
+)
+
 // readChunks reads r into buffers and sends them on chunks until EOF; the
 // final error (nil at EOF) goes to errc.
 func readChunks(r io.Reader, chunks chan<- []byte, free <-chan []byte, errc chan<- error, stop <-chan struct{}) {
 	defer close(chunks)
-	const chunkSize = 64 << 10
 	for {
 		var buf []byte
 		select {
 		case buf = <-free:
-		default:
-			buf = make([]byte, chunkSize)
+		case <-stop:
+			errc <- nil
+			return
 		}
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {

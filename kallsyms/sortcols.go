@@ -36,44 +36,38 @@ func sortedPrefix(addrs []uint64) int {
 
 // restColumns holds the symbols after the sorted prefix, in address order.
 type restColumns struct {
-	addrs []uint64
-	types []byte
-	ends  []uint32 // end of name k in names
-	names []byte
-	mods  []uint16
+	addrs   []uint64
+	ends    []uint32 // end of name k in names
+	typeMod []uint32 // type letter << 16 | module id
+	names   []byte
 }
+
+func (r *restColumns) typ(k int) byte   { return byte(r.typeMod[k] >> 16) }
+func (r *restColumns) mod(k int) uint16 { return uint16(r.typeMod[k]) }
 
 // takeRest copies the symbols from p on into address order.
 func (b *builder) takeRest(p int) restColumns {
 	order := sortIndices(b.addrs, p)
-	modOf := b.modulesFrom(p)
 	q := len(order)
 	r := restColumns{
-		addrs: make([]uint64, q), types: make([]byte, q), ends: make([]uint32, q),
-		names: make([]byte, 0, len(b.arena)-int(b.nameEnd[p-1])), mods: make([]uint16, q),
+		addrs: make([]uint64, q), ends: make([]uint32, q), typeMod: make([]uint32, q),
+		names: make([]byte, 0, len(b.arena)-int(b.nameEnd[p-1])),
 	}
-	for k, f := range order {
-		r.addrs[k], r.types[k], r.mods[k] = b.addrs[f], b.types[f], modOf[int(f)-p]
+	for k, o := range order {
+		f := o.idx
+		r.addrs[k] = b.addrs[f]
+		r.typeMod[k] = uint32(b.types[f])<<16 | uint32(b.moduleAt(int(f)))
 		r.names = append(r.names, b.arena[b.nameEnd[f-1]:b.nameEnd[f]]...) // f >= p >= 1
 		r.ends[k] = uint32(len(r.names))
 	}
 	return r
 }
 
-// modulesFrom returns the module id of every symbol from p on.
-func (b *builder) modulesFrom(p int) []uint16 {
-	n := len(b.addrs)
-	modOf := make([]uint16, n-p)
-	for r, fr := range b.fileMod {
-		end := n
-		if r+1 < len(b.fileMod) {
-			end = b.fileMod[r+1].first
-		}
-		for i := max(fr.first, p); i < end; i++ {
-			modOf[i-p] = fr.mod
-		}
-	}
-	return modOf
+// moduleAt returns the module id of symbol i (in file order).
+func (b *builder) moduleAt(i int) uint16 {
+	runs := b.fileMod
+	k, _ := slices.BinarySearchFunc(runs, i+1, func(r fileRun, t int) int { return cmp.Compare(r.first, t) })
+	return runs[k-1].mod // the last run starting at or before i; runs[0] starts at 0
 }
 
 // mergeRest merges the sorted rest into the sorted prefix [0, p) of the
@@ -143,15 +137,15 @@ func (b *builder) placeRest(r *restColumns, j0, j, dst, wb int, runs *runsBackwa
 	end := int(r.ends[j-1])
 	nb := wb - (end - start)
 	copy(b.addrs[dst:], r.addrs[j0:j])
-	copy(b.types[dst:], r.types[j0:j])
 	copy(b.arena[nb:wb], r.names[start:end])
 	shift := uint32(nb - start)
 	for k := j0; k < j; k++ {
+		b.types[dst+k-j0] = r.typ(k)
 		b.nameEnd[dst+k-j0] = r.ends[k] + shift
 	}
 	for k := j - 1; k >= j0; k-- {
-		if k == j0 || r.mods[k-1] != r.mods[k] {
-			runs.add(dst+k-j0, r.mods[k])
+		if k == j0 || r.mod(k-1) != r.mod(k) {
+			runs.add(dst+k-j0, r.mod(k))
 		}
 	}
 	return nb
@@ -195,33 +189,37 @@ func (rb *runsBackward) forward() []fileRun {
 	return rb.out
 }
 
-// sortIndices returns the file indices from p on in stable address order.
-// Addresses within 4 GiB below the highest (all of a machine's modules) are
-// radix-sorted on 32 bits; the few below that (per-CPU offsets) are sorted
-// apart and come first.
-func sortIndices(addrs []uint64, p int) []uint32 {
+// sortIndices returns the file indices from p on in stable address order
+// (in the idx fields). Addresses within 4 GiB below the highest (all of a
+// machine's modules) are radix-sorted on 32 bits; the few below that
+// (per-CPU offsets) are sorted apart and come first.
+func sortIndices(addrs []uint64, p int) []keyed32 {
 	rest := addrs[p:]
 	top := slices.Max(rest)
 	floor := uint64(0)
 	if top > math.MaxUint32 {
 		floor = top - math.MaxUint32
 	}
-	var far []uint32
-	near := make([]keyed32, 0, len(rest))
+	nfar := 0
+	for _, a := range rest {
+		if a < floor {
+			nfar++
+		}
+	}
+	out := make([]keyed32, 2*len(rest)) // the sorted keys, then room for radixSort32
+	far, near := out[:0:nfar], out[nfar:nfar:len(rest)]
 	for k, a := range rest {
 		if a < floor {
-			far = append(far, uint32(p+k))
+			far = append(far, keyed32{0, uint32(p + k)})
 		} else {
 			near = append(near, keyed32{uint32(a - floor), uint32(p + k)})
 		}
 	}
-	slices.SortStableFunc(far, func(x, y uint32) int { return cmp.Compare(addrs[x], addrs[y]) })
-	near = radixSort32(near)
-	out := append(make([]uint32, 0, len(rest)), far...)
-	for _, k := range near {
-		out = append(out, k.idx)
+	slices.SortStableFunc(far, func(x, y keyed32) int { return cmp.Compare(addrs[x.idx], addrs[y.idx]) })
+	if sorted := radixSort32(near, out[len(rest):]); len(near) > 0 && &sorted[0] != &near[0] {
+		copy(near, sorted)
 	}
-	return out
+	return out[:len(rest)]
 }
 
 // keyed32 is a 32-bit sort key with a symbol's file index.
@@ -230,7 +228,8 @@ type keyed32 struct{ key, idx uint32 }
 // radixSort32 sorts by key, stably, in passes of up to 12 bits over the
 // bits in which keys differ: two passes when they span less than 16 MiB,
 // the usual case for the module area, at most three.
-func radixSort32(a []keyed32) []keyed32 {
+// tmp has room for len(a) keys; the result is a or tmp.
+func radixSort32(a, tmp []keyed32) []keyed32 {
 	if len(a) < 2 {
 		return a
 	}
@@ -245,8 +244,9 @@ func radixSort32(a []keyed32) []keyed32 {
 	}
 	digit := (width + passes - 1) / passes
 	mask := uint32(1)<<digit - 1
-	tmp := make([]keyed32, len(a))
-	count := make([]int, mask+2)
+	tmp = tmp[:len(a)]
+	var counts [1<<12 + 1]int
+	count := counts[:mask+2]
 	for shift := uint(0); shift < width; shift += digit {
 		clear(count)
 		for _, k := range a {
