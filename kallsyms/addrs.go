@@ -24,59 +24,11 @@ type addrColumn struct {
 	wide []uint64
 
 	segs    []segment
-	buckets bucketStarts
+	buckets packedSeq
 	// segDir maps each segmentGap-wide window of offsets to the last segment
 	// starting at or before its end: segments are at least segmentGap apart,
 	// so d's segment is that one or the one before.
 	segDir []uint32
-}
-
-// bucketStarts holds the first symbol of every bucket in two bytes: the
-// symbol number is base[b>>8] + rel[b] (256 buckets hold far fewer than
-// 65,536 symbols; if not, wide holds plain numbers instead).
-type bucketStarts struct {
-	base []uint32
-	rel  []uint16
-	wide []uint32
-}
-
-// span returns the first symbols of buckets b and b+1.
-func (bs *bucketStarts) span(b uint32) (lo, hi int) {
-	if bs.wide != nil {
-		w := bs.wide[b : b+2]
-		return int(w[0]), int(w[1])
-	}
-	i, rel := int(b), bs.rel
-	_ = rel[i+1]
-	return int(bs.base[i>>8]) + int(rel[i]), int(bs.base[(i+1)>>8]) + int(rel[i+1])
-}
-
-// at returns the first symbol of bucket b.
-func (bs *bucketStarts) at(b uint32) int {
-	if bs.wide != nil {
-		return int(bs.wide[b])
-	}
-	return int(bs.base[b>>8]) + int(bs.rel[b])
-}
-
-// fill stores the starts (non-decreasing symbol numbers), 256 at a time:
-// the last of a block is its largest, so one check per block says whether
-// its numbers fit two bytes.
-func (bs *bucketStarts) fill(starts []uint32) {
-	bs.base = make([]uint32, (len(starts)+255)>>8)
-	bs.rel = make([]uint16, len(starts))
-	for b := 0; b < len(starts); b += 256 {
-		block, rel := starts[b:min(b+256, len(starts))], bs.rel[b:min(b+256, len(starts))]
-		base := block[0]
-		if block[len(block)-1]-base > 0xffff {
-			*bs = bucketStarts{wide: starts}
-			return
-		}
-		bs.base[b>>8] = base
-		for k, s := range block {
-			rel[k] = uint16(s - base)
-		}
-	}
 }
 
 // segment is a run of offsets without a large gap.

@@ -171,7 +171,7 @@ func (t *Table) indexSections(meta []byte) ([]section, uint32) {
 		{secSource, 1, []byte(t.source)},
 		{secMeta, 1, meta},
 		{secTypes, 1, t.types},
-		{secNameOff, 4, encodeLE(t.nameOff)},
+		{secNameOff, 4, encodeLE(t.nameOff.all())},
 		{secNames, 1, []byte(t.names)},
 		{secRuns, 8, encodeRuns(t.runs)},
 		{secModules, 48, encodeModules(t.mods)},
@@ -485,13 +485,13 @@ func (h header) table(secs [numSectionIDs][]byte) (*Table, error) {
 		hidden:   h.flags&flagHidden != 0,
 		pageSize: h.pageSize,
 		types:    secs[secTypes],
-		nameOff:  view[uint32](secs[secNameOff]),
+		nameOff:  packedSeq{wide: view[uint32](secs[secNameOff])},
 		names:    unsafe.String(unsafe.SliceData(secs[secNames]), len(secs[secNames])),
 	}
 	if len(t.types) != n {
 		return nil, fmt.Errorf("%d type letters for %d symbols", len(t.types), n)
 	}
-	if err := checkNames(t.nameOff, n, len(t.names)); err != nil {
+	if err := checkNames(t.nameOff.wide, n, len(t.names)); err != nil {
 		return nil, err
 	}
 	var err error

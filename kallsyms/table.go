@@ -16,9 +16,10 @@ type Table struct {
 	source string
 	addrs  addrColumn
 	types  []byte
-	// names holds every name back to back; name i is names[nameOff[i]:nameOff[i+1]].
+	// names holds every name back to back; name i is
+	// names[nameOff.at(i):nameOff.at(i+1)].
 	names   string
-	nameOff []uint32
+	nameOff packedSeq
 	runs    []run    // module runs in index order
 	mods    []module // by module id; id 0 is the core kernel
 	// hot is the longest run (the core kernel's text, in a real table):
@@ -60,7 +61,10 @@ func (t *Table) Hidden() bool { return t.hidden }
 
 // Name returns the name of symbol i. It does not allocate; the string shares
 // the table's memory.
-func (t *Table) Name(i int) string { return t.names[t.nameOff[i]:t.nameOff[i+1]] }
+func (t *Table) Name(i int) string {
+	start, end := t.nameOff.span(uint32(i))
+	return t.names[start:end]
+}
 
 // AppendName appends the name of symbol i to dst.
 func (t *Table) AppendName(dst []byte, i int) []byte { return append(dst, t.Name(i)...) }
@@ -167,7 +171,7 @@ func (b *builder) finish() (*Table, error) {
 		t.addrs = col
 	}
 	t.types = b.types
-	t.nameOff = b.nameOffsets()
+	t.nameOff.fill(b.nameOffsets())
 	t.names = arenaString(b.arena)
 	t.runs = compactRuns(b.fileMod)
 	t.setHotRun()
@@ -182,14 +186,13 @@ func (b *builder) finish() (*Table, error) {
 // address column concurrently for.
 const minConcurrentFinish = 1 << 14
 
-// nameOffsets returns the name offsets as Table keeps them: a zero, then
-// the end of every name. The builder's nameEnd usually sits right after such
-// a zero already (see withNameOffsets), and is then used in place.
+// nameOffsets returns where every name starts, and the end of the last:
+// a zero, then every name's end. The builder's nameEnd usually sits right
+// after such a zero already, and is then used in place.
 func (b *builder) nameOffsets() []uint32 {
 	n := len(b.nameEnd)
-	if n > 0 && len(b.nameOff) > 0 && cap(b.nameOff) > n && &b.nameOff[:2][1] == &b.nameEnd[0] &&
-		cap(b.nameOff)-(n+1) <= n/16 {
-		return b.nameOff[: n+1 : n+1]
+	if n > 0 && cap(b.nameOff) > n && &b.nameOff[:2][1] == &b.nameEnd[0] {
+		return b.nameOff[:n+1]
 	}
 	off := make([]uint32, n+1)
 	copy(off[1:], b.nameEnd)
