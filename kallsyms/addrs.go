@@ -29,6 +29,10 @@ type addrColumn struct {
 	// starting at or before its end: segments are at least segmentGap apart,
 	// so d's segment is that one or the one before.
 	segDir []uint32
+	// hot is a copy of the segment with the most symbols (the core
+	// kernel's, in a real table): upperOff finds offsets inside it without
+	// the two dependent reads of segDir and segs.
+	hot segment
 }
 
 // segment is a run of offsets without a large gap.
@@ -103,6 +107,7 @@ func (c *addrColumn) buildIndex(ends []int) {
 		first = end
 	}
 	c.buckets.fill(starts)
+	c.setHotSegment()
 	c.segDir = make([]uint32, c.off[len(c.off)-1]>>segmentGapBits+1)
 	si := 0
 	for w := range c.segDir {
@@ -153,22 +158,35 @@ func (c *addrColumn) upper(addr uint64) int {
 	return len(c.low) + c.upperOff(uint32(d))
 }
 
+// setHotSegment copies the segment with the most symbols into c.hot.
+func (c *addrColumn) setHotSegment() {
+	c.hot = segment{}
+	for _, s := range c.segs {
+		if s.end-s.first > c.hot.end-c.hot.first {
+			c.hot = s
+		}
+	}
+}
+
 // upperOff returns the number of offsets <= d.
 func (c *addrColumn) upperOff(d uint32) int {
-	w := int(d >> segmentGapBits)
-	if w >= len(c.segDir) { // above the last symbol
-		return len(c.off)
-	}
-	si := int(c.segDir[w]) // the last segment starting in or before d's window
-	s := &c.segs[si]
-	if d < s.start { // then d lies above the segment before, or below all
-		if si == 0 {
-			return 0
+	s := &c.hot
+	if d-s.start >= s.last-s.start { // outside [start, last) of the hot segment (the zero one holds nothing)
+		w := int(d >> segmentGapBits)
+		if w >= len(c.segDir) { // above the last symbol
+			return len(c.off)
 		}
-		s = &c.segs[si-1]
-	}
-	if d >= s.last {
-		return int(s.end)
+		si := int(c.segDir[w]) // the last segment starting in or before d's window
+		s = &c.segs[si]
+		if d < s.start { // then d lies above the segment before, or below all
+			if si == 0 {
+				return 0
+			}
+			s = &c.segs[si-1]
+		}
+		if d >= s.last {
+			return int(s.end)
+		}
 	}
 	lo, hi := c.buckets.span(s.bucket + s.bucketOf(d))
 	// Symbols in [lo, hi) start inside the bucket; those before lo are <= d,

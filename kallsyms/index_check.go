@@ -34,6 +34,7 @@ func (h header) addrColumn(secs [numSectionIDs][]byte, n int) (addrColumn, error
 		return addrColumn{}, err
 	}
 	c.segDir = view[uint32](secs[secSegDir])
+	c.setHotSegment()
 	return c, c.checkSegDir()
 }
 
