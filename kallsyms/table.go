@@ -158,21 +158,29 @@ func (b *builder) finish() (*Table, error) {
 	if !t.hidden {
 		b.sortByAddress()
 	}
-	// The address column takes the longest to build: on a large table it is
-	// built on a second goroutine while the rest is worked out from the plain
-	// sorted addresses.
-	var col addrColumn
+	// The address column takes the longest to build, and trimming a name
+	// arena sized by guess (a streamed input's) comes next: on a large table
+	// each runs on a goroutine of its own while the rest is worked out from
+	// the plain sorted addresses.
+	concurrent := n >= minConcurrentFinish && runtime.GOMAXPROCS(0) > 1
 	var wg sync.WaitGroup
-	if n >= minConcurrentFinish && runtime.GOMAXPROCS(0) > 1 {
-		wg.Go(func() { col = newAddrColumn(b.addrs) })
-		t.addrs = addrColumn{wide: b.addrs}
-	} else {
-		col = newAddrColumn(b.addrs)
-		t.addrs = col
+	var col addrColumn
+	run := func(f func()) {
+		if concurrent {
+			wg.Go(f)
+		} else {
+			f()
+		}
 	}
+	run(func() { col = newAddrColumn(b.addrs) })
+	if arenaSlack(b.arena) {
+		run(func() { t.names = arenaString(b.arena) })
+	} else {
+		t.names = arenaString(b.arena)
+	}
+	t.addrs = addrColumn{wide: b.addrs}
 	t.types = b.types
 	t.nameOff.fill(b.nameOffsets())
-	t.names = arenaString(b.arena)
 	t.runs = compactRuns(b.fileMod)
 	t.setHotRun()
 	t.mods = t.describeModules(b.mods.strings())
@@ -205,11 +213,15 @@ func arenaString(arena []byte) string {
 	if len(arena) == 0 {
 		return ""
 	}
-	if cap(arena)-len(arena) > len(arena)/16 {
+	if arenaSlack(arena) {
 		arena = slices.Clip(append([]byte(nil), arena...))
 	}
 	return unsafe.String(&arena[0], len(arena))
 }
+
+// arenaSlack reports whether the arena has so much room left that it is
+// worth copying the names into one just their size.
+func arenaSlack(arena []byte) bool { return cap(arena)-len(arena) > len(arena)/16 }
 
 func allZero(addrs []uint64) bool {
 	for _, a := range addrs {
