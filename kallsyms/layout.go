@@ -1,5 +1,7 @@
 package kallsyms
 
+import "bytes"
+
 // marker is a linker symbol that bounds a part of the kernel image.
 type marker int
 
@@ -132,14 +134,7 @@ func (s *coreScan) merge(o *coreScan) {
 // coreLayout computes the core layout from the markers and the core symbols.
 func (t *Table) coreLayout(s *coreScan) coreLayout {
 	l := coreLayout{addr: s.addr, has: s.has}
-	data := 0
-	t.forCore(func(i int) {
-		switch t.types[i] {
-		case 'd', 'D', 'b', 'B':
-			data++
-		}
-	})
-	l.hasData = l.has[mEnd] && data > 64
+	l.hasData = l.has[mEnd] && t.coreDataSymbols() > 64
 	if !l.setRanges() {
 		// No markers (a partial table): resolve between the first and the
 		// last symbol; the last symbol's size is then unknown.
@@ -154,6 +149,22 @@ func (t *Table) coreLayout(s *coreScan) coreLayout {
 		}
 	}
 	return l
+}
+
+// coreDataSymbols counts the core kernel's data and bss symbols (type
+// letters d, D, b, B), a byte count at a time over each core run.
+func (t *Table) coreDataSymbols() int {
+	n := 0
+	for r, rn := range t.runs {
+		if rn.mod != 0 {
+			continue
+		}
+		types := t.types[rn.first:t.runEnd(r)]
+		for _, c := range []byte("dDbB") {
+			n += bytes.Count(types, []byte{c})
+		}
+	}
+	return n
 }
 
 // forCore calls f with the index of every core-kernel symbol.
