@@ -105,11 +105,7 @@ func (b *builder) movePrefix(i0, i, dst, wb int, runs *runsBackward) int {
 	if i0 == i {
 		return wb
 	}
-	start := 0
-	if i0 > 0 {
-		start = int(b.nameEnd[i0-1])
-	}
-	end := int(b.nameEnd[i-1])
+	start, end := nameSpan(b.nameEnd, i0, i)
 	nb := wb - (end - start)
 	runs.prefix(i0, i, dst-i0)
 	copy(b.addrs[dst:], b.addrs[i0:i])
@@ -130,11 +126,7 @@ func (b *builder) placeRest(r *restColumns, j0, j, dst, wb int, runs *runsBackwa
 	if j0 == j {
 		return wb
 	}
-	start := 0
-	if j0 > 0 {
-		start = int(r.ends[j0-1])
-	}
-	end := int(r.ends[j-1])
+	start, end := nameSpan(r.ends, j0, j)
 	nb := wb - (end - start)
 	copy(b.addrs[dst:], r.addrs[j0:j])
 	copy(b.arena[nb:wb], r.names[start:end])
@@ -149,6 +141,15 @@ func (b *builder) placeRest(r *restColumns, j0, j, dst, wb int, runs *runsBackwa
 		}
 	}
 	return nb
+}
+
+// nameSpan returns where the names of symbols [i0, i) start and end, given
+// each name's end.
+func nameSpan(ends []uint32, i0, i int) (start, end int) {
+	if i0 > 0 {
+		start = int(ends[i0-1])
+	}
+	return start, int(ends[i-1])
 }
 
 // runsBackward collects module runs while the columns are merged from the
