@@ -140,7 +140,29 @@ func joinBuilders(parts []part, addrs []uint64, types []byte, nameEnd []uint32, 
 		pos += len(b.arena)
 	}
 	first.addrs, first.types, first.nameEnd, first.arena = addrs[:n], types[:n], nameEnd[:n], names
+	first.sorted = sortedAcross(parts, first.addrs)
 	return first
+}
+
+// sortedAcross returns the length of the sorted prefix of the joined
+// addresses from each part's own, and ORs the parts' nonZero into the first.
+func sortedAcross(parts []part, addrs []uint64) int {
+	first := parts[0].b
+	sorted, n, broken := 0, 0, false
+	for _, p := range parts {
+		b := p.b
+		first.nonZero |= b.nonZero
+		if !broken {
+			if n > 0 && len(b.addrs) > 0 && addrs[n] < addrs[n-1] {
+				broken = true
+			} else {
+				sorted = n + b.sorted
+				broken = b.sorted < len(b.addrs)
+			}
+		}
+		n += len(b.addrs)
+	}
+	return sorted
 }
 
 // joinNames puts the parts' names back to back. Each part wrote its names at

@@ -228,6 +228,18 @@ type builder struct {
 	fileMod []fileRun // module runs in file order
 	mods    modNames  // module names by id; id 0 is the core kernel
 	core    coreScan
+	// sorted is the length of the longest sorted prefix of addrs, and
+	// nonZero the OR of every address, both kept up while appending.
+	sorted  int
+	nonZero uint64
+}
+
+// note keeps sorted and nonZero up for an address about to be appended.
+func (b *builder) note(addr uint64) {
+	if n := len(b.addrs); b.sorted == n && (n == 0 || addr >= b.addrs[n-1]) {
+		b.sorted++
+	}
+	b.nonZero |= addr
 }
 
 // fileRun marks that symbols from first on belong to module mod.
@@ -316,6 +328,7 @@ func (b *builder) add(s line) error {
 	if len(b.arena)+len(s.name) > 1<<32-1 {
 		return b.errorf("input too large: names exceed 4 GiB")
 	}
+	b.note(s.addr)
 	b.addrs = append(b.addrs, s.addr)
 	b.types = append(b.types, s.typ)
 	b.arena = append(b.arena, s.name...)
@@ -340,7 +353,15 @@ func (b *builder) add(s line) error {
 // run of them.
 func (b *builder) fastLines(buf []byte, mod []byte) (int, error) {
 	addrs, types, nameEnd, arena := b.addrs, b.types, b.nameEnd, b.arena
-	defer func() { b.addrs, b.types, b.nameEnd, b.arena = addrs, types, nameEnd, arena }()
+	sorted, nonZero := b.sorted, b.nonZero
+	defer func() {
+		b.addrs, b.types, b.nameEnd, b.arena = addrs, types, nameEnd, arena
+		b.sorted, b.nonZero = sorted, nonZero
+	}()
+	prev := uint64(0)
+	if len(addrs) > 0 {
+		prev = addrs[len(addrs)-1]
+	}
 	n := 0
 	hiWord, hi := uint64(0x3030303030303030), uint32(0) // "00000000"
 	for {
@@ -376,6 +397,10 @@ func (b *builder) fastLines(buf []byte, mod []byte) (int, error) {
 			return n, b.errorf("input too large: names exceed 4 GiB")
 		}
 		addr := uint64(hi)<<32 | uint64(lo)
+		if sorted == len(addrs) && addr >= prev { // (prev is 0 before the first)
+			sorted++
+		}
+		prev, nonZero = addr, nonZero|addr
 		addrs = append(addrs, addr)
 		types = append(types, p[17])
 		arena = append(arena, name[:j]...)

@@ -17,21 +17,12 @@ import (
 // symbols sorting below them push them, in whole blocks, and nothing the size
 // of the table is allocated.
 func (b *builder) sortByAddress() {
-	p := sortedPrefix(b.addrs)
+	p := b.sorted
 	if p == len(b.addrs) {
 		return
 	}
 	rest := b.takeRest(p)
 	b.mergeRest(p, &rest)
-}
-
-// sortedPrefix returns the length of the longest sorted prefix of addrs.
-func sortedPrefix(addrs []uint64) int {
-	p := 1
-	for p < len(addrs) && addrs[p-1] <= addrs[p] {
-		p++
-	}
-	return min(p, len(addrs))
 }
 
 // restColumns holds the symbols after the sorted prefix, in address order.

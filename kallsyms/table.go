@@ -151,7 +151,7 @@ func (b *builder) finish() (*Table, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("%s: %w", sourceName(b.opts.Source), ErrEmpty)
 	}
-	t := &Table{source: b.opts.Source, pageSize: b.opts.PageSize, hidden: allZero(b.addrs)}
+	t := &Table{source: b.opts.Source, pageSize: b.opts.PageSize, hidden: b.nonZero == 0}
 	if t.pageSize == 0 {
 		t.pageSize = 4096
 	}
@@ -222,15 +222,6 @@ func arenaString(arena []byte) string {
 // arenaSlack reports whether the arena has so much room left that it is
 // worth copying the names into one just their size.
 func arenaSlack(arena []byte) bool { return cap(arena)-len(arena) > len(arena)/16 }
-
-func allZero(addrs []uint64) bool {
-	for _, a := range addrs {
-		if a != 0 {
-			return false
-		}
-	}
-	return true
-}
 
 // compactRuns converts builder runs, dropping empty ones.
 func compactRuns(in []fileRun) []run {
