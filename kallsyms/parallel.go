@@ -48,6 +48,15 @@ type part struct {
 // names take if every line has the common shape (arenaSize), so that in the
 // common case the parts' names end up back to back where they were written.
 func parseParallel(data []byte, texts [][]byte, opts Options) (*Table, error) {
+	b, err := parseParts(data, texts, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b.finish()
+}
+
+// parseParts parses the parts in parallel and joins them into one builder.
+func parseParts(data []byte, texts [][]byte, opts Options) (*builder, error) {
 	parts := make([]part, len(texts))
 	for i, text := range texts {
 		parts[i].text = text
@@ -88,7 +97,7 @@ func parseParallel(data []byte, texts [][]byte, opts Options) (*Table, error) {
 	}
 	first := joinBuilders(parts, addrs, types, nameEnd, arena)
 	first.nameOff = nameOff
-	return first.finish()
+	return first, nil
 }
 
 // countLines returns the number of lines in part, a last one without
@@ -139,13 +148,14 @@ func joinBuilders(parts []part, addrs []uint64, types []byte, nameEnd []uint32, 
 		n += m
 		pos += len(b.arena)
 	}
+	first.sorted = sortedAcross(parts, addrs) // before first's columns become the joined ones
 	first.addrs, first.types, first.nameEnd, first.arena = addrs[:n], types[:n], nameEnd[:n], names
-	first.sorted = sortedAcross(parts, first.addrs)
 	return first
 }
 
 // sortedAcross returns the length of the sorted prefix of the joined
-// addresses from each part's own, and ORs the parts' nonZero into the first.
+// addresses (each part's own columns copied into addrs one after the other)
+// from each part's own, and ORs the parts' nonZero into the first.
 func sortedAcross(parts []part, addrs []uint64) int {
 	first := parts[0].b
 	sorted, n, broken := 0, 0, false
