@@ -80,8 +80,9 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 		}
 		return ParseBytes(data, opts)
 	}
-	// Sized for a typical kernel (100k to 200k symbols) to spare regrowth; the
-	// columns are trimmed in the end.
+	// Sized for a typical kernel (100k to 200k symbols) to spare regrowth;
+	// finish copies what it keeps of an oversized column (names, types) into
+	// one just its size.
 	b := newBuilder(opts, 1<<17, 6<<20, 16)
 	// The reader fills chunks cut from one slab and waits for the parser to
 	// hand them back; the slab holds enough for reading never to wait on a

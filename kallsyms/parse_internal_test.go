@@ -3,6 +3,7 @@ package kallsyms
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -101,5 +102,33 @@ func TestSortedAcrossParts(t *testing.T) {
 				t.Errorf("%s in %d parts: addresses taken for all zero", path, k)
 			}
 		}
+	}
+}
+
+// TestStreamedTableTrimmed: Parse sizes its columns for a large kernel
+// before it knows the input's size; a small table streamed through it keeps
+// columns no bigger than allocations of their exact size. The first 5,000
+// lines of a real table.
+func TestStreamedTableTrimmed(t *testing.T) {
+	data := fixture.Read(t, "../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz")
+	for range 5000 {
+		data = data[bytes.IndexByte(data, '\n')+1:]
+	}
+	small := fixture.Read(t, "../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz")
+	small = small[:len(small)-len(data)]
+	tab, err := Parse(bytes.NewReader(small), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := tab.Len()
+	if n != 5000 {
+		t.Fatalf("Len = %d, want 5000", n)
+	}
+	// An allocation of exactly n rounds up to the allocator's size class.
+	if c, exact := cap(tab.types), cap(slices.Clone(make([]byte, n))); c > exact {
+		t.Errorf("types keep %d bytes for %d symbols (an exact allocation: %d)", c, n, exact)
+	}
+	if c, exact := cap(tab.nameOff.rel), cap(slices.Clone(make([]uint16, n+1))); c > exact {
+		t.Errorf("name starts keep %d entries for %d symbols (an exact allocation: %d)", c, n, exact)
 	}
 }

@@ -180,6 +180,9 @@ func (b *builder) finish() (*Table, error) {
 	}
 	t.addrs = addrColumn{wide: b.addrs}
 	t.types = b.types
+	if cap(t.types)-len(t.types) > len(t.types)/16 { // columns of a streamed input are sized by guess
+		t.types = slices.Clone(t.types)
+	}
 	t.nameOff.fill(b.nameOffsets())
 	t.runs = compactRuns(b.fileMod)
 	t.setHotRun()
