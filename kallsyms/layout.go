@@ -31,9 +31,14 @@ const (
 	numMarkers
 )
 
+// longestMarker is the length of the longest marker name: most names that
+// start with '_' (6.18's __pfx_ padding symbols, one per function) are
+// longer, and are turned away before the switch.
+const longestMarker = len("__start___ksymtab_gpl")
+
 // markerOf returns the marker a core symbol name denotes.
 func markerOf(name []byte) (marker, bool) {
-	if len(name) < 4 || name[0] != '_' {
+	if len(name) < 4 || len(name) > longestMarker || name[0] != '_' {
 		return 0, false
 	}
 	switch string(name) {
