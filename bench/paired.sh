@@ -11,7 +11,8 @@
 # leaves there). Writes DIR/paired.txt and prints, per table and round, the
 # parse ratio OTel/ksym (ParseBytes, in memory), the address lookup ratio
 # (fastest of OTel, Pyroscope, Inspektor Gadget over ksym) and ksym's name
-# lookup in ns.
+# lookup in ns; and for this machine's live /proc/kallsyms, a streamed
+# kallsyms.Parse over a plain 128 KiB read(2) loop (cat).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(cd "$1" && pwd)
@@ -32,6 +33,10 @@ for r in $(seq "$rounds"); do
 			done
 		' sh "$dir/$fx.kallsyms" "$fx" "$dir/bench.test" "$sm" | grep '^Benchmark' | sed "s/^/round=$r /" >>"$out"
 	done
+	# This machine's live /proc/kallsyms: a streamed parse against a plain read loop.
+	KSYM_BENCH_TABLES=none KSYM_BENCH_LIVE=1 "$dir/bench.test" -test.run '^$' \
+		-test.bench '^BenchmarkLive$/impl=(cat|ksym-parse)$' -test.count 1 |
+		grep '^Benchmark' | sed "s/^/round=$r /; s|BenchmarkLive/|BenchmarkLive/table=live/|" >>"$out"
 done
 awk '
 {
@@ -47,6 +52,8 @@ END {
 		for (r = 1; (r "") in rounds; r++) {
 			if (kind == "Parse") {
 				line = line sprintf(" %.2fx", v[kind, tab, "otel", r] / v[kind, tab, "ksym-bytes", r])
+			} else if (kind == "Live") {
+				line = line sprintf(" %.2fx", v[kind, tab, "ksym-parse", r] / v[kind, tab, "cat", r])
 			} else if (kind == "LookupAddr") {
 				best = 0
 				n = split("otel pyroscope inspektor-gadget", peers, " ")
