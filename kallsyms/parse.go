@@ -353,10 +353,10 @@ func (b *builder) add(s line) error {
 // digits of an address, the same for most of a table, are decoded once per
 // run of them.
 func (b *builder) fastLines(buf []byte, mod []byte) (int, error) {
-	addrs, types, nameEnd, arena := b.addrs, b.types, b.nameEnd, b.arena
+	addrs, types, ends, arena := b.addrs, b.types, b.nameEnd, b.arena
 	sorted, nonZero := b.sorted, b.nonZero
 	defer func() {
-		b.addrs, b.types, b.nameEnd, b.arena = addrs, types, nameEnd, arena
+		b.addrs, b.types, b.nameEnd, b.arena = addrs, types, ends, arena
 		b.sorted, b.nonZero = sorted, nonZero
 	}()
 	prev := uint64(0)
@@ -382,8 +382,9 @@ func (b *builder) fastLines(buf []byte, mod []byte) (int, error) {
 			return n, nil
 		}
 		name := p[19:]
-		j := nameLen(name[:min(len(name), MaxNameLen+8)])
-		if j <= 0 || j > MaxNameLen {
+		window := name[:min(len(name), MaxNameLen+1)]
+		j := nameEnd(window)
+		if j == 0 || j == len(window) { // no name, too long, or cut by the end of buf
 			return n, nil
 		}
 		size := 19 + j + 1
@@ -405,27 +406,13 @@ func (b *builder) fastLines(buf []byte, mod []byte) (int, error) {
 		addrs = append(addrs, addr)
 		types = append(types, p[17])
 		arena = append(arena, name[:j]...)
-		nameEnd = append(nameEnd, uint32(len(arena)))
+		ends = append(ends, uint32(len(arena)))
 		if len(mod) == 0 && name[0] == '_' {
 			b.core.noteMarker(name[:j], addr)
 		}
 		b.line++
 		n += size
 	}
-}
-
-// nameLen returns the index of the first byte of s below 0x21 (a blank or a
-// control character) found by whole eight-byte words, or -1.
-func nameLen(s []byte) int {
-	const highs, limit = 0x8080808080808080, 0x21 * 0x0101010101010101
-	for j := 0; j+8 <= len(s); j += 8 {
-		x := binary.LittleEndian.Uint64(s[j:])
-		// Flags bytes < 0x21 (bytes >= 0x80 never flag); the lowest flag is exact.
-		if m := (x - limit) &^ x & highs; m != 0 {
-			return j + bits.TrailingZeros64(m)>>3
-		}
-	}
-	return -1
 }
 
 // isModuleTail reports whether s starts with "[mod]\n".
