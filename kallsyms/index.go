@@ -27,7 +27,7 @@ var ErrBadIndex = errors.New("not a usable ksym index")
 // IndexVersion is the version of the index layout this package writes and
 // reads. A file of another version is refused (rebuild it from the symbol
 // table: 'ksym snapshot index').
-const IndexVersion = 2
+const IndexVersion = 3
 
 // indexMagic opens every index file.
 var indexMagic = [8]byte{'K', 'S', 'Y', 'M', 'I', 'D', 'X', 0}
@@ -59,8 +59,7 @@ const (
 const (
 	flagHidden    = 1 << 0 // all addresses are zero
 	flagWideAddrs = 1 << 1 // addresses are stored as plain 64-bit values
-	flagWideNames = 1 << 2 // name index entries are plain indices
-	flagWideStart = 1 << 3 // bucket starts are plain 32-bit indices
+	flagWideStart = 1 << 3 // bucket starts are plain 32-bit indices (1<<2 was used by version 2)
 )
 
 // sectionID names a section of the index.
@@ -84,9 +83,9 @@ const (
 	secBucketRel                        // uint16: bucket start relative to its base
 	secBucketWide                       // uint32: bucket starts (flagWideStart)
 	secSegDir                           // uint32: segment per 1 MiB window
-	secNameShift                        // 1 uint64: hash >> shift is the group
-	secNameStarts                       // uint32: first entry of each group, and the end
-	secNameOrder                        // uint32: entries by group
+	secNameShape                        // 1 uint64: home slots | index bits<<32
+	secNameSlots                        // uint32: the name index's slots
+	secNameDups                         // uint32: symbols of the names several share
 	numSectionIDs
 )
 
@@ -164,9 +163,6 @@ func (t *Table) indexSections(meta []byte) ([]section, uint32) {
 		flags |= flagWideStart
 	}
 	x := t.index()
-	if x.wide {
-		flags |= flagWideNames
-	}
 	secs := []section{
 		{secSource, 1, []byte(t.source)},
 		{secMeta, 1, meta},
@@ -185,9 +181,9 @@ func (t *Table) indexSections(meta []byte) ([]section, uint32) {
 		{secBucketRel, 2, encodeLE(c.buckets.rel)},
 		{secBucketWide, 4, encodeLE(c.buckets.wide)},
 		{secSegDir, 4, encodeLE(c.segDir)},
-		{secNameShift, 8, encodeLE([]uint64{uint64(x.shift)})},
-		{secNameStarts, 4, encodeLE(x.starts)},
-		{secNameOrder, 4, encodeLE(x.order)},
+		{secNameShape, 8, encodeLE([]uint64{uint64(x.homes) | uint64(x.idxBits)<<32})},
+		{secNameSlots, 4, encodeLE(x.slots)},
+		{secNameDups, 4, encodeLE(x.dups)},
 	}
 	return secs, flags
 }
@@ -427,7 +423,7 @@ var sectionElems = [numSectionIDs]uint32{
 	secSource: 1, secMeta: 1, secTypes: 1, secNameOff: 4, secNames: 1, secRuns: 8,
 	secModules: 48, secModuleNames: 1, secCore: 8, secAddrLow: 8, secAddrOff: 4,
 	secAddrWide: 8, secSegments: 32, secBucketBase: 4, secBucketRel: 2,
-	secBucketWide: 4, secSegDir: 4, secNameShift: 8, secNameStarts: 4, secNameOrder: 4,
+	secBucketWide: 4, secSegDir: 4, secNameShape: 8, secNameSlots: 4, secNameDups: 4,
 }
 
 // readDirectory returns the bytes of every known section by id. Sections of
@@ -508,7 +504,7 @@ func (h header) table(secs [numSectionIDs][]byte) (*Table, error) {
 	if t.addrs, err = h.addrColumn(secs, n); err != nil {
 		return nil, err
 	}
-	x, err := decodeNameIndex(secs, n, h.flags&flagWideNames != 0)
+	x, err := decodeNameIndex(secs, n)
 	if err != nil {
 		return nil, err
 	}

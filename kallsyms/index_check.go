@@ -157,31 +157,66 @@ func (c *addrColumn) checkSegDir() error {
 	return nil
 }
 
-// decodeNameIndex reads the name index and checks that every group lies
-// within it and every entry names a symbol.
-func decodeNameIndex(secs [numSectionIDs][]byte, n int, wide bool) (nameIndex, error) {
-	shift := view[uint64](secs[secNameShift])
-	x := nameIndex{starts: view[uint32](secs[secNameStarts]), order: view[uint32](secs[secNameOrder]), wide: wide}
-	if len(shift) != 1 || shift[0] < 32 || shift[0] > 63 || wide != (n >= 1<<fpShift) {
+// decodeNameIndex reads the name index and checks that its shape fits the
+// table, that every scan ends within it and that every slot names existing
+// symbols. (That each symbol is named once, in the slot its hash gives, is
+// left to the checksum, like the rest of the layout: a wrong file can then
+// miss a name, not make a lookup read out of range.)
+func decodeNameIndex(secs [numSectionIDs][]byte, n int) (nameIndex, error) {
+	shape := view[uint64](secs[secNameShape])
+	x := newNameIndex(n)
+	if len(shape) != 1 || shape[0] != uint64(x.homes)|uint64(x.idxBits)<<32 {
 		return x, errors.New("name index parameters are malformed")
 	}
-	x.shift = uint(shift[0])
-	if len(x.starts) != 1<<(64-x.shift)+1 || len(x.order) != n || x.starts[0] != 0 || int(x.starts[len(x.starts)-1]) != n {
-		return x, errors.New("name index does not cover every symbol")
+	x.slots, x.dups = view[uint32](secs[secNameSlots]), view[uint32](secs[secNameDups])
+	if len(x.slots) <= int(x.homes) || len(x.slots) > int(x.homes)+n+1 || x.slots[len(x.slots)-1] != 0 ||
+		len(x.dups) > n || len(x.dups) > 0 && x.dups[len(x.dups)-1]&lastDup == 0 {
+		return x, errors.New("name index slots are malformed")
 	}
-	for g := 1; g < len(x.starts); g++ {
-		if x.starts[g] < x.starts[g-1] {
-			return x, fmt.Errorf("name index group %d is out of order", g)
-		}
-	}
-	mask := uint32(1<<fpShift - 1)
-	if wide {
-		mask = math.MaxUint32
-	}
-	for _, e := range x.order {
-		if int(e&mask) >= n {
-			return x, errors.New("name index names a missing symbol")
-		}
+	if !x.slotsValid() {
+		return x, errors.New("name index names a missing symbol")
 	}
 	return x, nil
+}
+
+// slotsValid reports whether every used slot names a symbol or starts a list
+// of symbols in dups. The loop over the slots has no branch on whether a slot
+// is empty, which would be mispredicted a third of the time.
+func (x *nameIndex) slotsValid() bool {
+	var used, named uint32
+	mask := x.valueMask()
+	for _, e := range x.slots {
+		v := e & mask
+		if v > x.n && !x.sharedValid(v) { // a shared name (rare)
+			return false
+		}
+		used += b2u(e != 0)
+		named += b2u(v != 0)
+	}
+	return used == named // no slot holds a tag without a value
+}
+
+// sharedValid reports whether the slot value v of a shared name starts a
+// list within dups of symbols of the table.
+func (x *nameIndex) sharedValid(v uint32) bool {
+	p := v - x.n - 1
+	if int(p) >= len(x.dups) || p > 0 && x.dups[p-1]&lastDup == 0 {
+		return false // not the start of a list
+	}
+	for _, e := range x.dups[p:] {
+		if e&^lastDup >= x.n {
+			return false
+		}
+		if e&lastDup != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -26,7 +26,9 @@ const (
 	secNameOff   = 4
 	secRuns      = 6
 	secBucketRel = 15
-	secOrder     = 20
+	secNameShape = 18
+	secNameSlots = 19
+	secNameDups  = 20
 )
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
@@ -147,6 +149,35 @@ func smallIndex(tb testing.TB) []byte {
 	return tab.AppendIndex(nil, nil)
 }
 
+// nameSlots returns the name index's slots in an index file and the number
+// of low bits of a slot that hold a symbol's index+1.
+func nameSlots(tb testing.TB, b []byte) ([]byte, int) {
+	shape := binary.LittleEndian.Uint64(sectionBytes(tb, b, secNameShape))
+	return sectionBytes(tb, b, secNameSlots), int(shape >> 32)
+}
+
+// usedSlots returns the positions of the non-empty slots in s.
+func usedSlots(s []byte) []int {
+	var used []int
+	for i := 0; i+4 <= len(s); i += 4 {
+		if binary.LittleEndian.Uint32(s[i:]) != 0 {
+			used = append(used, i/4)
+		}
+	}
+	return used
+}
+
+// sharedNameIndex returns the index of a small table with a name that two
+// symbols share, and one that one symbol has.
+func sharedNameIndex(tb testing.TB) []byte {
+	text := "ffffffff81000000 t dup\nffffffff81000010 t dup\nffffffff81000020 T one\n"
+	tab, err := kallsyms.ParseBytes([]byte(text), kallsyms.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tab.AppendIndex(nil, nil)
+}
+
 // TestLoadIndexRejects checks the error for each kind of damage.
 func TestLoadIndexRejects(t *testing.T) {
 	good := smallIndex(t)
@@ -154,6 +185,7 @@ func TestLoadIndexRejects(t *testing.T) {
 	refix := func(f func(b []byte)) []byte {
 		return damage(func(b []byte) []byte { f(b); fixChecksums(b); return b })
 	}
+	sharedIndex := sharedNameIndex(t)
 	tests := []struct {
 		name string
 		data []byte
@@ -167,7 +199,7 @@ func TestLoadIndexRejects(t *testing.T) {
 		{"extended", append(bytes.Clone(good), 0), "truncated or extended"},
 		{"body byte flipped", damage(func(b []byte) []byte { b[len(b)/2] ^= 1; return b }), "checksum mismatch: the file is corrupted"},
 		{"header byte flipped", damage(func(b []byte) []byte { b[offFileSize] ^= 1; return b }), "header checksum mismatch"},
-		{"future version", refix(func(b []byte) { b[offVersion] = 3 }), "format version 3, this ksym reads version 2"},
+		{"future version", refix(func(b []byte) { b[offVersion] = 4 }), "format version 4, this ksym reads version 3"},
 		{"section missing", refix(func(b []byte) { b[headerLen] = 99 }), "section 1 is missing"},
 		{"name offsets fall", refix(func(b []byte) {
 			s := sectionBytes(t, b, secNameOff)
@@ -181,10 +213,23 @@ func TestLoadIndexRejects(t *testing.T) {
 			s := sectionBytes(t, b, secBucketRel)
 			binary.LittleEndian.PutUint16(s, 0xffff)
 		}), "bucket 0 starts at symbol"},
-		{"name index entry beyond the table", refix(func(b []byte) {
-			s := sectionBytes(t, b, secOrder)
-			binary.LittleEndian.PutUint32(s, 0xffffff)
+		{"name index shape", refix(func(b []byte) {
+			sectionBytes(t, b, secNameShape)[0]++
+		}), "name index parameters are malformed"},
+		{"name index slot without a symbol", refix(func(b []byte) {
+			s, bits := nameSlots(t, b)
+			binary.LittleEndian.PutUint32(s[4*usedSlots(s)[0]:], 1<<bits) // a tag, index+1 = 0
 		}), "name index names a missing symbol"},
+		{"name index list beyond the table", func() []byte {
+			b := bytes.Clone(sharedIndex)
+			binary.LittleEndian.PutUint32(sectionBytes(t, b, secNameDups), 3) // of 3 symbols
+			fixChecksums(b)
+			return b
+		}(), "name index names a missing symbol"},
+		{"name index without a final empty slot", refix(func(b []byte) {
+			s, _ := nameSlots(t, b)
+			copy(s[len(s)-4:], s[4*usedSlots(s)[0]:])
+		}), "name index slots are malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,6 +275,7 @@ func FuzzLoadIndex(f *testing.F) {
 	good := smallIndex(f)
 	f.Add(append([]byte{0}, good...))
 	f.Add(append([]byte{1}, good...))
+	f.Add(append([]byte{1}, sharedNameIndex(f)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
 			return
