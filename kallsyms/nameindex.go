@@ -101,8 +101,8 @@ func (t *Table) buildNameIndex() nameIndex {
 	n := t.Len()
 	x := newNameIndex(n)
 	x.slots = make([]uint32, x.homes+1, x.homes+64) // room for a cluster past the last home
-	before := make([]uint32, n) // per symbol, the one before it of its name, +1
-	var shared []int            // slots of names that several symbols have
+	before := make([]uint32, n)                     // per symbol, the one before it of its name, +1
+	var shared []int                                // slots of names that several symbols have
 	for i := range n {
 		name := t.Name(i)
 		if p := t.insertName(&x, i, name, hashName(name), before); p >= 0 {
