@@ -13,10 +13,11 @@ import (
 // matches. It is built on the first name lookup: address-only users never pay
 // for it.
 //
-// Each name has a home slot, (hash>>32)*homes>>32. Names are placed in order
-// of home, each at its home or, when that is taken, at the first free slot
-// after it (linear probing, built in one pass). A lookup scans from the
-// name's home to the next empty slot.
+// Each name has a home slot, (hash>>32)*homes>>32, and sits there or, when
+// that was taken, in the first free slot after it (linear probing, without
+// wrapping around: slots past the last home hold the overflow). Names are
+// inserted in address order, so core-kernel names sit nearest their home. A
+// lookup scans from the name's home to the next empty slot.
 //
 // A name that several symbols share (static functions of the same name in
 // different files, __func__.0 in hundreds of them) has one slot, which
