@@ -377,21 +377,87 @@ func TestTableOrderShuffled(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var text bytes.Buffer
-			for _, s := range c.lines {
-				fmt.Fprintf(&text, "%016x %c %s", s.Addr, s.Type, s.Name)
-				if s.Module != "" {
-					fmt.Fprintf(&text, "\t[%s]", s.Module)
-				}
-				text.WriteByte('\n')
-			}
-			tab, err := kallsyms.ParseBytes(text.Bytes(), kallsyms.Options{})
+			tab, err := kallsyms.ParseBytes(rawText(c.lines), kallsyms.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkOrder(t, tab, sortedRaw(c.lines))
 		})
 	}
+}
+
+// TestTableOrderPerCPUModuleSymbols adds per-CPU module symbols (small offsets
+// in a module's lines, like discard_pa_seq [ext4], the one the Debian table
+// has) to the Debian table, in the numbers, places and name lengths the real
+// tables lack: at the addresses of the core's own per-CPU symbols and between
+// them, more of them, or with longer names, than the room the parser keeps
+// before its columns for them. (Synthetic lines added to a real table.)
+func TestTableOrderPerCPUModuleSymbols(t *testing.T) {
+	raw := readRaw(t, bootTable("run1-A"))
+	firstMod := slices.IndexFunc(raw, func(s rawSym) bool { return s.Module != "" })
+	core, mods := raw[:firstMod], raw[firstMod:]
+	var perCPU []uint64 // the core's per-CPU offsets
+	for _, s := range core {
+		if s.Addr < 1<<20 {
+			perCPU = append(perCPU, s.Addr)
+		}
+	}
+	if len(perCPU) < 100 {
+		t.Fatalf("%d core per-CPU symbols, want at least 100", len(perCPU))
+	}
+	lowSyms := func(n, nameLen int) []rawSym {
+		out := make([]rawSym, n)
+		for k := range out {
+			addr := perCPU[k*37%len(perCPU)] + uint64(k%2)*4 // at a core one's address, or just past it
+			mod := []string{"ext4", "kvm", "xfs"}[k%3]
+			out[k] = rawSym{Addr: addr, Type: 'b', Name: fmt.Sprintf("pcpu_%d_%s", k, strings.Repeat("x", nameLen)), Module: mod}
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		low  []rawSym
+	}{
+		{"one", lowSyms(1, 8)},
+		{"at zero", []rawSym{{Addr: 0, Type: 'd', Name: "pcpu_zero", Module: "kvm"}}},
+		{"31", lowSyms(31, 8)},
+		{"32", lowSyms(32, 8)},
+		{"33", lowSyms(33, 8)},
+		{"200", lowSyms(200, 8)},
+		{"long names", lowSyms(5, 500)},
+		{"one name longer than the room", lowSyms(1, 3000)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			half := len(mods) / 2
+			lines := slices.Concat(core, mods[:half], c.low, mods[half:])
+			text := rawText(lines)
+			want := sortedRaw(lines)
+			tab, err := kallsyms.ParseBytes(text, kallsyms.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkOrder(t, tab, want)
+			streamed, err := kallsyms.Parse(struct{ io.Reader }{bytes.NewReader(text)}, kallsyms.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkOrder(t, streamed, want)
+		})
+	}
+}
+
+// rawText writes lines as a kallsyms file.
+func rawText(lines []rawSym) []byte {
+	var text bytes.Buffer
+	for _, s := range lines {
+		fmt.Fprintf(&text, "%016x %c %s", s.Addr, s.Type, s.Name)
+		if s.Module != "" {
+			fmt.Fprintf(&text, "\t[%s]", s.Module)
+		}
+		text.WriteByte('\n')
+	}
+	return text.Bytes()
 }
 
 func reversed(s []rawSym) []rawSym {

@@ -68,9 +68,9 @@ func parseParts(data []byte, texts [][]byte, opts Options) (*builder, error) {
 		total += p.lines
 		arenaTotal += arenaSize(len(p.text), p.lines, digits)
 	}
-	nameOff := make([]uint32, total+1) // a zero, then nameEnd
-	addrs, types, nameEnd := make([]uint64, total), make([]byte, total), nameOff[1:]
-	arena := make([]byte, arenaTotal+64)
+	front := newFrontRoom(total, arenaTotal+64)
+	addrs, types, nameOff, arena := front.columns() // nameOff: a zero, then nameEnd
+	nameEnd := nameOff[1:]
 	base, arenaBase := 0, 0
 	for i := range parts {
 		p := &parts[i]
@@ -96,7 +96,7 @@ func parseParts(data []byte, texts [][]byte, opts Options) (*builder, error) {
 		line += p.b.line
 	}
 	first := joinBuilders(parts, addrs, types, nameEnd, arena)
-	first.nameOff = nameOff
+	first.nameOff, first.front = nameOff, front
 	return first, nil
 }
 

@@ -223,8 +223,9 @@ type builder struct {
 	line    int
 	addrs   []uint64
 	types   []byte
-	nameEnd []uint32 // end of name i in arena; start is nameEnd[i-1]
-	nameOff []uint32 // nameEnd's array from one slot before it, when it has that slot (see nameOffsets)
+	nameEnd []uint32  // end of name i in arena; start is nameEnd[i-1]
+	nameOff []uint32  // nameEnd's array from one slot before it, when it has that slot (see nameOffsets)
+	front   frontRoom // the columns' arrays with room before them, if allocated so (see mergeFront)
 	arena   []byte
 	fileMod []fileRun // module runs in file order
 	mods    modNames  // module names by id; id 0 is the core kernel
@@ -252,10 +253,10 @@ type fileRun struct {
 // newBuilder sizes the columns for the given number of lines and bytes of
 // input; addrDigits is the length of the first line's address.
 func newBuilder(opts Options, lines, bytes, addrDigits int) *builder {
-	nameOff := make([]uint32, 1, lines+1)
-	b := newBuilderInto(opts, make([]uint64, 0, lines), make([]byte, 0, lines), nameOff[1:1],
-		make([]byte, 0, arenaSize(bytes, lines, addrDigits)+64))
-	b.nameOff = nameOff
+	front := newFrontRoom(lines, arenaSize(bytes, lines, addrDigits)+64)
+	addrs, types, nameOff, arena := front.columns()
+	b := newBuilderInto(opts, addrs[:0], types[:0], nameOff[1:1], arena[:0])
+	b.nameOff, b.front = nameOff[:1], front
 	return b
 }
 

@@ -40,7 +40,7 @@ func (r *restColumns) mod(k int) uint16 { return uint16(r.typeMod[k]) }
 func (b *builder) takeRest(p int) restColumns {
 	order := sortIndices(b.addrs, p)
 	q := len(order)
-	mods := b.restModules(p)
+	mods := newModulesInOrder(b.fileMod, len(b.addrs))
 	r := restColumns{
 		addrs: make([]uint64, q), ends: make([]uint32, q), typeMod: make([]uint32, q),
 		names: make([]byte, 0, len(b.arena)-int(b.nameEnd[p-1])),
@@ -48,57 +48,74 @@ func (b *builder) takeRest(p int) restColumns {
 	for k, o := range order {
 		f := o.idx
 		r.addrs[k] = b.addrs[f]
-		r.typeMod[k] = uint32(b.types[f])<<16 | uint32(mods[int(f)-p])
+		r.typeMod[k] = uint32(b.types[f])<<16 | uint32(mods.at(int(f)))
 		r.names = append(r.names, b.arena[b.nameEnd[f-1]:b.nameEnd[f]]...) // f >= p >= 1
 		r.ends[k] = uint32(len(r.names))
 	}
 	return r
 }
 
-// restModules returns the module id of each symbol from p on, in file
-// order, filled run by run (a binary search over the runs per symbol took
-// half of takeRest's time).
-func (b *builder) restModules(p int) []uint16 {
-	mods := make([]uint16, len(b.addrs)-p)
-	runs := b.fileMod
-	for k, r := range runs {
-		end := len(b.addrs)
-		if k+1 < len(runs) {
-			end = runs[k+1].first
-		}
-		if end > p {
-			m := mods[max(r.first, p)-p : end-p]
-			for i := range m {
-				m[i] = r.mod
-			}
-		}
+// modulesInOrder finds the module of symbols in file order, taken in any
+// order: it keeps the file run of the last one, which usually holds the
+// next too (a module's symbols are sorted apart from the others').
+type modulesInOrder struct {
+	runs        []fileRun
+	n           int // symbols in the file
+	k           int // the run of the last symbol asked for
+	first, next int // where run k starts and where the next starts
+}
+
+func newModulesInOrder(runs []fileRun, n int) modulesInOrder {
+	m := modulesInOrder{runs: runs, n: n}
+	m.set(0)
+	return m
+}
+
+func (m *modulesInOrder) set(k int) {
+	m.k, m.first, m.next = k, m.runs[k].first, m.n
+	if k+1 < len(m.runs) {
+		m.next = m.runs[k+1].first
 	}
-	return mods
+}
+
+// at returns the module of symbol i.
+func (m *modulesInOrder) at(i int) uint16 {
+	if i < m.first || i >= m.next {
+		k, _ := slices.BinarySearchFunc(m.runs, i+1, func(r fileRun, t int) int { return cmp.Compare(r.first, t) })
+		m.set(k - 1) // the last run starting at or before i; runs[0] starts at 0
+	}
+	return m.runs[m.k].mod
 }
 
 // mergeRest merges the sorted rest into the sorted prefix [0, p) of the
-// columns, from the back, and rebuilds the module runs.
+// columns and rebuilds the module runs: the first few rest symbols at the
+// front when they sort near the start (see mergeFront), the others from the
+// back.
 //
 // Invariant: symbols [w, n) and name bytes [wb, len(arena)) are final, with
-// w = i + j; the prefix symbols [0, i) and rest symbols [0, j) are still to
+// w = i + j; the prefix symbols [0, i) and rest symbols [low, j) are still to
 // place. Writes land at or above w and reads below i, so moving a prefix
 // block right (copy is memmove) never clobbers what is still to be read.
 func (b *builder) mergeRest(p int, r *restColumns) {
+	fileRuns := len(b.fileMod)
+	low := b.mergeFront(p, r)
+	p += low
 	i, j := p, len(r.addrs)
 	wb := len(b.arena)
-	runs := newRunsBackward(b.fileMod, p)
-	for j > 0 {
+	runs := newRunsBackward(b.fileMod, p, 2*fileRuns+2*low+2)
+	for j > low {
 		// Prefix symbols above the last rest symbol come after it (among
 		// equal addresses the prefix, earlier in the file, comes first).
 		i0 := upperBound(b.addrs[:i], r.addrs[j-1])
-		wb = b.movePrefix(i0, i, i0+j, wb, &runs)
+		wb = b.movePrefix(i0, i, i0+j-low, wb, &runs)
 		i = i0
 		// Rest symbols at or above the prefix's new last symbol follow it.
-		j0 := 0
+		j0 := low
 		if i > 0 {
-			j0, _ = slices.BinarySearch(r.addrs[:j], b.addrs[i-1])
+			k, _ := slices.BinarySearch(r.addrs[low:j], b.addrs[i-1])
+			j0 += k
 		}
-		wb = b.placeRest(r, j0, j, i+j0, wb, &runs)
+		wb = b.placeRest(r, j0, j, i+j0-low, wb, &runs)
 		j = j0
 	}
 	runs.prefix(0, i, 0)
@@ -166,12 +183,14 @@ type runsBackward struct {
 	out  []fileRun
 }
 
-func newRunsBackward(file []fileRun, p int) runsBackward {
+// newRunsBackward starts the runs of a merge into prefix [0, p) whose file
+// runs are file; size is a guess of how many runs the merge makes.
+func newRunsBackward(file []fileRun, p, size int) runsBackward {
 	fr := len(file) - 1
 	for fr > 0 && file[fr].first >= p {
 		fr--
 	}
-	return runsBackward{file: file, fr: fr, out: make([]fileRun, 0, 2*len(file)+2)}
+	return runsBackward{file: file, fr: fr, out: make([]fileRun, 0, size)}
 }
 
 func (rb *runsBackward) add(first int, mod uint16) {
