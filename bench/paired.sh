@@ -12,7 +12,9 @@
 # parse ratio OTel/ksym (ParseBytes, in memory), the address lookup ratio
 # (fastest of OTel, Pyroscope, Inspektor Gadget over ksym) and ksym's name
 # lookup in ns; and for this machine's live /proc/kallsyms, a streamed
-# kallsyms.Parse over a plain 128 KiB read(2) loop (cat).
+# kallsyms.Parse over a plain 128 KiB read(2) loop (cat): second-long runs
+# of each (Live), and the median of per-iteration ratios of the two run
+# back to back (LiveInterleaved).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(cd "$1" && pwd)
@@ -35,7 +37,7 @@ for r in $(seq "$rounds"); do
 	done
 	# This machine's live /proc/kallsyms: a streamed parse against a plain read loop.
 	KSYM_BENCH_TABLES=none KSYM_BENCH_LIVE=1 "$dir/bench.test" -test.run '^$' \
-		-test.bench '^BenchmarkLive$/impl=(cat|ksym-parse)$' -test.count 1 |
+		-test.bench '^BenchmarkLive$/impl=(cat|ksym-parse|ksym-parse-over-cat)$' -test.count 1 |
 		grep '^Benchmark' | sed "s/^/round=$r /; s|BenchmarkLive/|BenchmarkLive/table=live/|" >>"$out"
 done
 awk '
@@ -45,6 +47,7 @@ awk '
 	tab = a[2]; sub("table=", "", tab)
 	impl = a[3]; sub("impl=", "", impl); sub("-[0-9]+$", "", impl)
 	v[kind, tab, impl, r] = $4; rounds[r]; pairs[kind, tab]
+	if (impl == "ksym-parse-over-cat") { v[kind, tab, impl, r] = $6; pairs["LiveInterleaved", tab] }
 }
 END {
 	for (k in pairs) {
@@ -54,6 +57,8 @@ END {
 				line = line sprintf(" %.2fx", v[kind, tab, "otel", r] / v[kind, tab, "ksym-bytes", r])
 			} else if (kind == "Live") {
 				line = line sprintf(" %.2fx", v[kind, tab, "ksym-parse", r] / v[kind, tab, "cat", r])
+			} else if (kind == "LiveInterleaved") {
+				line = line sprintf(" %.2fx", v["Live", tab, "ksym-parse-over-cat", r])
 			} else if (kind == "LookupAddr") {
 				best = 0
 				n = split("otel pyroscope inspektor-gadget", peers, " ")
