@@ -80,10 +80,6 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 		}
 		return ParseBytes(data, opts)
 	}
-	// Sized for a typical kernel (100k to 200k symbols) to spare regrowth;
-	// finish copies what it keeps of an oversized column (names, types) into
-	// one just its size.
-	b := newBuilder(opts, 1<<17, 6<<20, 16)
 	// The reader fills chunks cut from one slab and waits for the parser to
 	// hand them back; the slab holds enough for reading never to wait on a
 	// parser that keeps up.
@@ -97,6 +93,14 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go readChunks(r, chunks, free, errc, stop)
+	// The columns are allocated (and, from reused memory, zeroed) while the
+	// kernel writes the first chunk: room for 131,072 symbols, and names of
+	// 4 MiB of text (1.5 MiB). The name arena grows while reading, where its
+	// copies overlap the kernel's writing, rather than start at the size of
+	// a large kernel and be cut down after the last read; finish copies what
+	// it keeps of a column left more than 1/16 empty (names, types) into one
+	// just its size.
+	b := newBuilder(opts, 1<<17, 4<<20, 16)
 
 	carry := make([]byte, 0, 1024) // a line split across chunks
 	for chunk := range chunks {
