@@ -104,6 +104,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 
 	carry := make([]byte, 0, 1024) // a line split across chunks
 	for chunk := range chunks {
+		b.reserveNames(len(chunk) + len(carry))
 		buf, err := b.joinCarry(&carry, chunk)
 		if err != nil {
 			return nil, err
@@ -144,6 +145,19 @@ func readSized(r io.Reader, size int64) ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	_, err := buf.ReadFrom(r)
 	return buf.Bytes(), err
+}
+
+// reserveNames makes room in the name arena for n more bytes, doubling it
+// when it must grow (append would grow it by a quarter, in more copies, and
+// more garbage to collect while the kernel is still writing). The arena
+// keeps its room in front (see mergeFront).
+func (b *builder) reserveNames(n int) {
+	if cap(b.arena)-len(b.arena) >= n {
+		return
+	}
+	full := make([]byte, frontBytes+max(2*cap(b.arena), len(b.arena)+n))
+	b.arena = append(full[frontBytes:frontBytes], b.arena...)
+	b.front.arena = full
 }
 
 // joinCarry completes the line held in carry with the start of chunk, parses
