@@ -83,7 +83,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	// The reader fills chunks cut from one slab and waits for the parser to
 	// hand them back; the slab holds enough for reading never to wait on a
 	// parser that keeps up.
-	slab := make([]byte, numChunks*chunkSize)
+	slab := make([]byte, numChunks*chunkSize+carrySize)
 	chunks := make(chan []byte, numChunks)
 	free := make(chan []byte, numChunks)
 	for i := range numChunks {
@@ -102,7 +102,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	// just its size.
 	b := newBuilder(opts, 1<<17, 4<<20, 16)
 
-	carry := make([]byte, 0, 1024) // a line split across chunks
+	carry := slab[numChunks*chunkSize:][:0:carrySize] // a line split across chunks
 	for chunk := range chunks {
 		b.reserveNames(len(chunk) + len(carry))
 		buf, err := b.joinCarry(&carry, chunk)
@@ -181,12 +181,15 @@ func (b *builder) joinCarry(carry *[]byte, chunk []byte) ([]byte, error) {
 	return chunk[nl+1:], err
 }
 
-// Parse reads in chunks of chunkSize bytes, numChunks of them in flight.
+// Parse reads in chunks of chunkSize bytes, numChunks of them in flight, and
+// keeps a line split across two chunks in carrySize bytes (more are
+// allocated for a longer one).
 // 128 KiB is what cat reads at a time: a live parse makes no more read calls
 // than a bare read of the file (64 KiB chunks measured about 1% slower).
 const (
 	chunkSize = 128 << 10
 	numChunks = 6
+	carrySize = 1024
 )
 
 // readChunks reads r into buffers and sends them on chunks until EOF; the
