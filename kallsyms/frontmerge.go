@@ -88,7 +88,8 @@ func (b *builder) mergeFront(p int, r *restColumns) int {
 			}
 			w, wb = w+i1-i, wb+end-start
 		}
-		name := r.names[nameSpanStart(r.ends, j):r.ends[j]]
+		start, end := nameSpan(r.ends, j, j+1)
+		name := r.names[start:end]
 		addrs[w], types[w] = r.addrs[j], r.typ(j)
 		copy(arena[wb:], name)
 		wb += len(name)
@@ -132,12 +133,4 @@ func (b *builder) runEndAt(fr, limit int) int {
 		return min(b.fileMod[fr+1].first, limit)
 	}
 	return limit
-}
-
-// nameSpanStart returns where name j starts, given each name's end.
-func nameSpanStart(ends []uint32, j int) int {
-	if j > 0 {
-		return int(ends[j-1])
-	}
-	return 0
 }
