@@ -98,10 +98,12 @@ func (b *builder) mergeFront(p int, r *restColumns) int {
 		w++
 		i = i1
 	}
-	// The prefix from cut on stays where it is; its names are now lowBytes
-	// further from the arena's start, and its runs low symbols further.
-	for k := cut; k < p; k++ {
-		ends[k+low] = b.nameEnd[k] + uint32(lowBytes)
+	// The prefix from cut on stays where it is (old symbol k is new k+low);
+	// its names are now lowBytes further from the arena's start, and its
+	// runs low symbols further.
+	stay := ends[cut+low : p+low]
+	for k := range stay {
+		stay[k] += uint32(lowBytes)
 	}
 	for k := fr; k < len(b.fileMod) && b.fileMod[k].first < p; k++ {
 		runs = append(runs, fileRun{first: max(b.fileMod[k].first, cut) + low, mod: b.fileMod[k].mod})

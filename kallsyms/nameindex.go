@@ -66,7 +66,7 @@ func (x *nameIndex) valueMask() uint32 {
 }
 
 // hashName is a fast, deterministic hash of a symbol name. It is part of the
-// index file format (the name index groups by it): changing it needs a new
+// index file format (the name index places names by it): changing it needs a new
 // IndexVersion.
 func hashName(s string) uint64 {
 	const m = 0x9E3779B97F4A7C15
@@ -174,17 +174,20 @@ func (t *Table) AppendFind(dst []int, name string) []int {
 			}
 			continue
 		}
-		dups := x.dups[v-x.n-1:]
-		if t.Name(int(dups[0])) != name {
-			continue
+		if t.Name(int(x.dups[v-x.n-1])) == name {
+			return x.appendShared(dst, v)
 		}
-		for _, i := range dups {
-			dst = append(dst, int(i&^lastDup))
-			if i&lastDup != 0 {
-				break
-			}
+	}
+	return dst
+}
+
+// appendShared appends the symbols of the shared name whose slot value is v.
+func (x *nameIndex) appendShared(dst []int, v uint32) []int {
+	for _, i := range x.dups[v-x.n-1:] {
+		dst = append(dst, int(i&^lastDup))
+		if i&lastDup != 0 {
+			break
 		}
-		return dst
 	}
 	return dst
 }

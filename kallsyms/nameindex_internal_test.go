@@ -98,18 +98,11 @@ func TestNameIndexHashCollision(t *testing.T) {
 }
 
 // namedBy returns the symbols a slot of value v names.
-func namedBy(x *nameIndex, v uint32) []uint32 {
+func namedBy(x *nameIndex, v uint32) []int {
 	if v <= x.n {
-		return []uint32{v - 1}
+		return []int{int(v - 1)}
 	}
-	var out []uint32
-	for _, e := range x.dups[v-x.n-1:] {
-		out = append(out, e&^lastDup)
-		if e&lastDup != 0 {
-			break
-		}
-	}
-	return out
+	return x.appendShared(nil, v)
 }
 
 // BenchmarkBuildNameIndex times what the first name lookup on a table costs.
