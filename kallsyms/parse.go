@@ -184,6 +184,7 @@ func (b *builder) joinCarry(carry *[]byte, chunk []byte) ([]byte, error) {
 // Parse reads in chunks of chunkSize bytes, numChunks of them in flight, and
 // keeps a line split across two chunks in carrySize bytes (more are
 // allocated for a longer one).
+//
 // 128 KiB is what cat reads at a time: a live parse makes no more read calls
 // than a bare read of the file (64 KiB chunks measured about 1% slower).
 const (

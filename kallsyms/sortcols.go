@@ -93,7 +93,7 @@ func (m *modulesInOrder) at(i int) uint16 {
 // back.
 //
 // Invariant: symbols [w, n) and name bytes [wb, len(arena)) are final, with
-// w = i + j; the prefix symbols [0, i) and rest symbols [low, j) are still to
+// w = i + j - low; the prefix symbols [0, i) and rest symbols [low, j) are still to
 // place. Writes land at or above w and reads below i, so moving a prefix
 // block right (copy is memmove) never clobbers what is still to be read.
 func (b *builder) mergeRest(p int, r *restColumns) {
