@@ -8,8 +8,7 @@ import (
 // Location is the answer to an address lookup.
 type Location struct {
 	Index     int    // index of the symbol in the table
-	Addr      uint64 // the address looked up (for LookupReturn, the address given, not addr-1)
-	Offset    uint64 // Addr minus the symbol's address
+	Offset    uint64 // the address looked up minus the symbol's address
 	Size      uint64 // the symbol's kallsyms size; meaningful only if SizeKnown
 	SizeKnown bool
 }
@@ -47,7 +46,7 @@ func (t *Table) Lookup(addr uint64) (Location, error) {
 	if !t.core.resolvable(addr) { // the core kernel: answer's checks, inlined
 		return Location{}, ErrNoSymbol
 	}
-	return Location{Index: k, Addr: addr, Offset: d - uint64(sym), Size: uint64(next - sym), SizeKnown: true}, nil
+	return Location{Index: k, Offset: d - uint64(sym), Size: uint64(next - sym), SizeKnown: true}, nil
 }
 
 // lookup is Lookup for any table and address.
@@ -85,7 +84,7 @@ func (t *Table) answer(addr uint64, k, r int, sym, next uint64, hasNext bool) (L
 		return Location{}, ErrNoSymbol
 	}
 	size, known := t.sizeAt(k, r, addr, next, hasNext)
-	return Location{Index: k, Addr: addr, Offset: addr - sym, Size: size, SizeKnown: known}, nil
+	return Location{Index: k, Offset: addr - sym, Size: size, SizeKnown: known}, nil
 }
 
 // LookupReturn resolves a return address as the kernel's %pB does: it looks
@@ -103,7 +102,6 @@ func (t *Table) LookupReturn(addr uint64) (Location, error) {
 	if err != nil {
 		return loc, err
 	}
-	loc.Addr++
 	loc.Offset++
 	return loc, nil
 }

@@ -36,7 +36,7 @@ func refLookup(t *Table, addr uint64) (Location, error) {
 		return Location{}, ErrNoSymbol
 	}
 	size, known := t.sizeAt(k, r, addr, next, hasNext)
-	return Location{Index: k, Addr: addr, Offset: addr - sym, Size: size, SizeKnown: known}, nil
+	return Location{Index: k, Offset: addr - sym, Size: size, SizeKnown: known}, nil
 }
 
 // probeAddrs returns addresses around every symbol of t, at the edges of
@@ -72,7 +72,7 @@ func checkLookups(tb testing.TB, name string, t *Table) {
 		}
 		got, err = t.LookupReturn(a)
 		want, werr = refLookup(t, a-1)
-		want.Addr, want.Offset = want.Addr+1, want.Offset+1
+		want.Offset++
 		if werr != nil {
 			want = Location{}
 		}
