@@ -407,9 +407,17 @@ func (b *builder) fastLines(buf []byte, mod []byte) (int, error) {
 			return n, nil
 		}
 		name := p[19:]
-		window := name[:min(len(name), MaxNameLen+1)]
-		j := nameEnd(window)
-		if j == 0 || j == len(window) { // no name, too long, or cut by the end of buf
+		j, copied := 0, false
+		if len(name) >= 32 && cap(arena)-len(arena) >= 32 {
+			// Most names are shorter than 32 bytes: copy 32 and find the
+			// name's end in them, without branches on its length.
+			j = copyName32(arena[len(arena):len(arena)+32], name)
+			copied = j < 32
+		}
+		if !copied { // a longer name, or too little room for the copy
+			j = nameEnd(name[:min(len(name), MaxNameLen+1)])
+		}
+		if j == 0 || j == min(len(name), MaxNameLen+1) { // no name, too long, or cut by the end of buf
 			return n, nil
 		}
 		size := 19 + j + 1
@@ -430,7 +438,11 @@ func (b *builder) fastLines(buf []byte, mod []byte) (int, error) {
 		prev, nonZero = addr, nonZero|addr
 		addrs = append(addrs, addr)
 		types = append(types, p[17])
-		arena = append(arena, name[:j]...)
+		if copied {
+			arena = arena[:len(arena)+j]
+		} else {
+			arena = append(arena, name[:j]...)
+		}
 		ends = append(ends, uint32(len(arena)))
 		if len(mod) == 0 && name[0] == '_' {
 			b.core.noteMarker(name[:j], addr)
@@ -533,19 +545,15 @@ func hex8(x uint64) (uint32, bool) {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	lower := x | 0x2020202020202020 // 'A'-'F' -> 'a'-'f'; digits keep their code
 	// Per byte b < 0x80, b+(0x80-k) has its top bit set exactly when b >= k,
-	// and no byte carries into the next.
-	digit := (lower + (0x80-'0')*ones) &^ (lower + (0x80-'9'-1)*ones) & highs
+	// and no byte carries into the next (bytes >= 0x80 are refused).
+	digit := (lower + (0x80-'0')*ones) &^ (lower + (0x80-'9'-1)*ones)
 	alpha := (lower + (0x80-'a')*ones) &^ (lower + (0x80-'f'-1)*ones) & highs
-	if x&highs != 0 || digit|alpha != highs {
-		return 0, false
-	}
-	v := lower&0x0f0f0f0f0f0f0f0f + (alpha>>7)*9 // one nibble value per byte
+	v := lower&0x0f0f0f0f0f0f0f0f + alpha>>4 + alpha>>7 // one nibble value per byte ('a' is 1 + 9)
 	// Pack the nibbles, most significant first: bytes to 16-, 32- and
 	// 64-bit lanes.
 	v = (v>>4 | v) & 0x00ff00ff00ff00ff
 	v = (v>>8 | v) & 0x0000ffff0000ffff
-	v = (v>>16 | v) & 0x00000000ffffffff
-	return uint32(v), true
+	return uint32(v>>16 | v), (digit|alpha)&^x&highs == highs
 }
 
 // validType reports whether c can be an nm type letter.
@@ -572,6 +580,32 @@ func (b *builder) splitName(rest []byte) (name, mod []byte, err error) {
 		return nil, nil, b.errorf("symbol name of %d bytes is longer than %d", len(name), MaxNameLen)
 	}
 	return name, mod, nil
+}
+
+// copyName32 copies the first 32 bytes of name to dst and returns the index
+// of the first byte below 0x21 among them, or 32. The four words are tested
+// at once: each word's flags (exact up to the word's first) are gathered
+// into one byte, bit k for byte k, and the lowest bit of the four bytes is
+// the answer.
+func copyName32(dst, name []byte) int {
+	_, _ = dst[31], name[31]
+	w0, w1 := binary.LittleEndian.Uint64(name), binary.LittleEndian.Uint64(name[8:])
+	w2, w3 := binary.LittleEndian.Uint64(name[16:]), binary.LittleEndian.Uint64(name[24:])
+	binary.LittleEndian.PutUint64(dst, w0)
+	binary.LittleEndian.PutUint64(dst[8:], w1)
+	binary.LittleEndian.PutUint64(dst[16:], w2)
+	binary.LittleEndian.PutUint64(dst[24:], w3)
+	m := blankFlags(w0) | blankFlags(w1)<<8 | blankFlags(w2)<<16 | blankFlags(w3)<<24
+	return bits.TrailingZeros32(m) // 32 when none
+}
+
+// blankFlags returns a byte with bit k set when byte k of x (little-endian)
+// is below 0x21; only the lowest set bit is exact.
+func blankFlags(x uint64) uint32 {
+	const highs, limit = 0x8080808080808080, 0x21 * 0x0101010101010101
+	m := (x - limit) &^ x & highs // bytes >= 0x80 never flag
+	// Bits 7, 15, ... 63 to bits 56 ... 63: the products do not overlap.
+	return uint32((m >> 7) * 0x0102040810204080 >> 56)
 }
 
 // nameEnd returns the index of the first byte of s below 0x21 (a blank or a

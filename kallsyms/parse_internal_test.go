@@ -21,7 +21,8 @@ func TestHex8(t *testing.T) {
 			t.Errorf("%s: got %x %v", s, got, ok)
 		}
 	}
-	for _, s := range []string{"fffffffg", "8100 000", "0123abc:", "DEAD@eef", "/0000000", "G0000000", "`0000000"} {
+	for _, s := range []string{"fffffffg", "8100 000", "0123abc:", "DEAD@eef", "/0000000", "G0000000", "`0000000",
+		"0000000\xb9", "\xe6fffffff"[:8], "\x80\x80\x80\x80\x80\x80\x80\x80", "0000\xc1000"} {
 		if _, ok := hex8(binary.BigEndian.Uint64([]byte(s))); ok {
 			t.Errorf("%s accepted", s)
 		}
