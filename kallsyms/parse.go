@@ -101,6 +101,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	// it keeps of a column left more than 1/16 empty (names, types) into one
 	// just its size.
 	b := newBuilder(opts, 1<<17, 4<<20, 16)
+	b.ahead = newOffsetsAhead(1 << 17)
 
 	carry := slab[numChunks*chunkSize:][:0:carrySize] // a line split across chunks
 	for chunk := range chunks {
@@ -113,6 +114,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 		if err != nil {
 			return nil, err
 		}
+		b.ahead.extend(b.addrs, b.sorted)
 		carry = append(carry, rest...)
 		free <- chunk[:cap(chunk)] // never blocks: it holds every chunk
 	}
@@ -122,6 +124,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	if err := b.parseAll(carry); err != nil {
 		return nil, err
 	}
+	b.ahead.extend(b.addrs, b.sorted)
 	return b.finish()
 }
 
@@ -254,6 +257,7 @@ type builder struct {
 	fileMod []fileRun // module runs in file order
 	mods    modNames  // module names by id; id 0 is the core kernel
 	core    coreScan
+	ahead   *offsetsAhead // a streamed input's address offsets, computed while reading
 	// sorted is the length of the longest sorted prefix of addrs, and
 	// nonZero the OR of every address, both kept up while appending.
 	sorted  int

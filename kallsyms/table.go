@@ -172,7 +172,12 @@ func (b *builder) finish() (*Table, error) {
 			f()
 		}
 	}
-	run(func() { col = newAddrColumn(b.addrs) })
+	run(func() {
+		var ok bool
+		if col, ok = b.ahead.column(b.addrs); !ok {
+			col = newAddrColumn(b.addrs)
+		}
+	})
 	if arenaSlack(b.arena) {
 		run(func() { t.names = arenaString(b.arena) })
 	} else {
