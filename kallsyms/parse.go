@@ -258,6 +258,7 @@ type builder struct {
 	mods    modNames  // module names by id; id 0 is the core kernel
 	core    coreScan
 	ahead   *offsetsAhead // a streamed input's address offsets, computed while reading
+	early   *earlyRest    // the rest of a parallel parse's last part, taken already
 	// sorted is the length of the longest sorted prefix of addrs, and
 	// nonZero the OR of every address, both kept up while appending.
 	sorted  int

@@ -21,8 +21,40 @@ func (b *builder) sortByAddress() {
 	if p == len(b.addrs) {
 		return
 	}
-	rest := b.takeRest(p)
+	var rest restColumns
+	if e := b.early; e != nil && e.from == p {
+		rest = e.joined()
+	} else {
+		rest = b.takeRest(p)
+	}
 	b.mergeRest(p, &rest)
+}
+
+// earlyRest is the rest of a parallel parse's last part, taken on that
+// part's goroutine while the others may still be parsing. In a real table
+// the rest is the module lines, which the kernel prints last, so the joined
+// table's rest is usually just this one, taken already.
+type earlyRest struct {
+	from int // the rest's first symbol, in the joined builder
+	rest restColumns
+	mods []uint16 // the part's module ids to the joined builder's; nil when the same
+}
+
+// takeRestEarly takes the builder's own rest, if it has one.
+func (b *builder) takeRestEarly() {
+	if p := b.sorted; p > 0 && p < len(b.addrs) && b.nonZero != 0 {
+		b.early = &earlyRest{from: p, rest: b.takeRest(p)}
+	}
+}
+
+// joined returns the rest with the joined builder's module ids.
+func (e *earlyRest) joined() restColumns {
+	if e.mods != nil {
+		for k, tm := range e.rest.typeMod {
+			e.rest.typeMod[k] = tm&^0xffff | uint32(e.mods[uint16(tm)])
+		}
+	}
+	return e.rest
 }
 
 // restColumns holds the symbols after the sorted prefix, in address order.
