@@ -160,7 +160,8 @@ func (t *Table) AppendFind(dst []int, name string) []int {
 	x := t.index()
 	h := hashName(name)
 	tag, mask := x.tag(h), x.valueMask()
-	for _, e := range x.slots[x.home(h):] {
+	for p := x.home(h); p < len(x.slots); p++ {
+		e := x.slots[p]
 		if e == 0 {
 			break
 		}
@@ -169,16 +170,23 @@ func (t *Table) AppendFind(dst []int, name string) []int {
 		}
 		v := e & mask
 		if v <= x.n {
-			if t.Name(int(v-1)) == name {
+			if t.named(v-1, name) {
 				return append(dst, int(v-1))
 			}
 			continue
 		}
-		if t.Name(int(x.dups[v-x.n-1])) == name {
+		if t.named(x.dups[v-x.n-1], name) {
 			return x.appendShared(dst, v)
 		}
 	}
 	return dst
+}
+
+// named reports whether symbol i is named name: Name(i) == name, lengths
+// compared before bytes.
+func (t *Table) named(i uint32, name string) bool {
+	start, end := t.nameOff.span(i)
+	return end-start == len(name) && t.names[start:end] == name
 }
 
 // appendShared appends the symbols of the shared name whose slot value is v.
