@@ -55,7 +55,9 @@ const (
 	scanWindow       = 8 // offsets counted at once; off is padded by as many
 )
 
-func newAddrColumn(sorted []uint64) addrColumn {
+// newAddrColumn builds the column of the sorted addresses, its offsets in
+// buf's array if that has room and not much more (buf may be nil).
+func newAddrColumn(sorted []uint64, buf []uint32) addrColumn {
 	n := len(sorted)
 	top := sorted[n-1]
 	nlow := 0
@@ -66,7 +68,10 @@ func newAddrColumn(sorted []uint64) addrColumn {
 	if nlow > n/8 {
 		return addrColumn{wide: sorted}
 	}
-	c := addrColumn{base: sorted[nlow], off: make([]uint32, n-nlow, n-nlow+scanWindow)}
+	if !roomy(cap(buf), n-nlow) {
+		buf = make([]uint32, 0, n-nlow+scanWindow)
+	}
+	c := addrColumn{base: sorted[nlow], off: buf[:n-nlow]}
 	for i := range scanWindow { // padding above every offset, for upperOff's window
 		c.off[:cap(c.off)][n-nlow+i] = math.MaxUint32
 	}

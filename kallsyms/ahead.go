@@ -13,25 +13,30 @@ import "math"
 // guess against the whole table, as newAddrColumn would place the base, and
 // gives up otherwise; so does an unsorted table, whose order the merge
 // changes.
+//
+// It lives in the builder, unused (on unset) but for a streamed input.
 type offsetsAhead struct {
+	on     bool
 	nlow   int      // symbols below base, once started
 	base   uint64   // the address of symbol nlow
 	off    []uint32 // the offsets of symbols nlow, nlow+1, ...
 	cuts   []int    // where a large gap starts a new segment (indices into off)
+	cutBuf [16]int  // cuts' first array
 	prev   uint64
 	seen   int // symbols looked at
 	failed bool
 }
 
-// newOffsetsAhead prepares room for about n symbols.
-func newOffsetsAhead(n int) *offsetsAhead {
-	return &offsetsAhead{off: make([]uint32, 0, n+scanWindow), cuts: make([]int, 0, 16)}
+// start prepares room for about n symbols.
+func (o *offsetsAhead) start(n int) {
+	*o = offsetsAhead{on: true, off: make([]uint32, 0, n+scanWindow)}
+	o.cuts = o.cutBuf[:0]
 }
 
 // extend converts the symbols parsed since the last call; sorted is the
 // length of the table's sorted prefix.
 func (o *offsetsAhead) extend(addrs []uint64, sorted int) {
-	if o.failed || sorted < len(addrs) {
+	if !o.on || o.failed || sorted < len(addrs) {
 		o.failed = true
 		return
 	}
@@ -65,7 +70,7 @@ func (o *offsetsAhead) extend(addrs []uint64, sorted int) {
 // newAddrColumn would.
 func (o *offsetsAhead) column(sorted []uint64) (addrColumn, bool) {
 	n := len(sorted)
-	if o == nil || o.failed || o.seen != n || len(o.off) == 0 || o.nlow > n/8 {
+	if !o.on || o.failed || o.seen != n || len(o.off) == 0 || o.nlow > n/8 {
 		return addrColumn{}, false
 	}
 	floor := uint64(0)
@@ -83,10 +88,27 @@ func (o *offsetsAhead) column(sorted []uint64) (addrColumn, bool) {
 	return c, true
 }
 
+// spare returns the array of the offsets for newAddrColumn to use when they
+// were given up on, or nil: an unsorted streamed table then allocates no
+// column of offsets twice.
+func (o *offsetsAhead) spare() []uint32 {
+	if !o.on {
+		return nil
+	}
+	return o.off[:0]
+}
+
+// roomy reports whether an array of capacity c holds n offsets and their
+// padding, with not much more room left over (a sixteenth, or 64 KiB).
+func roomy(c, n int) bool {
+	spare := c - n - scanWindow
+	return spare >= 0 && spare <= max(n/16, 16<<10)
+}
+
 // padOffsets sets the padding upperOff's window reads past the last offset,
 // in off's own array when it has room for it and not much more.
 func padOffsets(off []uint32) []uint32 {
-	if spare := cap(off) - len(off); spare < scanWindow || spare-scanWindow > max(len(off)/16, 16<<10) {
+	if !roomy(cap(off), len(off)) {
 		off = append(make([]uint32, 0, len(off)+scanWindow), off...)
 	}
 	pad := off[len(off) : len(off)+scanWindow]

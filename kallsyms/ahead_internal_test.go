@@ -15,7 +15,7 @@ import (
 // computing the offsets ahead after each, then sorts as finish does.
 func streamAhead(tb testing.TB, data []byte, chunk int) *builder {
 	b := newBuilder(Options{}, 1<<17, 4<<20, 16)
-	b.ahead = newOffsetsAhead(1 << 17)
+	b.ahead.start(1 << 17)
 	var carry []byte
 	for len(data) > 0 {
 		n := min(chunk, len(data))
@@ -77,7 +77,7 @@ func TestOffsetsAhead(t *testing.T) {
 				if !used {
 					continue
 				}
-				want := newAddrColumn(b.addrs)
+				want := newAddrColumn(b.addrs, nil)
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("chunks of %d: column differs from newAddrColumn's", chunk)
 				}

@@ -62,7 +62,7 @@ func TestEarlyRest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.early == nil || b.early.from != b.sorted {
+		if b.early.from == 0 || b.early.from != b.sorted {
 			t.Fatalf("%d parts: the rest was not taken early", k)
 		}
 		tab, err := b.finish()
@@ -95,7 +95,7 @@ func TestEarlyRestModuleIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.early == nil || b.early.mods == nil {
+	if b.early.from == 0 || b.early.mods == nil {
 		t.Fatal("the rest was not taken early with its module ids mapped")
 	}
 	tab, err := b.finish()

@@ -26,11 +26,11 @@ func splitParts(data []byte, k int) [][]byte {
 		if last := (len(data)+cost)/k - cost; mods > 0 && last >= mods {
 			cut := len(data) - last
 			if nl := bytes.IndexByte(data[cut:], '\n'); nl >= 0 {
-				return append(evenParts(data[:cut+nl+1], k-1), data[cut+nl+1:])
+				return append(evenParts(make([][]byte, 0, k), data[:cut+nl+1], k-1), data[cut+nl+1:])
 			}
 		}
 	}
-	return evenParts(data, k)
+	return evenParts(make([][]byte, 0, k), data, k)
 }
 
 // moduleTail returns the length of the run of module lines ("...\t[mod]")
@@ -59,10 +59,9 @@ func moduleTail(data []byte) int {
 	return len(data) - hi
 }
 
-// evenParts cuts data into about k parts of about equal length that end at
-// line boundaries.
-func evenParts(data []byte, k int) [][]byte {
-	parts := make([][]byte, 0, k)
+// evenParts appends to parts about k parts of data of about equal length
+// that end at line boundaries.
+func evenParts(parts [][]byte, data []byte, k int) [][]byte {
 	for k > 1 && len(data) > 0 {
 		cut := len(data) / k
 		nl := bytes.IndexByte(data[cut:], '\n')
@@ -195,8 +194,8 @@ func joinBuilders(parts []part, addrs []uint64, types []byte, nameEnd []uint32, 
 		if b != first {
 			first.core.merge(&b.core)
 			ids := first.joinModules(b, n)
-			if b.early != nil {
-				first.early = &earlyRest{from: n + b.early.from, rest: b.early.rest, mods: ids}
+			if b.early.from > 0 {
+				first.early = earlyRest{from: n + b.early.from, rest: b.early.rest, mods: ids}
 			}
 		}
 		n += m

@@ -89,10 +89,9 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	for i := range numChunks {
 		free <- slab[i*chunkSize : (i+1)*chunkSize : (i+1)*chunkSize]
 	}
-	errc := make(chan error, 1)
-	stop := make(chan struct{})
-	defer close(stop)
-	go readChunks(r, chunks, free, errc, stop)
+	var readErr error
+	defer close(free) // stops the reader if parsing stops first
+	go readChunks(r, chunks, free, &readErr)
 	// The columns are allocated (and, from reused memory, zeroed) while the
 	// kernel writes the first chunk: room for 131,072 symbols, and names of
 	// 4 MiB of text (1.5 MiB). The name arena grows while reading, where its
@@ -101,7 +100,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	// it keeps of a column left more than 1/16 empty (names, types) into one
 	// just its size.
 	b := newBuilder(opts, 1<<17, 4<<20, 16)
-	b.ahead = newOffsetsAhead(1 << 17)
+	b.ahead.start(1 << 17)
 
 	carry := slab[numChunks*chunkSize:][:0:carrySize] // a line split across chunks
 	for chunk := range chunks {
@@ -118,8 +117,8 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 		carry = append(carry, rest...)
 		free <- chunk[:cap(chunk)] // never blocks: it holds every chunk
 	}
-	if err := <-errc; err != nil {
-		return nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
+	if readErr != nil { // set before chunks was closed
+		return nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), readErr)
 	}
 	if err := b.parseAll(carry); err != nil {
 		return nil, err
@@ -196,33 +195,21 @@ const (
 	carrySize = 1024
 )
 
-// readChunks reads r into buffers and sends them on chunks until EOF; the
-// final error (nil at EOF) goes to errc.
-func readChunks(r io.Reader, chunks chan<- []byte, free <-chan []byte, errc chan<- error, stop <-chan struct{}) {
+// readChunks reads r into buffers taken from free and sends them on chunks
+// until EOF, a read error (stored in *readErr before chunks is closed) or
+// free's closing. Sending never blocks: chunks has room for every buffer.
+func readChunks(r io.Reader, chunks chan<- []byte, free <-chan []byte, readErr *error) {
 	defer close(chunks)
-	for {
-		var buf []byte
-		select {
-		case buf = <-free:
-		case <-stop:
-			errc <- nil
-			return
-		}
+	for buf := range free {
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {
-			select {
-			case chunks <- buf[:n]:
-			case <-stop:
-				errc <- nil
-				return
-			}
+			chunks <- buf[:n]
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			errc <- nil
 			return
 		}
 		if err != nil {
-			errc <- err
+			*readErr = err
 			return
 		}
 	}
@@ -257,8 +244,8 @@ type builder struct {
 	fileMod []fileRun // module runs in file order
 	mods    modNames  // module names by id; id 0 is the core kernel
 	core    coreScan
-	ahead   *offsetsAhead // a streamed input's address offsets, computed while reading
-	early   *earlyRest    // the rest of a parallel parse's last part, taken already
+	ahead   offsetsAhead // a streamed input's address offsets, computed while reading
+	early   earlyRest    // the rest of a parallel parse's last part, if taken already
 	// sorted is the length of the longest sorted prefix of addrs, and
 	// nonZero the OR of every address, both kept up while appending.
 	sorted  int

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/ksym-dev/ksym/internal/fixture"
 	"github.com/ksym-dev/ksym/kallsyms"
@@ -32,10 +35,22 @@ func TestParseReaderFailures(t *testing.T) {
 		lines := bytes.SplitAfter(data, []byte{'\n'})
 		bad := append(bytes.Join(lines[:19999], nil), "not a kallsyms line\n"...)
 		input := append(bad, bytes.Repeat(data, 10)...)
-		_, err := kallsyms.Parse(bytes.NewReader(input), kallsyms.Options{Source: "x"})
+		r := &countingReader{r: bytes.NewReader(input)}
+		before := runtime.NumGoroutine()
+		_, err := kallsyms.Parse(r, kallsyms.Options{Source: "x"})
 		var pe *kallsyms.ParseError
 		if !errors.As(err, &pe) || pe.Line != 20000 || pe.File != "x" {
 			t.Fatalf("Parse = %v, want a ParseError at x:20000", err)
+		}
+		// The reading goroutine stops too, without reading the 50 MB.
+		for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > before; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the reading goroutine is still there (%d goroutines, %d before)", runtime.NumGoroutine(), before)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if n := r.n.Load(); n > 8<<20 {
+			t.Fatalf("the reader went on to read %d bytes", n)
 		}
 	})
 	t.Run("one byte per read", func(t *testing.T) {
@@ -58,4 +73,16 @@ func TestParseReaderFailures(t *testing.T) {
 			}
 		}
 	})
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }

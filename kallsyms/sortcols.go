@@ -22,7 +22,7 @@ func (b *builder) sortByAddress() {
 		return
 	}
 	var rest restColumns
-	if e := b.early; e != nil && e.from == p {
+	if e := &b.early; e.from == p {
 		rest = e.joined()
 	} else {
 		rest = b.takeRest(p)
@@ -35,7 +35,7 @@ func (b *builder) sortByAddress() {
 // the rest is the module lines, which the kernel prints last, so the joined
 // table's rest is usually just this one, taken already.
 type earlyRest struct {
-	from int // the rest's first symbol, in the joined builder
+	from int // the rest's first symbol, in the joined builder; 0 when none was taken
 	rest restColumns
 	mods []uint16 // the part's module ids to the joined builder's; nil when the same
 }
@@ -43,7 +43,7 @@ type earlyRest struct {
 // takeRestEarly takes the builder's own rest, if it has one.
 func (b *builder) takeRestEarly() {
 	if p := b.sorted; p > 0 && p < len(b.addrs) && b.nonZero != 0 {
-		b.early = &earlyRest{from: p, rest: b.takeRest(p)}
+		b.early = earlyRest{from: p, rest: b.takeRest(p)}
 	}
 }
 

@@ -175,7 +175,7 @@ func (b *builder) finish() (*Table, error) {
 	run(func() {
 		var ok bool
 		if col, ok = b.ahead.column(b.addrs); !ok {
-			col = newAddrColumn(b.addrs)
+			col = newAddrColumn(b.addrs, b.ahead.spare())
 		}
 	})
 	if arenaSlack(b.arena) {
