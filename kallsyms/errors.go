@@ -16,6 +16,10 @@ var (
 	// itself would resolve to a symbol: below the first symbol, past the end of
 	// the kernel image or of a module, or in user space.
 	ErrNoSymbol = errors.New("kallsyms: address is not inside any kernel symbol")
+	// ErrFileChanged means the file shrank while it was parsed (truncated or
+	// rewritten in place): parse it again, or parse a copy.
+	ErrFileChanged = errors.New("kallsyms: the file shrank while it was read (truncated or rewritten in place): " +
+		"read it again, or copy it first")
 	// ErrEmpty means the input held no symbols.
 	ErrEmpty = errors.New("kallsyms: no symbols in input")
 )

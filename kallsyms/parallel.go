@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"runtime"
-	"sync"
 )
 
 // minPartSize is the least input worth a goroutine of its own.
@@ -161,16 +160,17 @@ func countLines(part []byte) int {
 }
 
 // forEach runs f(0..n-1) concurrently, f(0) on the calling goroutine, and
-// waits.
+// waits. A fault reading a mapped file (see parseMapped) in any of them
+// panics on the calling goroutine once all have stopped.
 func forEach(n int, f func(int)) {
-	var wg sync.WaitGroup
+	var g group
 	for i := 1; i < n; i++ {
-		wg.Go(func() { f(i) })
+		g.goRun(f, i)
 	}
 	if n > 0 {
-		f(0)
+		g.run(func() { f(0) })
 	}
-	wg.Wait()
+	g.wait()
 }
 
 // joinBuilders appends the later parts' builders to the first: columns

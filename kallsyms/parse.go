@@ -31,18 +31,29 @@ type Options struct {
 // Open parses a file, plain or gzip-compressed (detected by its magic bytes).
 // Other compressions are handled by package input.
 func Open(path string) (*Table, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("kallsyms: %w", err)
 	}
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, fmt.Errorf("kallsyms: %s: %w", path, err)
+	defer f.Close()
+	var magic [2]byte
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if n, _ := f.ReadAt(magic[:], 0); n == 2 && magic == [2]byte{0x1f, 0x8b} {
+			return openGzip(f, path)
 		}
-		if data, err = io.ReadAll(zr); err != nil {
-			return nil, fmt.Errorf("kallsyms: %s: gzip: %w", path, err)
-		}
+	}
+	return Parse(f, Options{Source: path})
+}
+
+// openGzip parses the gzip-compressed file f.
+func openGzip(f *os.File, path string) (*Table, error) {
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("kallsyms: %s: %w", path, err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("kallsyms: %s: gzip: %w", path, err)
 	}
 	return ParseBytes(data, Options{Source: path})
 }
@@ -70,10 +81,16 @@ func (b *builder) parseAll(buf []byte) error {
 // Parse reads a kallsyms or System.map text from r. Reading and parsing
 // overlap: a live /proc/kallsyms, which the kernel generates as it is read,
 // costs little more than reading it. A regular file (an *os.File, or any
-// reader with a Stat method, reporting a size) is read whole and parsed as
-// ParseBytes does, in parallel.
+// reader with a Stat method, reporting a size) is parsed whole, as ParseBytes
+// does, in parallel: on Linux an *os.File is mapped rather than read. A file
+// that shrinks while it is mapped gives ErrFileChanged.
 func Parse(r io.Reader, opts Options) (*Table, error) {
 	if size, ok := regularSize(r); ok {
+		if f, ok := r.(*os.File); ok {
+			if t, mapped, err := parseFile(f, size, opts); mapped {
+				return t, err
+			}
+		}
 		data, err := readSized(r, size)
 		if err != nil {
 			return nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
