@@ -9,7 +9,8 @@
 # DIR is a results directory of run.sh (it needs DIR/bench.test,
 # DIR/{firecracker,debian}.kallsyms and DIR/sysmodule-debian, which run.sh
 # leaves there). Writes DIR/paired.txt and prints, per table and round, the
-# parse ratio OTel/ksym (ParseBytes, in memory), the address lookup ratio
+# parse ratio OTel/ksym (Parse: ParseBytes, in memory; ParseFile: kallsyms.Parse
+# of the same /proc/kallsyms file OTel reads), the address lookup ratio
 # (fastest of OTel, Pyroscope, Inspektor Gadget over ksym) and ksym's name
 # lookup in ns; and for this machine's live /proc/kallsyms, a streamed
 # kallsyms.Parse over a plain 128 KiB read(2) loop (cat): second-long runs
@@ -28,7 +29,7 @@ for r in $(seq "$rounds"); do
 		[ "$fx" = debian ] && sm=$dir/sysmodule-debian
 		unshare -m --propagation private sh -c '
 			mount --bind "$1" /proc/kallsyms && { [ -z "$4" ] || mount --bind "$4" /sys/module; } &&
-			for b in "^BenchmarkParse\$/table=.*/impl=(ksym-bytes|otel)\$" \
+			for b in "^BenchmarkParse\$/table=.*/impl=(ksym-bytes|ksym-proc|otel)\$" \
 				"^BenchmarkLookupAddr\$/table=.*/impl=(ksym|otel|pyroscope|inspektor-gadget)\$" \
 				"^BenchmarkLookupName\$/table=.*/impl=ksym\$"; do
 				KSYM_BENCH_TABLES=$2 KSYM_BENCH_PROC=$2 "$3" -test.run "^$" -test.bench "$b" -test.count 1 || exit 1
@@ -48,6 +49,7 @@ awk '
 	impl = a[3]; sub("impl=", "", impl); sub("-[0-9]+$", "", impl)
 	v[kind, tab, impl, r] = $4; rounds[r]; pairs[kind, tab]
 	if (impl == "ksym-parse-over-cat") { v[kind, tab, impl, r] = $6; pairs["LiveInterleaved", tab] }
+	if (impl == "ksym-proc") pairs["ParseFile", tab]
 }
 END {
 	for (k in pairs) {
@@ -55,6 +57,8 @@ END {
 		for (r = 1; (r "") in rounds; r++) {
 			if (kind == "Parse") {
 				line = line sprintf(" %.2fx", v[kind, tab, "otel", r] / v[kind, tab, "ksym-bytes", r])
+			} else if (kind == "ParseFile") {
+				line = line sprintf(" %.2fx", v["Parse", tab, "otel", r] / v["Parse", tab, "ksym-proc", r])
 			} else if (kind == "Live") {
 				line = line sprintf(" %.2fx", v[kind, tab, "ksym-parse", r] / v[kind, tab, "cat", r])
 			} else if (kind == "LiveInterleaved") {
