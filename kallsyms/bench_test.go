@@ -50,6 +50,27 @@ func BenchmarkParseReader(b *testing.B) {
 	}
 }
 
+// BenchmarkOpen parses the table from an uncompressed file in the page cache
+// (mapped, on Linux), as Open does with a saved copy.
+func BenchmarkOpen(b *testing.B) {
+	for _, bt := range benchTables {
+		data := fixture.Read(b, bt.path)
+		path := filepath.Join(b.TempDir(), "kallsyms")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bt.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := kallsyms.Open(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkRetained reports the heap a parsed table keeps, before and after
 // the name index is built by the first name lookup.
 func BenchmarkRetained(b *testing.B) {

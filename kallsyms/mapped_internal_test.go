@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,11 +96,11 @@ func TestParseMappedShrunk(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f, path := tempTable(t, c.data)
-			m, unmap, err := mapFile(f, int64(len(c.data)))
+			m, mapping, err := mapFile(f, int64(len(c.data)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer unmap()
+			defer syscall.Munmap(mapping)
 			if err := os.Truncate(path, c.keep); err != nil {
 				t.Fatal(err)
 			}
@@ -117,11 +118,11 @@ func TestParseMappedShrunk(t *testing.T) {
 func TestForEachHoldsFault(t *testing.T) {
 	for _, faulty := range []int{0, 1, 2} {
 		f, path := tempTable(t, bytes.Repeat([]byte("x"), 3*4096))
-		m, unmap, err := mapFile(f, 3*4096)
+		m, mapping, err := mapFile(f, 3*4096)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer unmap()
+		defer syscall.Munmap(mapping)
 		if err := os.Truncate(path, 0); err != nil {
 			t.Fatal(err)
 		}

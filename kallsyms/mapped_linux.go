@@ -15,11 +15,11 @@ import (
 // to the mapping, which is gone when parseFile returns. ok is false, with
 // nothing read, when f cannot be mapped.
 func parseFile(f *os.File, size int64, opts Options) (t *Table, ok bool, err error) {
-	data, unmap, err := mapFile(f, size)
+	data, mapping, err := mapFile(f, size)
 	if err != nil {
 		return nil, false, nil
 	}
-	defer unmap()
+	defer syscall.Munmap(mapping)
 	if _, err := f.Seek(0, io.SeekEnd); err != nil { // read to its end, as Parse does
 		return nil, true, err
 	}
@@ -28,8 +28,8 @@ func parseFile(f *os.File, size int64, opts Options) (t *Table, ok bool, err err
 }
 
 // mapFile maps f, of size bytes, from its offset to its end, and returns the
-// bytes and a function that unmaps them.
-func mapFile(f *os.File, size int64) ([]byte, func(), error) {
+// bytes and the whole mapping, to unmap (it starts on a page boundary).
+func mapFile(f *os.File, size int64) (data, mapping []byte, err error) {
 	off, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return nil, nil, err
@@ -42,5 +42,5 @@ func mapFile(f *os.File, size int64) ([]byte, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return m[off-page:], func() { syscall.Munmap(m) }, nil
+	return m[off-page:], m, nil
 }

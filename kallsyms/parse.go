@@ -36,13 +36,16 @@ func Open(path string) (*Table, error) {
 		return nil, fmt.Errorf("kallsyms: %w", err)
 	}
 	defer f.Close()
-	var magic [2]byte
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		if n, _ := f.ReadAt(magic[:], 0); n == 2 && magic == [2]byte{0x1f, 0x8b} {
-			return openGzip(f, path)
-		}
+	opts := Options{Source: path}
+	size, regular := regularSize(f)
+	if !regular { // /proc/kallsyms
+		return Parse(f, opts)
 	}
-	return Parse(f, Options{Source: path})
+	var magic [2]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == 2 && magic == [2]byte{0x1f, 0x8b} {
+		return openGzip(f, path)
+	}
+	return parseRegular(f, size, opts)
 }
 
 // openGzip parses the gzip-compressed file f.
@@ -86,16 +89,7 @@ func (b *builder) parseAll(buf []byte) error {
 // that shrinks while it is mapped gives ErrFileChanged.
 func Parse(r io.Reader, opts Options) (*Table, error) {
 	if size, ok := regularSize(r); ok {
-		if f, ok := r.(*os.File); ok {
-			if t, mapped, err := parseFile(f, size, opts); mapped {
-				return t, err
-			}
-		}
-		data, err := readSized(r, size)
-		if err != nil {
-			return nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
-		}
-		return ParseBytes(data, opts)
+		return parseRegular(r, size, opts)
 	}
 	// The reader fills chunks cut from one slab and waits for the parser to
 	// hand them back; the slab holds enough for reading never to wait on a
@@ -142,6 +136,21 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	}
 	b.ahead.extend(b.addrs, b.sorted)
 	return b.finish()
+}
+
+// parseRegular parses r, a regular file of size bytes: mapped when it is an
+// *os.File that can be mapped, else read whole.
+func parseRegular(r io.Reader, size int64, opts Options) (*Table, error) {
+	if f, ok := r.(*os.File); ok {
+		if t, mapped, err := parseFile(f, size, opts); mapped {
+			return t, err
+		}
+	}
+	data, err := readSized(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
+	}
+	return ParseBytes(data, opts)
 }
 
 // regularSize returns the size of r when it is a regular file that says how
