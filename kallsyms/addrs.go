@@ -58,6 +58,24 @@ const (
 // newAddrColumn builds the column of the sorted addresses, its offsets in
 // buf's array if that has room and not much more (buf may be nil).
 func newAddrColumn(sorted []uint64, buf []uint32) addrColumn {
+	var cb columnBuild
+	cb.start(sorted, buf)
+	cb.offsets(0, 1)
+	return cb.index()
+}
+
+// columnBuild is newAddrColumn in steps, so that two goroutines can share
+// computing the offsets (see builder.finish).
+type columnBuild struct {
+	c    addrColumn
+	src  []uint64 // the addresses stored as offsets
+	cuts [2][]int // per half, where a large gap (segmentGap) starts a new segment
+	buf  [2][16]int
+}
+
+// start sets up the column of sorted, in buf's array if that has room and
+// not much more (buf may be nil).
+func (cb *columnBuild) start(sorted []uint64, buf []uint32) {
 	n := len(sorted)
 	top := sorted[n-1]
 	nlow := 0
@@ -66,29 +84,60 @@ func newAddrColumn(sorted []uint64, buf []uint32) addrColumn {
 		nlow = sort.Search(n, func(i int) bool { return sorted[i] >= floor })
 	}
 	if nlow > n/8 {
-		return addrColumn{wide: sorted}
+		cb.c = addrColumn{wide: sorted}
+		return
 	}
 	if !roomy(cap(buf), n-nlow) {
 		buf = make([]uint32, 0, n-nlow+scanWindow)
 	}
-	c := addrColumn{base: sorted[nlow], off: buf[:n-nlow]}
+	cb.c = addrColumn{base: sorted[nlow], off: buf[:n-nlow]}
 	for i := range scanWindow { // padding above every offset, for upperOff's window
-		c.off[:cap(c.off)][n-nlow+i] = math.MaxUint32
+		cb.c.off[:cap(cb.c.off)][n-nlow+i] = math.MaxUint32
 	}
 	if nlow > 0 {
-		c.low = append([]uint64(nil), sorted[:nlow]...)
+		cb.c.low = append([]uint64(nil), sorted[:nlow]...)
 	}
-	cuts := make([]int, 0, 16) // where a large gap starts a new segment
-	prev := c.base
-	for i, a := range sorted[nlow:] {
-		c.off[i] = uint32(a - c.base)
+	cb.src = sorted[nlow:]
+}
+
+// offsets computes half h of the offsets, of halves 1 (all) or 2.
+func (cb *columnBuild) offsets(h, halves int) {
+	if cb.c.wide != nil {
+		return
+	}
+	n := len(cb.src)
+	lo, hi := n*h/halves, n*(h+1)/halves
+	prev := cb.c.base
+	if lo > 0 {
+		prev = cb.src[lo-1]
+	}
+	cb.cuts[h] = offsets(cb.c.off[lo:hi], cb.src[lo:hi], cb.c.base, prev, lo, cb.buf[h][:0])
+}
+
+// index builds the column's index once its offsets are computed.
+func (cb *columnBuild) index() addrColumn {
+	if cb.c.wide == nil {
+		cuts := append(cb.cuts[0], cb.cuts[1]...)
+		cb.c.buildIndex(append(cuts, len(cb.src)))
+	}
+	return cb.c
+}
+
+// offsets sets off[i] to addrs[i]-base, for addrs sorted and within 4 GiB
+// above base, and appends to cuts first+i for every i where a large gap
+// (segmentGap) after prev or the address before starts a new segment.
+// Locals and a slice of off as long as addrs keep the loop free of bounds
+// checks and reloads.
+func offsets(off []uint32, addrs []uint64, base, prev uint64, first int, cuts []int) []int {
+	off = off[:len(addrs)]
+	for i, a := range addrs {
+		off[i] = uint32(a - base)
 		if a-prev >= segmentGap {
-			cuts = append(cuts, i)
+			cuts = append(cuts, first+i)
 		}
 		prev = a
 	}
-	c.buildIndex(append(cuts, n-nlow))
-	return c
+	return cuts
 }
 
 func (c *addrColumn) at(i int) uint64 {
@@ -136,8 +185,9 @@ func (c *addrColumn) addSegment(starts []uint32, first, end int) []uint32 {
 	starts = slices.Grow(starts, nb+1)
 	counts := starts[len(starts) : len(starts)+nb+1]
 	clear(counts)
+	start, mul := s.start, s.mul
 	for _, d := range c.off[first:end] {
-		counts[s.bucketOf(d)]++ // bucketOf < nb: (span-1)*mul>>32 < nb
+		counts[uint64(d-start)*mul>>32]++ // s.bucketOf(d) < nb: (span-1)*mul>>32 < nb
 	}
 	at := uint32(first)
 	for b, k := range counts {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/bits"
 	"os"
+	"sync"
 )
 
 // MaxNameLen is the longest symbol name accepted. The kernel's own limit is
@@ -272,6 +273,8 @@ type builder struct {
 	core    coreScan
 	ahead   offsetsAhead // a streamed input's address offsets, computed while reading
 	early   earlyRest    // the rest of a parallel parse's last part, if taken already
+	column  columnBuild  // the address column, built by two goroutines (see finish)
+	halves  sync.WaitGroup
 	// sorted is the length of the longest sorted prefix of addrs, and
 	// nonZero the OR of every address, both kept up while appending.
 	sorted  int

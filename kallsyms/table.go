@@ -172,12 +172,29 @@ func (b *builder) finish() (*Table, error) {
 			f()
 		}
 	}
+	// Without offsets computed ahead, this goroutine computes the upper half
+	// of them while the column's goroutine computes the lower half.
+	shared := concurrent && !b.ahead.on && !t.hidden
+	if shared {
+		b.column.start(b.addrs, nil)
+		b.halves.Add(1)
+	}
 	run(func() {
+		if shared {
+			b.column.offsets(0, 2)
+			b.halves.Wait()
+			col = b.column.index()
+			return
+		}
 		var ok bool
 		if col, ok = b.ahead.column(b.addrs); !ok {
 			col = newAddrColumn(b.addrs, b.ahead.spare())
 		}
 	})
+	if shared {
+		b.column.offsets(1, 2)
+		b.halves.Done()
+	}
 	if arenaSlack(b.arena) {
 		run(func() { t.names = arenaString(b.arena) })
 	} else {
