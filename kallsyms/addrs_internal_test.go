@@ -50,7 +50,7 @@ func TestColumnHalves(t *testing.T) {
 				for _, h := range order {
 					cb.offsets(h, 2)
 				}
-				if got := cb.index(); !reflect.DeepEqual(got, whole) {
+				if got := cb.index(nil); !reflect.DeepEqual(got, whole) {
 					t.Fatalf("halves in order %v: column differs from the one-pass column", order)
 				}
 			}
@@ -73,6 +73,15 @@ func TestColumnHalves(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newAddrColumn builds the column of sorted in one pass, offsets in buf's
+// array if that has room and not much more (buf may be nil).
+func newAddrColumn(sorted []uint64, buf []uint32) addrColumn {
+	var cb columnBuild
+	cb.start(sorted, buf)
+	cb.offsets(0, 1)
+	return cb.index(nil)
 }
 
 // tableAddrs returns the sorted addresses of a fixture table.

@@ -3,15 +3,15 @@ package kallsyms
 import "math"
 
 // offsetsAhead computes a streamed table's address offsets (the bulk of
-// newAddrColumn's work) while the input is still being read, so that little
+// columnBuild's work) while the input is still being read, so that little
 // is left to do after the last read. A live /proc/kallsyms keeps the reader
 // waiting on the kernel most of the time: work done between chunks is free.
 //
 // It works on the table as parsed so far, as long as that is in address
 // order, and guesses where the column's base lies: at the first address
 // above 4 GiB (the kernel's, after the per-CPU offsets). column checks the
-// guess against the whole table, as newAddrColumn would place the base, and
-// gives up otherwise; so does an unsorted table, whose order the merge
+// guess against the whole table, as columnBuild.start would place the base,
+// and gives up otherwise; so does an unsorted table, whose order the merge
 // changes.
 //
 // It lives in the builder, unused (on unset) but for a streamed input.
@@ -67,8 +67,8 @@ func (o *offsetsAhead) extend(addrs []uint64, sorted int) {
 
 // column returns the address column of sorted, the whole table, from the
 // offsets computed ahead, or false when they do not make the column
-// newAddrColumn would.
-func (o *offsetsAhead) column(sorted []uint64) (addrColumn, bool) {
+// columnBuild would.
+func (o *offsetsAhead) column(sorted []uint64, sp *tailSpares) (addrColumn, bool) {
 	n := len(sorted)
 	if !o.on || o.failed || o.seen != n || len(o.off) == 0 || o.nlow > n/8 {
 		return addrColumn{}, false
@@ -78,17 +78,17 @@ func (o *offsetsAhead) column(sorted []uint64) (addrColumn, bool) {
 		floor = top - math.MaxUint32
 	}
 	if sorted[o.nlow] < floor || o.nlow > 0 && sorted[o.nlow-1] >= floor {
-		return addrColumn{}, false // newAddrColumn would cut elsewhere
+		return addrColumn{}, false // columnBuild would cut elsewhere
 	}
 	c := addrColumn{base: o.base, off: padOffsets(o.off)}
 	if o.nlow > 0 {
 		c.low = append([]uint64(nil), sorted[:o.nlow]...)
 	}
-	c.buildIndex(append(o.cuts, len(o.off)))
+	c.buildIndex(append(o.cuts, len(o.off)), sp)
 	return c, true
 }
 
-// spare returns the array of the offsets for newAddrColumn to use when they
+// spare returns the array of the offsets for columnBuild to use when they
 // were given up on, or nil: an unsorted streamed table then allocates no
 // column of offsets twice.
 func (o *offsetsAhead) spare() []uint32 {

@@ -70,7 +70,9 @@ func TestOffsetsAhead(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, chunk := range []int{100, 4096, 128 << 10} {
 				b := streamAhead(t, tt.data, chunk)
-				got, used := b.ahead.column(b.addrs)
+				var sp tailSpares
+				sp.reserve(1 << 17)
+				got, used := b.ahead.column(b.addrs, &sp)
 				if used != tt.used {
 					t.Fatalf("chunks of %d: column used %v, want %v", chunk, used, tt.used)
 				}
@@ -103,6 +105,16 @@ func TestStreamedSortedTable(t *testing.T) {
 	}
 	if !reflect.DeepEqual(streamed.addrs, whole.addrs) {
 		t.Fatal("address columns differ")
+	}
+	if !reflect.DeepEqual(streamed.nameOff, whole.nameOff) {
+		t.Fatal("name starts differ")
+	}
+	// The packed arrays are the spares allocated while reading (their sizes).
+	if c := cap(streamed.nameOff.rel); c != 1<<17+1 {
+		t.Errorf("name starts in an array of %d, not the spare one", c)
+	}
+	if c := cap(streamed.addrs.buckets.rel); c != 1<<16+128 {
+		t.Errorf("address buckets in an array of %d, not the spare one", c)
 	}
 	for _, a := range probeAddrs(whole) {
 		l1, err1 := streamed.Lookup(a)

@@ -31,10 +31,15 @@ func (ps *packedSeq) at(b uint32) int {
 
 // fill stores the values (non-decreasing), 256 at a time:
 // the last of a block is its largest, so one check per block says whether
-// its numbers fit two bytes.
-func (ps *packedSeq) fill(starts []uint32) {
-	ps.base = make([]uint32, (len(starts)+255)>>8)
-	ps.rel = make([]uint16, len(starts))
+// its numbers fit two bytes. It uses the arrays of base and rel when they
+// are big enough and not much bigger (see tailSpares), else new ones.
+func (ps *packedSeq) fill(starts []uint32, base []uint32, rel []uint16) {
+	nb := (len(starts) + 255) >> 8
+	if cap(base) >= nb && fits(cap(rel), len(starts), 2) {
+		ps.base, ps.rel = base[:nb], rel[:len(starts)]
+	} else {
+		ps.base, ps.rel = make([]uint32, nb), make([]uint16, len(starts))
+	}
 	for b := 0; b < len(starts); b += 256 {
 		block, rel := starts[b:min(b+256, len(starts))], ps.rel[b:min(b+256, len(starts))]
 		base := block[0]

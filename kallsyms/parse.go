@@ -113,6 +113,7 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 	// just its size.
 	b := newBuilder(opts, 1<<17, 4<<20, 16)
 	b.ahead.start(1 << 17)
+	b.spares.reserve(1 << 17)
 
 	carry := slab[numChunks*chunkSize:][:0:carrySize] // a line split across chunks
 	for chunk := range chunks {
@@ -274,6 +275,7 @@ type builder struct {
 	ahead   offsetsAhead // a streamed input's address offsets, computed while reading
 	early   earlyRest    // the rest of a parallel parse's last part, if taken already
 	column  columnBuild  // the address column, built by two goroutines (see finish)
+	spares  tailSpares   // a streamed input's arrays for the index, allocated early
 	halves  sync.WaitGroup
 	// sorted is the length of the longest sorted prefix of addrs, and
 	// nonZero the OR of every address, both kept up while appending.

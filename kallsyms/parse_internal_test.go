@@ -132,4 +132,8 @@ func TestStreamedTableTrimmed(t *testing.T) {
 	if c, exact := cap(tab.nameOff.rel), cap(slices.Clone(make([]uint16, n+1))); c > exact {
 		t.Errorf("name starts keep %d entries for %d symbols (an exact allocation: %d)", c, n, exact)
 	}
+	b := len(tab.addrs.buckets.rel)
+	if c, exact := cap(tab.addrs.buckets.rel), cap(slices.Clone(make([]uint16, b))); c > exact {
+		t.Errorf("address buckets keep %d entries for %d (an exact allocation: %d)", c, b, exact)
+	}
 }

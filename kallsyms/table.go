@@ -183,12 +183,14 @@ func (b *builder) finish() (*Table, error) {
 		if shared {
 			b.column.offsets(0, 2)
 			b.halves.Wait()
-			col = b.column.index()
+			col = b.column.index(&b.spares)
 			return
 		}
 		var ok bool
-		if col, ok = b.ahead.column(b.addrs); !ok {
-			col = newAddrColumn(b.addrs, b.ahead.spare())
+		if col, ok = b.ahead.column(b.addrs, &b.spares); !ok {
+			b.column.start(b.addrs, b.ahead.spare())
+			b.column.offsets(0, 1)
+			col = b.column.index(&b.spares)
 		}
 	})
 	if shared {
@@ -205,7 +207,7 @@ func (b *builder) finish() (*Table, error) {
 	if cap(t.types)-len(t.types) > len(t.types)/16 { // columns of a streamed input are sized by guess
 		t.types = slices.Clone(t.types)
 	}
-	t.nameOff.fill(b.nameOffsets())
+	t.nameOff.fill(b.nameOffsets(), b.spares.nameBase, b.spares.nameRel)
 	t.runs = compactRuns(b.fileMod)
 	t.setHotRun()
 	t.mods = t.describeModules(b.mods.strings())
