@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -196,5 +198,57 @@ func TestAddrStdinConflict(t *testing.T) {
 	_, errs, code := run(t, "ffffffff81000000\n", "--kallsyms", "-", "addr")
 	if code != 2 || !strings.Contains(errs, "cannot read both") {
 		t.Errorf("stderr %q, exit %d", errs, code)
+	}
+}
+
+// TestAddrUncompressedCopy: an uncompressed copy of the table (parsed by
+// kallsyms.Open, mapped) answers as the gzip-compressed one (read,
+// decompressed, parsed), for a plain and a return-address lookup and a
+// name lookup.
+func TestAddrUncompressedCopy(t *testing.T) {
+	data, err := gunzip(kallsymsGz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(t.TempDir(), "kallsyms")
+	if err := os.WriteFile(plain, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := only(t, "lkdtm_EXCEPTION", "lkdtm")
+	for _, args := range [][]string{
+		{"addr", fmt.Sprintf("%x", s.addr+5)},
+		{"addr", "--return", fmt.Sprintf("%x", s.addr+5)},
+		{"lookup", "lkdtm:lkdtm_EXCEPTION"},
+	} {
+		want, _, wantCode := run(t, "", append([]string{"--kallsyms", kallsymsGz}, args...)...)
+		got, errs, code := run(t, "", append([]string{"--kallsyms", plain}, args...)...)
+		if got != want || code != wantCode || errs != "" {
+			t.Errorf("%v: uncompressed copy gives %q (stderr %q, exit %d), compressed %q (exit %d)", args, got, errs, code, want, wantCode)
+		}
+	}
+}
+
+// TestLooksLikeTextTable: the heads of files ksym is given, told apart.
+// The compressed and snapshot heads are the real magic bytes.
+func TestLooksLikeTextTable(t *testing.T) {
+	for _, tc := range []struct {
+		head string
+		want bool
+	}{
+		{"ffffffff81000000 T _stext\n", true},
+		{"0000000000000000 A fixed_percpu_data\n", true},
+		{"c1000000 T _text\n", true},
+		{"abcdef0123456789 t x\n", true},
+		{"\x1f\x8b\x08\x00\x00\x00\x00\x00", false},     // gzip
+		{"\x28\xb5\x2f\xfd\x04\x58\x00\x00", false},     // zstd
+		{"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4\x46", false}, // xz
+		{"ksym-snapshot.json\x00\x00\x00\x00", false},   // tar member name
+		{"ffffffff81000000", false},                     // cut short
+		{"ffffffff8100000g T x\n", false},
+		{"", false},
+	} {
+		if got := looksLikeTextTable([]byte(tc.head)); got != tc.want {
+			t.Errorf("looksLikeTextTable(%q) = %v, want %v", tc.head, got, tc.want)
+		}
 	}
 }

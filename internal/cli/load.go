@@ -53,16 +53,24 @@ func (a *app) load() (*kallsyms.Table, string, error) {
 }
 
 // loadPath loads a saved table: "-" is this invocation's standard input; an
-// index file is mapped; anything else is read, decompressed and parsed (a
-// snapshot or a text table).
+// index file is mapped; an uncompressed text table is parsed by
+// kallsyms.Open (which maps a regular file); anything else is read,
+// decompressed and parsed (a snapshot or a text table).
 func (a *app) loadPath(path string) (*kallsyms.Table, string, error) {
-	if path != input.Stdin && isIndexFile(path) {
-		x, err := kallsyms.OpenIndex(path)
-		if err != nil {
-			return nil, path, err
+	if path != input.Stdin {
+		head := fileHead(path)
+		if kallsyms.IsIndex(head) {
+			x, err := kallsyms.OpenIndex(path)
+			if err != nil {
+				return nil, path, err
+			}
+			a.noteInfo(x.Meta)
+			return x.Table, path, nil
 		}
-		a.noteInfo(x.Meta)
-		return x.Table, path, nil
+		if looksLikeTextTable(head) {
+			t, err := kallsyms.Open(path)
+			return t, path, err
+		}
 	}
 	data, source, err := a.readInput(path)
 	if err != nil {
@@ -108,14 +116,41 @@ func (a *app) noteInfo(meta []byte) {
 // isIndexFile reports whether the file at path starts with the index magic
 // (such a file is mapped, not read).
 func isIndexFile(path string) bool {
+	return kallsyms.IsIndex(fileHead(path))
+}
+
+// fileHead returns the first bytes of the file at path (up to 32), or nil
+// when it cannot be read.
+func fileHead(path string) []byte {
 	f, err := os.Open(path)
 	if err != nil {
-		return false
+		return nil
 	}
 	defer f.Close()
-	var head [8]byte
-	n, _ := io.ReadFull(f, head[:])
-	return kallsyms.IsIndex(head[:n])
+	head := make([]byte, 32)
+	n, _ := io.ReadFull(f, head)
+	return head[:n]
+}
+
+// looksLikeTextTable reports whether head starts like an uncompressed
+// kallsyms or System.map line: 8 or 16 hex digits, a space, a type letter, a
+// space. (Compressed files and snapshots start otherwise.)
+func looksLikeTextTable(head []byte) bool {
+	for _, digits := range []int{16, 8} {
+		if len(head) > digits+2 && head[digits] == ' ' && head[digits+2] == ' ' && isHex(head[:digits]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(s []byte) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // readInput reads a file, decompressing it; "-" is this invocation's
