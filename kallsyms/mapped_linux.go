@@ -19,13 +19,19 @@ func parseFile(f *os.File, size int64, opts Options) (t *Table, ok bool, err err
 	if err != nil {
 		return nil, false, nil
 	}
-	defer syscall.Munmap(mapping)
 	if _, err := f.Seek(0, io.SeekEnd); err != nil { // read to its end, as Parse does
+		syscall.Munmap(mapping)
 		return nil, true, err
 	}
 	t, err = parseMapped(data, opts)
+	unmap(mapping)
 	return t, true, err
 }
+
+// unmap unmaps a file's mapping once parsed, on a goroutine of its own:
+// dropping a table's pages takes about as long as mapping them, and the
+// caller need not wait for it. Tests make it synchronous.
+var unmap = func(mapping []byte) { go syscall.Munmap(mapping) }
 
 // mapFile maps f, of size bytes, from its offset to its end, and returns the
 // bytes and the whole mapping, to unmap (it starts on a page boundary).
