@@ -184,9 +184,12 @@ func joinBuilders(parts []part, addrs []uint64, types []byte, nameEnd []uint32, 
 	for _, p := range parts {
 		b := p.b
 		m := len(b.addrs)
-		copy(addrs[n:], b.addrs) // no-op unless an earlier part had blank lines
+		// A part's columns start where its lines do: after an earlier
+		// part's blank lines they start past the symbols before, and move
+		// down (the copies are no-ops otherwise).
+		copy(addrs[n:], b.addrs)
 		copy(types[n:], b.types)
-		if n > 0 || pos > 0 {
+		if m > 0 && (pos > 0 || &b.nameEnd[0] != &nameEnd[n]) {
 			for j, e := range b.nameEnd {
 				nameEnd[n+j] = e + uint32(pos)
 			}
