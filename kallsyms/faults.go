@@ -21,7 +21,7 @@ func parseMapped(data []byte, opts Options) (t *Table, err error) {
 			if !isFault(r) {
 				panic(r)
 			}
-			t, err = nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), ErrFileChanged)
+			t, err = nil, fmt.Errorf("%s: %w", sourceName(opts.Source), ErrFileChanged)
 		}
 	}()
 	return ParseBytes(data, opts)
@@ -40,8 +40,8 @@ var errHeldFault = errors.New("kallsyms: memory fault reading a mapped file")
 
 // group runs functions concurrently and waits for them, holding back a fault
 // in any of them until all have stopped (so none reads a mapping after it is
-// gone), then panics with it on the waiting goroutine. Other panics crash as
-// they would anyway.
+// gone), then panics with errHeldFault on the waiting goroutine. Other
+// panics crash as they would anyway.
 type group struct {
 	wg      sync.WaitGroup
 	faulted atomic.Bool

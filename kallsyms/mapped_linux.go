@@ -10,10 +10,11 @@ import (
 
 // parseFile parses the regular file f, of size bytes, from its offset to its
 // end, from a read-only mapping of it: the text is neither copied nor left
-// as a buffer for the garbage collector (a third of the time of reading and
-// parsing a table that is in the page cache). The table keeps no reference
-// to the mapping, which is gone when parseFile returns. ok is false, with
-// nothing read, when f cannot be mapped.
+// as a buffer for the garbage collector (an eighth of the time of reading
+// and parsing a table that is in the page cache: 5.27 -> 4.65 ms on the
+// 6.18 table). The table keeps no reference to the mapping, which is
+// unmapped once parsed. ok is false, with nothing read, when f cannot be
+// mapped.
 func parseFile(f *os.File, size int64, opts Options) (t *Table, ok bool, err error) {
 	data, mapping, err := mapFile(f, size)
 	if err != nil {
