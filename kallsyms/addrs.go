@@ -92,6 +92,14 @@ func (cb *columnBuild) start(sorted []uint64, buf []uint32) {
 	cb.src = sorted[nlow:]
 }
 
+// whole builds the column of sorted in one pass (start, offsets, index),
+// offsets in buf's array and index in sp's if they fit (both may be nil).
+func (cb *columnBuild) whole(sorted []uint64, buf []uint32, sp *tailSpares) addrColumn {
+	cb.start(sorted, buf)
+	cb.offsets(0, 1)
+	return cb.index(sp)
+}
+
 // offsets computes half h of the offsets, of halves 1 (all) or 2.
 func (cb *columnBuild) offsets(h, halves int) {
 	if cb.c.wide != nil {

@@ -79,9 +79,7 @@ func TestColumnHalves(t *testing.T) {
 // array if that has room and not much more (buf may be nil).
 func newAddrColumn(sorted []uint64, buf []uint32) addrColumn {
 	var cb columnBuild
-	cb.start(sorted, buf)
-	cb.offsets(0, 1)
-	return cb.index(nil)
+	return cb.whole(sorted, buf, nil)
 }
 
 // tableAddrs returns the sorted addresses of a fixture table.

@@ -188,9 +188,7 @@ func (b *builder) finish() (*Table, error) {
 		}
 		var ok bool
 		if col, ok = b.ahead.column(b.addrs, &b.spares); !ok {
-			b.column.start(b.addrs, b.ahead.spare())
-			b.column.offsets(0, 1)
-			col = b.column.index(&b.spares)
+			col = b.column.whole(b.addrs, b.ahead.spare(), &b.spares)
 		}
 	})
 	if shared {
