@@ -27,7 +27,7 @@ var ErrBadIndex = errors.New("not a usable ksym index")
 // IndexVersion is the version of the index layout this package writes and
 // reads. A file of another version is refused (rebuild it from the symbol
 // table: 'ksym snapshot index').
-const IndexVersion = 3
+const IndexVersion = 4
 
 // indexMagic opens every index file.
 var indexMagic = [8]byte{'K', 'S', 'Y', 'M', 'I', 'D', 'X', 0}
@@ -508,7 +508,7 @@ func (h header) table(secs [numSectionIDs][]byte) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.nameIndexOnce.Do(func() { t.nameIndex = x })
+	t.nameIndexOnce.Do(func() { t.setNameIndex(x) })
 	return t, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -199,7 +200,10 @@ func TestLoadIndexRejects(t *testing.T) {
 		{"extended", append(bytes.Clone(good), 0), "truncated or extended"},
 		{"body byte flipped", damage(func(b []byte) []byte { b[len(b)/2] ^= 1; return b }), "checksum mismatch: the file is corrupted"},
 		{"header byte flipped", damage(func(b []byte) []byte { b[offFileSize] ^= 1; return b }), "header checksum mismatch"},
-		{"future version", refix(func(b []byte) { b[offVersion] = 4 }), "format version 4, this ksym reads version 3"},
+		{"future version", refix(func(b []byte) { b[offVersion] = kallsyms.IndexVersion + 1 }),
+			fmt.Sprintf("format version %d, this ksym reads version %d", kallsyms.IndexVersion+1, kallsyms.IndexVersion)},
+		{"older version", refix(func(b []byte) { b[offVersion] = kallsyms.IndexVersion - 1 }),
+			fmt.Sprintf("format version %d, this ksym reads version %d", kallsyms.IndexVersion-1, kallsyms.IndexVersion)},
 		{"section missing", refix(func(b []byte) { b[headerLen] = 99 }), "section 1 is missing"},
 		{"name offsets fall", refix(func(b []byte) {
 			s := sectionBytes(t, b, secNameOff)

@@ -1,10 +1,8 @@
 package kallsyms
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"slices"
-	"unsafe"
 )
 
 // nameIndex finds symbols by name. It is an open-addressing hash table with
@@ -65,34 +63,26 @@ func (x *nameIndex) valueMask() uint32 {
 	return uint32(1<<x.idxBits - 1)
 }
 
-// hashName is a fast, deterministic hash of a symbol name. It is part of the
-// index file format (the name index places names by it): changing it needs a new
-// IndexVersion.
-func hashName(s string) uint64 {
-	const m = 0x9E3779B97F4A7C15
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	h := uint64(len(s)) * m
-	for len(b) >= 8 { // eight bytes per step, one load each
-		h = (h ^ binary.LittleEndian.Uint64(b)) * m
-		h ^= h >> 29
-		b = b[8:]
+// index returns the name index, built on the first call. Its fast path is
+// one atomic load, inlined into the lookups.
+func (t *Table) index() *nameIndex {
+	if x := t.nameIndexReady.Load(); x != nil {
+		return x
 	}
-	var v uint64 // the last 0 to 7 bytes, every one of them
-	switch n := len(b); {
-	case n >= 4:
-		v = uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32
-	case n > 0:
-		v = uint64(b[0]) | uint64(b[n/2])<<8 | uint64(b[n-1])<<16
-	}
-	h = (h ^ v) * m
-	h ^= h >> 32
-	h *= m
-	return h ^ h>>29
+	return t.indexOnce()
 }
 
-func (t *Table) index() *nameIndex {
-	t.nameIndexOnce.Do(func() { t.nameIndex = t.buildNameIndex() })
+// indexOnce builds the name index unless it is built or being built, and
+// waits for it.
+func (t *Table) indexOnce() *nameIndex {
+	t.nameIndexOnce.Do(func() { t.setNameIndex(t.buildNameIndex()) })
 	return &t.nameIndex
+}
+
+// setNameIndex installs x as the name index; only nameIndexOnce calls it.
+func (t *Table) setNameIndex(x nameIndex) {
+	t.nameIndex = x
+	t.nameIndexReady.Store(&t.nameIndex)
 }
 
 // buildNameIndex inserts the symbols in index order, each name into the
@@ -157,36 +147,57 @@ func (x *nameIndex) listShared(p int, before []uint32) {
 // AppendFind appends to dst the indices of every symbol named name, in
 // address order. It does not allocate when dst has room.
 func (t *Table) AppendFind(dst []int, name string) []int {
+	return t.appendFind(dst, name, hashName(name))
+}
+
+// appendFind is AppendFind for a name whose hash is h.
+func (t *Table) appendFind(dst []int, name string, h uint64) []int {
 	x := t.index()
-	h := hashName(name)
-	tag, mask := x.tag(h), x.valueMask()
-	for p := x.home(h); p < len(x.slots); p++ {
-		e := x.slots[p]
+	tag, mask, home := x.tag(h), x.valueMask(), x.home(h)
+	// Most names sit in one of the four slots from their home (91% of the
+	// 6.18 table's): take the first of them with the name's tag without a
+	// branch, whose outcome would be a coin toss. Only the slot of a name
+	// holds that name, wherever a scan finds it.
+	if s := x.slots[home:]; len(s) >= 4 {
+		match := b2u(s[0]&^mask == tag) | b2u(s[1]&^mask == tag)<<1 |
+			b2u(s[2]&^mask == tag)<<2 | b2u(s[3]&^mask == tag)<<3
+		e := s[bits.TrailingZeros32(match|1<<3)]
+		if v := e & mask; e&^mask == tag && v != 0 && t.named(x.first(v), name) {
+			return x.appendSlot(dst, v)
+		}
+	}
+	for _, e := range x.slots[home:] { // the rest of the way: a tag collision, or farther away
 		if e == 0 {
 			break
 		}
-		if e&^mask != tag {
-			continue
-		}
-		v := e & mask
-		if v <= x.n {
-			if t.named(v-1, name) {
-				return append(dst, int(v-1))
-			}
-			continue
-		}
-		if t.named(x.dups[v-x.n-1], name) {
-			return x.appendShared(dst, v)
+		if v := e & mask; e&^mask == tag && t.named(x.first(v), name) {
+			return x.appendSlot(dst, v)
 		}
 	}
 	return dst
+}
+
+// first returns the first symbol of the name whose slot value is v.
+func (x *nameIndex) first(v uint32) uint32 {
+	if v <= x.n {
+		return v - 1
+	}
+	return x.dups[v-x.n-1]
+}
+
+// appendSlot appends the symbols of the name whose slot value is v.
+func (x *nameIndex) appendSlot(dst []int, v uint32) []int {
+	if v <= x.n {
+		return append(dst, int(v-1))
+	}
+	return x.appendShared(dst, v)
 }
 
 // named reports whether symbol i is named name: Name(i) == name, lengths
 // compared before bytes.
 func (t *Table) named(i uint32, name string) bool {
 	start, end := t.nameOff.span(i)
-	return end-start == len(name) && t.names[start:end] == name
+	return end-start == len(name) && sameName(t.names[start:end], name)
 }
 
 // appendShared appends the symbols of the shared name whose slot value is v.

@@ -11,7 +11,8 @@ import (
 
 // TestNameIndexEveryName checks AppendFind against a map built by reading
 // every name, for every name of the real tables (whose shared names go up to
-// 483 copies of __func__.0), and that names one byte off are not found.
+// 483 copies of __func__.0), and that names one byte off (longer, shorter or
+// one byte changed) are not found.
 func TestNameIndexEveryName(t *testing.T) {
 	for _, p := range []string{
 		"firecracker-6.18.44/kallsyms.txt.gz",
@@ -57,12 +58,20 @@ func checkNameIndex(t *testing.T, source string, tab *Table) {
 		if got := tab.AppendFind(nil, name); !slices.Equal(got, w) {
 			t.Fatalf("%s: AppendFind(%q) = %v, want %v", source, name, got, w)
 		}
-		for _, off := range []string{name + "x", name[:len(name)-1], "x" + name} {
+		for _, off := range []string{name + "x", name[:len(name)-1], "x" + name,
+			flipByte(name, 0), flipByte(name, len(name)/2), flipByte(name, len(name)-1)} {
 			if got := tab.AppendFind(nil, off); len(want[off]) == 0 && len(got) > 0 {
 				t.Fatalf("%s: AppendFind(%q) = %v, want none", source, off, got)
 			}
 		}
 	}
+}
+
+// flipByte returns name with its byte i changed.
+func flipByte(name string, i int) string {
+	b := []byte(name)
+	b[i] ^= 1
+	return string(b)
 }
 
 // TestNameIndexHashCollision gives different names one hash, which a real

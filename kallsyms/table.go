@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -30,8 +31,9 @@ type Table struct {
 	hidden           bool
 	pageSize         uint64
 
-	nameIndexOnce sync.Once
-	nameIndex     nameIndex
+	nameIndexOnce  sync.Once
+	nameIndex      nameIndex
+	nameIndexReady atomic.Pointer[nameIndex] // &nameIndex once it is built
 }
 
 // run says that symbols from first up to the next run's first belong to mod.
