@@ -47,7 +47,9 @@ func hashName(s string) uint64 {
 const (
 	hashMul = 0x9E3779B97F4A7C15
 	// The keys have bytes above 0x7f: no word of an ASCII name equals one,
-	// so no product below is a product by zero.
+	// so the first factor of each product in mix4 is never zero for a
+	// kernel's names (a zero factor would lose the other word; crafted
+	// names that do that only collide, they are still compared in full).
 	hashKey0 = 0xa0761d6478bd642f
 	hashKey1 = 0xe7037ed1a0b428db
 	hashKey2 = 0x8ebc6af09c88c6e3
