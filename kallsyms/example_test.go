@@ -104,7 +104,16 @@ func ExampleOpenIndex() {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "run2-B.ksymidx")
-	if err := t.WriteIndexFile(path, nil, 0o600); err != nil {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = t.WriteIndex(f, nil)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -114,7 +123,6 @@ func ExampleOpenIndex() {
 		fmt.Println(err)
 		return
 	}
-	defer x.Close() // the table and its strings must not be used after Close
 	loc, err := x.Table.Lookup(0xffffffffc09e64a5)
 	if err != nil {
 		fmt.Println(err)

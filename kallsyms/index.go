@@ -8,26 +8,26 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"unsafe"
 )
 
-// The index is the Table's own arrays written to a file, so that a later
-// process can map the file and use them in place: no parsing and no
-// per-symbol allocation. The layout is documented in docs/index-format.md.
+// An index file is a Table's own columns written out, so that a later
+// process can load them with no parsing and no per-symbol work: the
+// addresses, type letters, name offsets and names, the module runs and
+// modules, the core layout and the name index's slots.
 //
-// A file is a 64-byte header, a directory of sections, and the sections, each
-// starting at a multiple of 64 bytes. All integers are little-endian. The
-// header carries a CRC-32C of itself and one of everything after it.
+// A file is a 64-byte header, a directory of sections, and the sections,
+// each starting at a multiple of 64 bytes. All integers are little-endian.
+// The header carries a CRC-32C of itself and one of everything after it.
+// docs/snapshots.md describes the layout.
 
 // ErrBadIndex is wrapped by every error that says a file is not a usable
 // index: truncated, corrupted, from another format version, or not an index.
 var ErrBadIndex = errors.New("not a usable ksym index")
 
 // IndexVersion is the version of the index layout this package writes and
-// reads. A file of another version is refused (rebuild it from the symbol
-// table: 'ksym snapshot index').
-const IndexVersion = 4
+// reads. A file of another version is refused.
+const IndexVersion = 5
 
 // indexMagic opens every index file.
 var indexMagic = [8]byte{'K', 'S', 'Y', 'M', 'I', 'D', 'X', 0}
@@ -38,6 +38,7 @@ const (
 	sectionAlign    = 64
 	maxSections     = 64
 	byteOrderMark   = 0x0102
+	maxIndexSize    = 1 << 32 // far above any real table's (a 6.x kernel's is about 6 MB)
 )
 
 // Header offsets.
@@ -52,15 +53,10 @@ const (
 	hdrCRC       = 36 // uint32, CRC-32C of bytes [0, 36)
 	hdrSymbols   = 40 // uint64
 	hdrPageSize  = 48 // uint64
-	hdrAddrBase  = 56 // uint64
 )
 
-// Header flags.
-const (
-	flagHidden    = 1 << 0 // all addresses are zero
-	flagWideAddrs = 1 << 1 // addresses are stored as plain 64-bit values
-	flagWideStart = 1 << 3 // bucket starts are plain 32-bit indices (1<<2 was used by version 2)
-)
+// flagHidden says that all addresses are zero.
+const flagHidden = 1
 
 // sectionID names a section of the index.
 type sectionID uint32
@@ -68,32 +64,22 @@ type sectionID uint32
 const (
 	secSource      sectionID = iota + 1 // bytes: Options.Source
 	secMeta                             // bytes: the caller's metadata
+	secAddrs                            // n uint64: addresses, sorted
 	secTypes                            // n bytes: type letters
 	secNameOff                          // n+1 uint32: name boundaries in secNames
-	secNames                            // bytes: the name arena
+	secNames                            // bytes: the names
 	secRuns                             // uint64 each: first | mod<<32
 	secModules                          // 6 uint64 each, see encodeModules
 	secModuleNames                      // bytes: module names back to back
 	secCore                             // coreWords uint64, see encodeCore
-	secAddrLow                          // uint64: addresses below base
-	secAddrOff                          // uint32: offsets from base, then scanWindow of padding
-	secAddrWide                         // uint64: plain addresses (flagWideAddrs)
-	secSegments                         // 4 uint64 each, see encodeSegments
-	secBucketBase                       // uint32: bucket start per 256 buckets
-	secBucketRel                        // uint16: bucket start relative to its base
-	secBucketWide                       // uint32: bucket starts (flagWideStart)
-	secSegDir                           // uint32: segment per 1 MiB window
-	secNameShape                        // 1 uint64: home slots | index bits<<32
 	secNameSlots                        // uint32: the name index's slots
-	secNameDups                         // uint32: symbols of the names several share
 	numSectionIDs
 )
 
-// section is one entry of the directory with its bytes.
-type section struct {
-	id   sectionID
-	elem uint32 // size of one element, for the reader's checks
-	data []byte
+// sectionElems is the element size of each section.
+var sectionElems = [numSectionIDs]uint32{
+	secSource: 1, secMeta: 1, secAddrs: 8, secTypes: 1, secNameOff: 4, secNames: 1,
+	secRuns: 8, secModules: 48, secModuleNames: 1, secCore: 8, secNameSlots: 4,
 }
 
 // WriteIndex writes t as an index file to w, with meta (opaque bytes, for
@@ -101,97 +87,65 @@ type section struct {
 // and returned by LoadIndex. It builds the name index if no name lookup has
 // yet. It returns the number of bytes written.
 func (t *Table) WriteIndex(w io.Writer, meta []byte) (int64, error) {
-	n, err := w.Write(t.AppendIndex(nil, meta))
-	return int64(n), err
-}
-
-// AppendIndex appends the index file of t (see WriteIndex) to dst.
-func (t *Table) AppendIndex(dst []byte, meta []byte) []byte {
-	secs, flags := t.indexSections(meta)
-	start := len(dst)
-	dirEnd := indexHeaderSize + dirEntrySize*len(secs)
-	dst = append(dst, make([]byte, dirEnd)...)
-	for i, s := range secs {
-		dst = pad(dst, start, sectionAlign)
-		off := len(dst) - start
-		dst = append(dst, s.data...)
-		e := dst[start+indexHeaderSize+dirEntrySize*i:]
-		binary.LittleEndian.PutUint32(e[0:], uint32(s.id))
-		binary.LittleEndian.PutUint32(e[4:], s.elem)
-		binary.LittleEndian.PutUint64(e[8:], uint64(off))
-		binary.LittleEndian.PutUint64(e[16:], uint64(len(s.data)))
+	secs := [numSectionIDs][]byte{
+		secSource:      []byte(t.source),
+		secMeta:        meta,
+		secAddrs:       encodeLE(t.addrs),
+		secTypes:       t.types,
+		secNameOff:     encodeLE(t.nameOff),
+		secNames:       []byte(t.names),
+		secRuns:        encodeRuns(t.runs),
+		secModules:     encodeModules(t.mods),
+		secModuleNames: moduleNames(t.mods),
+		secCore:        encodeLE(encodeCore(&t.core)),
+		secNameSlots:   encodeLE(t.index().slots),
 	}
-	dst = pad(dst, start, 8)
-	h := dst[start:]
-	copy(h, indexMagic[:])
+	count := int(numSectionIDs) - 1
+	buf := make([]byte, indexHeaderSize+dirEntrySize*count)
+	for id := secSource; id < numSectionIDs; id++ {
+		buf = pad(buf, sectionAlign)
+		e := buf[indexHeaderSize+dirEntrySize*(int(id)-1):]
+		le := binary.LittleEndian
+		le.PutUint32(e[0:], uint32(id))
+		le.PutUint32(e[4:], sectionElems[id])
+		le.PutUint64(e[8:], uint64(len(buf)))
+		le.PutUint64(e[16:], uint64(len(secs[id])))
+		buf = append(buf, secs[id]...)
+	}
+	buf = pad(buf, 8)
+	var flags uint32
+	if t.hidden {
+		flags |= flagHidden
+	}
 	le := binary.LittleEndian
-	le.PutUint16(h[hdrVersion:], IndexVersion)
-	le.PutUint16(h[hdrByteOrder:], byteOrderMark)
-	le.PutUint32(h[hdrSize:], indexHeaderSize)
-	le.PutUint64(h[hdrFileSize:], uint64(len(h)))
-	le.PutUint32(h[hdrSections:], uint32(len(secs)))
-	le.PutUint32(h[hdrFlags:], flags)
-	le.PutUint64(h[hdrSymbols:], uint64(t.Len()))
-	le.PutUint64(h[hdrPageSize:], t.pageSize)
-	le.PutUint64(h[hdrAddrBase:], t.addrs.base)
-	le.PutUint32(h[hdrBodyCRC:], crc32.Checksum(h[indexHeaderSize:], castagnoli))
-	le.PutUint32(h[hdrCRC:], crc32.Checksum(h[:hdrCRC], castagnoli))
-	return dst
+	copy(buf, indexMagic[:])
+	le.PutUint16(buf[hdrVersion:], IndexVersion)
+	le.PutUint16(buf[hdrByteOrder:], byteOrderMark)
+	le.PutUint32(buf[hdrSize:], indexHeaderSize)
+	le.PutUint64(buf[hdrFileSize:], uint64(len(buf)))
+	le.PutUint32(buf[hdrSections:], uint32(count))
+	le.PutUint32(buf[hdrFlags:], flags)
+	le.PutUint64(buf[hdrSymbols:], uint64(t.Len()))
+	le.PutUint64(buf[hdrPageSize:], t.pageSize)
+	le.PutUint32(buf[hdrBodyCRC:], crc32.Checksum(buf[indexHeaderSize:], castagnoli))
+	le.PutUint32(buf[hdrCRC:], crc32.Checksum(buf[:hdrCRC], castagnoli))
+	n, err := w.Write(buf)
+	return int64(n), err
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// pad appends zeros until the length from start is a multiple of align.
-func pad(b []byte, start, align int) []byte {
-	for (len(b)-start)%align != 0 {
+// pad appends zeros until the length of b is a multiple of align.
+func pad(b []byte, align int) []byte {
+	for len(b)%align != 0 {
 		b = append(b, 0)
 	}
 	return b
 }
 
-// indexSections returns every section and the header flags.
-func (t *Table) indexSections(meta []byte) ([]section, uint32) {
-	var flags uint32
-	if t.hidden {
-		flags |= flagHidden
-	}
-	c := &t.addrs
-	if c.wide != nil {
-		flags |= flagWideAddrs
-	}
-	if c.buckets.wide != nil {
-		flags |= flagWideStart
-	}
-	x := t.index()
-	secs := []section{
-		{secSource, 1, []byte(t.source)},
-		{secMeta, 1, meta},
-		{secTypes, 1, t.types},
-		{secNameOff, 4, encodeLE(t.nameOff.all())},
-		{secNames, 1, []byte(t.names)},
-		{secRuns, 8, encodeRuns(t.runs)},
-		{secModules, 48, encodeModules(t.mods)},
-		{secModuleNames, 1, moduleNames(t.mods)},
-		{secCore, 8, encodeLE(encodeCore(&t.core))},
-		{secAddrLow, 8, encodeLE(c.low)},
-		{secAddrOff, 4, encodeLE(c.off[:len(c.off)+paddingOf(c.off)])},
-		{secAddrWide, 8, encodeLE(c.wide)},
-		{secSegments, 32, encodeSegments(c.segs)},
-		{secBucketBase, 4, encodeLE(c.buckets.base)},
-		{secBucketRel, 2, encodeLE(c.buckets.rel)},
-		{secBucketWide, 4, encodeLE(c.buckets.wide)},
-		{secSegDir, 4, encodeLE(c.segDir)},
-		{secNameShape, 8, encodeLE([]uint64{uint64(x.homes) | uint64(x.idxBits)<<32})},
-		{secNameSlots, 4, encodeLE(x.slots)},
-		{secNameDups, 4, encodeLE(x.dups)},
-	}
-	return secs, flags
-}
-
 // encodeLE returns the values as little-endian bytes.
-func encodeLE[T uint16 | uint32 | uint64](v []T) []byte {
-	var zero T
-	size := int(unsafe.Sizeof(zero))
+func encodeLE[T uint32 | uint64](v []T) []byte {
+	size := int(unsafe.Sizeof(T(0)))
 	b := make([]byte, 0, size*len(v))
 	for _, x := range v {
 		for i := range size {
@@ -199,14 +153,6 @@ func encodeLE[T uint16 | uint32 | uint64](v []T) []byte {
 		}
 	}
 	return b
-}
-
-// paddingOf returns how many padding entries follow off within its capacity.
-func paddingOf(off []uint32) int {
-	if off == nil {
-		return 0
-	}
-	return min(scanWindow, cap(off)-len(off))
 }
 
 func encodeRuns(runs []run) []byte {
@@ -228,12 +174,10 @@ func encodeModules(mods []module) []byte {
 		if m.textEndKnown {
 			known = 1
 		}
-		b = le.AppendUint64(b, m.start)
-		b = le.AppendUint64(b, m.end)
-		b = le.AppendUint64(b, m.textEnd)
-		b = le.AppendUint64(b, uint64(m.symbols))
-		b = le.AppendUint64(b, uint64(off)<<32|uint64(len(m.name)))
-		b = le.AppendUint64(b, uint64(m.kind)|known<<8)
+		for _, w := range []uint64{m.start, m.end, m.textEnd, uint64(m.symbols),
+			uint64(off)<<32 | uint64(len(m.name)), uint64(m.kind) | known<<8} {
+			b = le.AppendUint64(b, w)
+		}
 		off += len(m.name)
 	}
 	return b
@@ -274,43 +218,40 @@ func encodeCore(l *coreLayout) []uint64 {
 	return w
 }
 
-// encodeSegments writes per segment: start | last<<32, first | end<<32, mul,
-// bucket.
-func encodeSegments(segs []segment) []byte {
-	b := make([]byte, 0, 32*len(segs))
-	le := binary.LittleEndian
-	for _, s := range segs {
-		b = le.AppendUint64(b, uint64(s.start)|uint64(s.last)<<32)
-		b = le.AppendUint64(b, uint64(s.first)|uint64(s.end)<<32)
-		b = le.AppendUint64(b, s.mul)
-		b = le.AppendUint64(b, uint64(s.bucket))
-	}
-	return b
-}
-
 // Index is a Table loaded from an index file, with the metadata stored in
-// it. A Table from OpenIndex uses the mapped file in place: after Close,
-// neither the Table nor any string it returned (names, module names) may be
-// used. Without Close the mapping lasts as long as the process.
+// it.
 type Index struct {
 	Table *Table
-	Meta  []byte // as given to WriteIndex; shares the index's memory
-	close func() error
-}
-
-// Close releases the file mapping, if any. See Index.
-func (x *Index) Close() error {
-	if x.close == nil {
-		return nil
-	}
-	c := x.close
-	x.close = nil
-	return c()
+	Meta  []byte // as given to WriteIndex
 }
 
 // IsIndex reports whether data starts like an index file.
 func IsIndex(data []byte) bool {
 	return len(data) >= len(indexMagic) && string(data[:len(indexMagic)]) == string(indexMagic[:])
+}
+
+// OpenIndex reads the index file at path and returns its table.
+func OpenIndex(path string) (*Index, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() < indexHeaderSize || fi.Size() > maxIndexSize {
+		return nil, fmt.Errorf("%s: %w: %d bytes", path, ErrBadIndex, fi.Size())
+	}
+	// One byte more than the file has: a file that grew since Stat reads
+	// past its header's size and is refused as such.
+	data := make([]byte, fi.Size()+1)
+	n, err := io.ReadFull(f, data)
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return nil, err
+	}
+	return LoadIndex(data[:n], path)
 }
 
 // LoadIndex checks an index file held in data and returns its table, which
@@ -343,30 +284,21 @@ func alignedCopy(data []byte) []byte {
 var hostLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // loadIndex checks the header, checksums and directory, then builds the
-// Table over data and checks that every array is consistent, so that no
-// lookup on it can index out of range.
-//
-// The body's checksum is computed on another goroutine while the arrays are
-// checked (both read every page; together they take half the time). The
-// checks are safe on any bytes, and a checksum mismatch is reported in
-// preference to what the checks found, as the likelier cause.
+// Table over data and checks that every column is consistent, so that no
+// lookup on it can index out of range or fail to end.
 func loadIndex(data []byte) (*Table, []byte, error) {
 	h, err := checkHeader(data)
 	if err != nil {
 		return nil, nil, err
 	}
-	sum := make(chan bool, 1)
-	go func() {
-		sum <- binary.LittleEndian.Uint32(data[hdrBodyCRC:]) == crc32.Checksum(data[indexHeaderSize:], castagnoli)
-	}()
-	var t *Table
-	secs, err := readDirectory(data, h.sections)
-	if err == nil {
-		t, err = h.table(secs)
-	}
-	if !<-sum {
+	if binary.LittleEndian.Uint32(data[hdrBodyCRC:]) != crc32.Checksum(data[indexHeaderSize:], castagnoli) {
 		return nil, nil, errors.New("checksum mismatch: the file is corrupted")
 	}
+	secs, err := readDirectory(data, h.sections)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := h.table(secs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -379,7 +311,6 @@ type header struct {
 	sections int
 	symbols  uint64
 	pageSize uint64
-	base     uint64
 }
 
 func checkHeader(data []byte) (header, error) {
@@ -392,38 +323,26 @@ func checkHeader(data []byte) (header, error) {
 	case le.Uint16(data[hdrByteOrder:]) != byteOrderMark:
 		return header{}, errors.New("unknown byte order")
 	case le.Uint16(data[hdrVersion:]) != IndexVersion:
-		return header{}, fmt.Errorf("format version %d, this ksym reads version %d: rebuild the index from the symbol table",
-			le.Uint16(data[hdrVersion:]), IndexVersion)
+		return header{}, fmt.Errorf("format version %d, this ksym reads version %d", le.Uint16(data[hdrVersion:]), IndexVersion)
 	case le.Uint32(data[hdrCRC:]) != crc32.Checksum(data[:hdrCRC], castagnoli):
 		return header{}, errors.New("header checksum mismatch: the file is corrupted")
 	case le.Uint32(data[hdrSize:]) != indexHeaderSize:
 		return header{}, fmt.Errorf("header size %d, want %d", le.Uint32(data[hdrSize:]), indexHeaderSize)
-	}
-	if size := le.Uint64(data[hdrFileSize:]); size != uint64(len(data)) {
-		return header{}, fmt.Errorf("truncated or extended: %d bytes, the header says %d", len(data), size)
-	}
-	if !hostLittleEndian {
-		return header{}, errors.New("an index is little-endian and this machine is not: parse the text table instead")
+	case le.Uint64(data[hdrFileSize:]) != uint64(len(data)):
+		return header{}, fmt.Errorf("truncated or extended: %d bytes, the header says %d", len(data), le.Uint64(data[hdrFileSize:]))
+	case !hostLittleEndian:
+		return header{}, errors.New("an index is little-endian and this machine is not")
 	}
 	h := header{
 		flags:    le.Uint32(data[hdrFlags:]),
 		sections: int(le.Uint32(data[hdrSections:])),
 		symbols:  le.Uint64(data[hdrSymbols:]),
 		pageSize: le.Uint64(data[hdrPageSize:]),
-		base:     le.Uint64(data[hdrAddrBase:]),
 	}
 	if h.sections > maxSections {
 		return header{}, fmt.Errorf("%d sections, at most %d expected", h.sections, maxSections)
 	}
 	return h, nil
-}
-
-// sectionElems is the element size of each known section.
-var sectionElems = [numSectionIDs]uint32{
-	secSource: 1, secMeta: 1, secTypes: 1, secNameOff: 4, secNames: 1, secRuns: 8,
-	secModules: 48, secModuleNames: 1, secCore: 8, secAddrLow: 8, secAddrOff: 4,
-	secAddrWide: 8, secSegments: 32, secBucketBase: 4, secBucketRel: 2,
-	secBucketWide: 4, secSegDir: 4, secNameShape: 8, secNameSlots: 4, secNameDups: 4,
 }
 
 // readDirectory returns the bytes of every known section by id. Sections of
@@ -462,12 +381,11 @@ func readDirectory(data []byte, count int) ([numSectionIDs][]byte, error) {
 
 // view returns b as a slice of T in place (b is 8-byte aligned, its length a
 // multiple of T's size, and the host little-endian).
-func view[T uint16 | uint32 | uint64](b []byte) []T {
+func view[T uint32 | uint64](b []byte) []T {
 	if len(b) == 0 {
 		return nil
 	}
-	var zero T
-	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(zero)))
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(T(0))))
 }
 
 // table builds the Table over the sections and checks it.
@@ -480,47 +398,70 @@ func (h header) table(secs [numSectionIDs][]byte) (*Table, error) {
 		source:   string(secs[secSource]),
 		hidden:   h.flags&flagHidden != 0,
 		pageSize: h.pageSize,
+		addrs:    view[uint64](secs[secAddrs]),
 		types:    secs[secTypes],
-		nameOff:  packedSeq{wide: view[uint32](secs[secNameOff])},
+		nameOff:  view[uint32](secs[secNameOff]),
 		names:    unsafe.String(unsafe.SliceData(secs[secNames]), len(secs[secNames])),
 	}
-	if len(t.types) != n {
-		return nil, fmt.Errorf("%d type letters for %d symbols", len(t.types), n)
+	if len(t.types) != n || len(t.addrs) != n {
+		return nil, fmt.Errorf("%d type letters and %d addresses for %d symbols", len(t.types), len(t.addrs), n)
 	}
-	if err := checkNames(t.nameOff.wide, n, len(t.names)); err != nil {
+	for i := 1; i < n; i++ {
+		if t.addrs[i] < t.addrs[i-1] {
+			return nil, fmt.Errorf("addresses fall at symbol %d", i)
+		}
+	}
+	if err := checkNames(t.nameOff, n, len(t.names)); err != nil {
 		return nil, err
 	}
 	var err error
 	if t.runs, err = decodeRuns(secs[secRuns], n); err != nil {
 		return nil, err
 	}
-	t.setHotRun()
 	if t.mods, err = decodeModules(secs[secModules], secs[secModuleNames], t.runs); err != nil {
 		return nil, err
 	}
 	if t.core, err = decodeCore(view[uint64](secs[secCore])); err != nil {
 		return nil, err
 	}
-	if t.addrs, err = h.addrColumn(secs, n); err != nil {
+	slots := view[uint32](secs[secNameSlots])
+	if err := checkSlots(slots, n); err != nil {
 		return nil, err
 	}
-	x, err := decodeNameIndex(secs, n)
-	if err != nil {
-		return nil, err
-	}
-	t.nameIndexOnce.Do(func() { t.setNameIndex(x) })
+	t.nameIndex.slots = slots
 	return t, nil
 }
 
-// checkNames checks that the name boundaries rise from 0 to the arena's end.
-func checkNames(off []uint32, n, arena int) error {
-	if len(off) != n+1 || off[0] != 0 || int(off[n]) != arena {
-		return errors.New("name offsets do not cover the name arena")
+// checkNames checks that the name boundaries rise from 0 to the names' end.
+func checkNames(off []uint32, n, size int) error {
+	if len(off) != n+1 || off[0] != 0 || int(off[n]) != size {
+		return errors.New("name offsets do not cover the names")
 	}
 	for i := 1; i <= n; i++ {
 		if off[i] < off[i-1] {
 			return fmt.Errorf("name offsets fall at symbol %d", i)
 		}
+	}
+	return nil
+}
+
+// checkSlots checks the name index's shape: a power of two long, every value
+// a symbol, and an empty slot for every scan to end at. That a name sits
+// where its hash puts it is the checksum's to vouch for: a misplaced one is
+// only not found.
+func checkSlots(slots []uint32, n int) error {
+	if len(slots) < 2 || len(slots)&(len(slots)-1) != 0 {
+		return fmt.Errorf("%d name slots, want a power of two", len(slots))
+	}
+	empty := false
+	for _, v := range slots {
+		if v > uint32(n) {
+			return fmt.Errorf("a name slot holds symbol %d of %d", v, n)
+		}
+		empty = empty || v == 0
+	}
+	if !empty {
+		return errors.New("no empty name slot")
 	}
 	return nil
 }
@@ -581,33 +522,4 @@ func decodeCore(w []uint64) (coreLayout, error) {
 	r := w[numMarkers+2:]
 	l.ranges = [2]addrRange{{r[0], r[1]}, {r[2], r[3]}}
 	return l, nil
-}
-
-// maxIndexSize bounds the files OpenIndex accepts: far above any real
-// table (a 6.x kernel's is about 5 MB).
-const maxIndexSize = 1 << 32
-
-// WriteIndexFile writes t's index (see WriteIndex) to path with permission
-// perm, atomically: a new file is written beside it and renamed over path, so
-// a process that has the old file mapped keeps a consistent view.
-func (t *Table) WriteIndexFile(path string, meta []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = t.WriteIndex(f, meta)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

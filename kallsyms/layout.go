@@ -127,15 +127,6 @@ func (s *coreScan) noteMarker(name []byte, addr uint64) {
 	}
 }
 
-// merge adds what a later part of the input said.
-func (s *coreScan) merge(o *coreScan) {
-	for m := range o.has {
-		if o.has[m] && !s.has[m] {
-			s.addr[m], s.has[m] = o.addr[m], true
-		}
-	}
-}
-
 // coreLayout computes the core layout from the markers and the core symbols.
 func (t *Table) coreLayout(s *coreScan) coreLayout {
 	l := coreLayout{addr: s.addr, has: s.has}
@@ -146,7 +137,7 @@ func (t *Table) coreLayout(s *coreScan) coreLayout {
 		var lo, hi uint64 = ^uint64(0), 0
 		t.forCore(func(i int) {
 			if !isAbsolute(t.types[i]) {
-				lo, hi = min(lo, t.addrs.at(i)), max(hi, t.addrs.at(i))
+				lo, hi = min(lo, t.addrs[i]), max(hi, t.addrs[i])
 			}
 		})
 		if lo <= hi {

@@ -1,9 +1,6 @@
 package kallsyms
 
-import (
-	"math"
-	"strconv"
-)
+import "strconv"
 
 // Location is the answer to an address lookup.
 type Location struct {
@@ -18,63 +15,41 @@ type Location struct {
 // would resolve addr at all. It returns ErrNoSymbol for any other address and
 // ErrAddressesHidden for a hidden table. It does not allocate.
 func (t *Table) Lookup(addr uint64) (Location, error) {
-	c := &t.addrs
-	d := addr - c.base
-	if addr < c.base || d > math.MaxUint32 || c.wide != nil || t.hidden {
-		return t.lookup(addr)
-	}
-	// The common case, without the generic path: offset d in a compact
-	// column, with the next symbol above it in the same run.
-	j := c.upperOff(uint32(d)) // offsets [0, j) are <= d
-	k := len(c.low) + j - 1
-	r, first, end := t.hot, t.hotFirst, t.hotEnd
-	if k < first || k >= end {
-		r = t.runAt(k)
-		first, end = int(t.runs[r].first), t.runEnd(r)
-	}
-	if j == 0 || k+1 >= end {
-		return t.lookup(addr)
-	}
-	off := c.off[:j+1]
-	sym, next := off[j-1], off[j]
-	for j--; j > 0 && k > first && off[j-1] == sym; j-- { // the first of several aliases
-		k--
-	}
-	if t.runs[r].mod != 0 {
-		return t.answer(addr, k, r, c.base+uint64(sym), c.base+uint64(next), true)
-	}
-	if !t.core.resolvable(addr) { // the core kernel: answer's checks, inlined
-		return Location{}, ErrNoSymbol
-	}
-	return Location{Index: k, Offset: d - uint64(sym), Size: uint64(next - sym), SizeKnown: true}, nil
-}
-
-// lookup is Lookup for any table and address.
-func (t *Table) lookup(addr uint64) (Location, error) {
 	if t.hidden {
 		return Location{}, ErrAddressesHidden
 	}
-	u := t.addrs.upper(addr) // symbols [0, u) are at or below addr
+	u := upperBound(t.addrs, addr) // symbols [0, u) are at or below addr
 	if u == 0 {
 		return Location{}, ErrNoSymbol
 	}
 	k := u - 1
-	r := 0
-	if len(t.runs) > 1 {
-		r = t.runAt(k)
-	}
+	r := t.runOf(k)
 	first, end := int(t.runs[r].first), t.runEnd(r)
-	sym := t.addrs.at(k)
-	for k > first && t.addrs.at(k-1) == sym { // the first of several aliases
+	sym := t.addrs[k]
+	for k > first && t.addrs[k-1] == sym { // the first of several aliases
 		k--
 	}
 	// Symbol u, if in the run, is the next one above: nothing lies between.
 	var next uint64
 	hasNext := u < end
 	if hasNext {
-		next = t.addrs.at(u)
+		next = t.addrs[u]
 	}
 	return t.answer(addr, k, r, sym, next, hasNext)
+}
+
+// upperBound returns the number of elements of the sorted a that are <= x.
+func upperBound(a []uint64, x uint64) int {
+	lo, hi := 0, len(a)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if a[m] <= x {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // answer resolves addr to symbol k (the first of its aliases, at sym) of run
@@ -112,7 +87,7 @@ func (t *Table) resolvable(addr uint64, k, r int, next uint64, hasNext bool) boo
 	if id == 0 {
 		return t.core.resolvable(addr)
 	}
-	sym := t.addrs.at(k)
+	sym := t.addrs[k]
 	switch {
 	case isAbsolute(t.types[k]):
 		return false // a module's per-CPU offset, not an address in it
@@ -128,11 +103,9 @@ func (t *Table) resolvable(addr uint64, k, r int, next uint64, hasNext bool) boo
 	return addr < end
 }
 
-func isAbsolute(typ byte) bool { return typ == 'a' || typ == 'A' }
-
 // sizeAt computes the kallsyms size of symbol k for a lookup of addr.
 func (t *Table) sizeAt(k, r int, addr uint64, next uint64, hasNext bool) (uint64, bool) {
-	sym := t.addrs.at(k)
+	sym := t.addrs[k]
 	m := &t.mods[t.runs[r].mod]
 	switch {
 	case t.runs[r].mod == 0:
@@ -158,7 +131,7 @@ func (t *Table) sizeAt(k, r int, addr uint64, next uint64, hasNext bool) (uint64
 // addresses to (per-CPU offsets, markers past the end of the image), for
 // BPF and trampoline symbols, and in a hidden table.
 func (t *Table) Size(i int) (uint64, bool) {
-	loc, err := t.Lookup(t.addrs.at(i))
+	loc, err := t.Lookup(t.addrs[i])
 	if err != nil {
 		return 0, false
 	}

@@ -112,10 +112,10 @@ func LookupType(letter byte) (TypeInfo, bool) {
 	return TypeInfo{Letter: letter, Meaning: "unknown type letter"}, false
 }
 
-// IsUpper reports whether letter is an upper-case ASCII letter. For module
+// isUpper reports whether letter is an upper-case ASCII letter. For module
 // symbols in /proc/kallsyms that means exported; for core symbols, external
 // linkage.
-func IsUpper(letter byte) bool { return letter >= 'A' && letter <= 'Z' }
+func isUpper(letter byte) bool { return letter >= 'A' && letter <= 'Z' }
 
 // IsText reports whether letter marks code: T, t, W or w.
 func IsText(letter byte) bool {
@@ -203,7 +203,7 @@ func moduleLinkage(letter byte) string {
 	case 'N', 'n', 'i', 'p', 'C', 'u':
 		return ""
 	}
-	if IsUpper(letter) {
+	if isUpper(letter) {
 		return ", exported by the module (upper case in a module means exported)"
 	}
 	return ", not exported by the module"
@@ -230,7 +230,7 @@ func coreLinkage(letter byte) string {
 	case 'N', 'n', 'i', 'p', 'C', 'u':
 		return ""
 	}
-	if IsUpper(letter) {
+	if isUpper(letter) {
 		return ", global (external linkage; not necessarily exported to modules)"
 	}
 	return ", static (local to its source file)"

@@ -120,7 +120,7 @@ func TestDescribeTypeCaseRules(t *testing.T) {
 			continue
 		}
 		exported := strings.Contains(mod, "exported by the module") && !strings.Contains(mod, "not exported")
-		if exported != IsUpper(ti.Letter) {
+		if exported != isUpper(ti.Letter) {
 			t.Errorf("module %q: %q (exported = %v)", ti.Letter, mod, exported)
 		}
 	}

@@ -81,7 +81,6 @@ func (a *app) cacheState(dir string) (state, detail string) {
 	x, err := kcache.Load(dir, key)
 	switch {
 	case err == nil:
-		defer x.Close()
 		return "valid", fmt.Sprintf("%d symbols, boot %s", x.Table.Len(), key.BootID)
 	case errors.Is(err, kcache.ErrMiss):
 		return "missing", ""

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ksym-dev/ksym/input"
+	"github.com/ksym-dev/ksym/internal/kcache"
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/machine"
 	"github.com/ksym-dev/ksym/snapshot"
@@ -141,7 +142,7 @@ func (a *app) runSnapshotIndex(out string) error {
 			return err
 		}
 	}
-	if err := t.WriteIndexFile(out, meta, 0o600); err != nil {
+	if err := kcache.WriteIndexFile(out, t, meta, 0o600); err != nil {
 		return usageErrorf("%v", err)
 	}
 	fi, err := os.Stat(out)
@@ -206,7 +207,6 @@ func describeFile(path string) (showResult, error) {
 		if err != nil {
 			return res, err
 		}
-		defer x.Close()
 		res.Kind, res.Symbols = "index", x.Table.Len()
 		if info, ok := snapshot.InfoFromMeta(x.Meta); ok {
 			res.Info = &info

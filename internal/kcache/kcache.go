@@ -127,8 +127,7 @@ func Dir() (string, error) {
 	return filepath.Join(d, "ksym"), nil
 }
 
-// Load returns the cached table in dir if it was written under key. The
-// table maps the file; close the Index when done with it.
+// Load returns the cached table in dir if it was written under key.
 func Load(dir string, key Key) (*kallsyms.Index, error) {
 	path := filepath.Join(dir, FileName)
 	if err := checkPrivate(dir, true); err != nil {
@@ -146,7 +145,6 @@ func Load(dir string, key Key) (*kallsyms.Index, error) {
 	}
 	var got Key
 	if err := json.Unmarshal(x.Meta, &got); err != nil || got != key {
-		x.Close()
 		return nil, fmt.Errorf("%s: %w", path, ErrStale)
 	}
 	return x, nil
@@ -198,7 +196,7 @@ func Store(dir string, t *kallsyms.Table, key Key) error {
 	if err != nil {
 		return err
 	}
-	return t.WriteIndexFile(filepath.Join(dir, FileName), meta, 0o600)
+	return WriteIndexFile(filepath.Join(dir, FileName), t, meta, 0o600)
 }
 
 // checkOwnParent refuses to create the cache directory (and any missing
@@ -240,4 +238,28 @@ func NeedsLive(t *kallsyms.Table, found bool, index int) bool {
 	}
 	mod := t.ModuleName(index)
 	return mod == "bpf" || mod == "__builtin__ftrace" || mod == "__builtin__kprobes"
+}
+
+// WriteIndexFile writes t's index to path with permission perm, atomically:
+// a new file is written beside it and renamed over path.
+func WriteIndexFile(path string, t *kallsyms.Table, meta []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = t.WriteIndex(f, meta)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
