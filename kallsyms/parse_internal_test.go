@@ -3,7 +3,10 @@ package kallsyms
 import (
 	"encoding/binary"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/ksym-dev/ksym/internal/fixture"
 )
 
 // hex8Ref is hex8 written plainly, a digit at a time.
@@ -59,4 +62,75 @@ func FuzzWordAtATime(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, s []byte) { checkWords(t, s) })
+}
+
+// parseWith parses data with or without fastLines.
+func parseWith(data []byte, slowOnly bool) (*Table, error) {
+	b := newBuilder(Options{Source: "x"}, len(data))
+	b.slowOnly = slowOnly
+	rest, err := b.parseLines(data)
+	if err == nil {
+		err = b.parseLast(rest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b.finish()
+}
+
+// checkFastLines parses data with and without fastLines and wants the same
+// table, or the same error.
+func checkFastLines(t *testing.T, data []byte) {
+	fast, ferr := parseWith(data, false)
+	slow, serr := parseWith(data, true)
+	if (ferr == nil) != (serr == nil) || ferr != nil && ferr.Error() != serr.Error() {
+		t.Fatalf("errors differ: fast %v, slow %v", ferr, serr)
+	}
+	if ferr != nil {
+		return
+	}
+	if fast.Len() != slow.Len() || fast.core != slow.core || len(fast.mods) != len(slow.mods) {
+		t.Fatalf("tables differ: %d and %d symbols", fast.Len(), slow.Len())
+	}
+	for i := range fast.Len() {
+		if fast.Symbol(i) != slow.Symbol(i) {
+			t.Fatalf("symbol %d: fast %+v, slow %+v", i, fast.Symbol(i), slow.Symbol(i))
+		}
+	}
+}
+
+// TestFastLinesRealTables: the whole real tables, and their first halves
+// (cut inside a line), parse the same with and without fastLines.
+func TestFastLinesRealTables(t *testing.T) {
+	for _, p := range []string{
+		"firecracker-6.18.44/kallsyms.txt.gz",
+		"debian-6.1.0-56-amd64/boots/run2-B/kallsyms.txt.gz",
+		"debian-6.1.0-56-amd64/System.map.gz",
+	} {
+		data := fixture.Read(t, fixture.Path(p))
+		checkFastLines(t, data)
+		checkFastLines(t, data[:len(data)/2])
+	}
+}
+
+// FuzzFastLines checks fastLines against parseLine, starting from lines of
+// the real tables (core and module lines, markers) and synthetic edge cases.
+func FuzzFastLines(f *testing.F) {
+	for _, p := range []string{
+		"firecracker-6.18.44/kallsyms.txt.gz",
+		"debian-6.1.0-56-amd64/boots/run2-B/kallsyms.txt.gz",
+	} {
+		data := fixture.Read(f, fixture.Path(p))
+		f.Add(data[:2000])
+		f.Add(data[len(data)-2000:])
+	}
+	for _, s := range []string{
+		"ffffffff81000000 T _stext\r\nffffffff81000010 T foo\r\n",
+		"ffffffffc0000000 t a\t[m]\nffffffffc0000010 t b\t[m] \nffffffffc0000020 t c\t[mm]\nffffffff81000000 T d\n",
+		"ffffffff81000000 T " + strings.Repeat("x", MaxNameLen) + "\nffffffff81000000 T " + strings.Repeat("y", MaxNameLen+1) + "\n",
+		"ffffffff8100000g T a\n\x10fffffff81000000 T b\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkFastLines(t, data) })
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -196,6 +197,30 @@ func BenchmarkManyModules(b *testing.B) {
 	for b.Loop() {
 		if _, err := kallsyms.ParseBytes(data, kallsyms.Options{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestFindEveryName checks the name index against a map built from the
+// table itself, on the real tables: every name gives exactly its symbols in
+// address order (the Debian table has __func__.0 in hundreds of places), and
+// every name with one byte changed gives what the map says (usually none).
+func TestFindEveryName(t *testing.T) {
+	for _, path := range []string{bootTable("run2-B"), firecrackerTable, systemMapPath} {
+		tab := openTable(t, path)
+		want := make(map[string][]int)
+		for i := range tab.Len() {
+			want[tab.Name(i)] = append(want[tab.Name(i)], i)
+		}
+		for name, idx := range want {
+			if got := tab.AppendFind(nil, name); !slices.Equal(got, idx) {
+				t.Fatalf("%s: AppendFind(%q) = %v, want %v", path, name, got, idx)
+			}
+			near := []byte(name)
+			near[len(near)/2] ^= 1
+			if got := tab.AppendFind(nil, string(near)); !slices.Equal(got, want[string(near)]) {
+				t.Fatalf("%s: AppendFind(%q) = %v, want %v", path, near, got, want[string(near)])
+			}
 		}
 	}
 }
