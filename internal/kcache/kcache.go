@@ -136,7 +136,7 @@ func Load(dir string, key Key) (*kallsyms.Index, error) {
 	if err := checkPrivate(path, false); err != nil {
 		return nil, err
 	}
-	x, err := kallsyms.OpenIndex(path)
+	x, err := openIndex(path)
 	if err != nil {
 		if errors.Is(err, kallsyms.ErrBadIndex) {
 			return nil, fmt.Errorf("%w: %v", ErrStale, err)
