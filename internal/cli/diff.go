@@ -131,7 +131,7 @@ func (a *app) loadDiffTable(arg string) (*kallsyms.Table, string, error) {
 // checkDiffModules fails when a --module names a module in neither table.
 func checkDiffModules(mods []string, ta, tb *kallsyms.Table) error {
 	for _, m := range mods {
-		if m == "vmlinux" || m == "kernel" || hasModule(ta, m) || hasModule(tb, m) {
+		if kallsyms.IsCoreName(m) || hasModule(ta, m) || hasModule(tb, m) {
 			continue
 		}
 		return usageErrorf("diff: --module %s: no such module in either table (vmlinux is the core kernel)", m)
