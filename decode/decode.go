@@ -244,7 +244,7 @@ func (d *Decoder) warn(res *Result, format string, args ...any) {
 // frame decodes one frame.
 func (d *Decoder) frame(f *klog.Frame, res *Result) Frame {
 	out := Frame{
-		Kind: f.Kind.String(), Line: f.Line, Printed: Printed(f), Module: f.Module,
+		Kind: f.Kind.String(), Line: f.Line, Printed: printedText(f), Module: f.Module,
 		BuildID: f.BuildID, Reliable: f.Reliable, Context: f.Context, Source: f.Source, Trace: f.Trace,
 	}
 	switch {
@@ -264,8 +264,8 @@ func (d *Decoder) frame(f *klog.Frame, res *Result) Frame {
 	return out
 }
 
-// Printed returns f as the kernel printed it, in canonical form.
-func Printed(f *klog.Frame) string {
+// printedText returns f as the kernel printed it, in canonical form.
+func printedText(f *klog.Frame) string {
 	if f.Name == "" {
 		if f.HasAddr {
 			return "0x" + strconv.FormatUint(f.Addr, 16)

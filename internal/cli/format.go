@@ -59,7 +59,7 @@ func appendSymbolRow(dst []byte, t *kallsyms.Table, i int) []byte {
 		dst = append(dst, '-')
 	}
 	dst = append(dst, ' ')
-	dst = t.AppendName(dst, i)
+	dst = append(dst, t.Name(i)...)
 	if m := t.ModuleName(i); m != "" {
 		dst = append(dst, " ["...)
 		dst = append(dst, m...)
