@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ksym-dev/ksym/input"
+	"github.com/ksym-dev/ksym/internal/atomicfile"
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/machine"
 	"github.com/ksym-dev/ksym/snapshot"
@@ -141,7 +142,13 @@ func (a *app) runSnapshotIndex(out string) error {
 			return err
 		}
 	}
-	if err := t.WriteIndexFile(out, meta, 0o600); err != nil {
+	// Mode 0600: the index holds the table's addresses. Written atomically,
+	// as a process may have the old file mapped.
+	err = atomicfile.Write(out, 0o600, func(w io.Writer) error {
+		_, err := t.WriteIndex(w, meta)
+		return err
+	})
+	if err != nil {
 		return usageErrorf("%v", err)
 	}
 	fi, err := os.Stat(out)

@@ -25,10 +25,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/ksym-dev/ksym/internal/atomicfile"
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/machine"
 )
@@ -198,7 +200,16 @@ func Store(dir string, t *kallsyms.Table, key Key) error {
 	if err != nil {
 		return err
 	}
-	return t.WriteIndexFile(filepath.Join(dir, FileName), meta, 0o600)
+	return writeIndex(filepath.Join(dir, FileName), t, meta)
+}
+
+// writeIndex writes t's index with meta to path, mode 0600, atomically: a
+// process that has the old cache file mapped keeps a consistent view.
+func writeIndex(path string, t *kallsyms.Table, meta []byte) error {
+	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		_, err := t.WriteIndex(w, meta)
+		return err
+	})
 }
 
 // checkOwnParent refuses to create the cache directory (and any missing
