@@ -70,6 +70,12 @@ func TestSnapshotSaveShowAndUse(t *testing.T) {
 	if _, errOut, code := run(t, "", "--kallsyms", snap, "snapshot", "index", "-o", idx); code != 0 {
 		t.Fatalf("index: %d %s", code, errOut)
 	}
+	if fi, err := os.Stat(idx); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("index mode %v %v", fi.Mode(), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
 	out, _, _ = run(t, "", "--json", "snapshot", "show", idx)
 	var res showResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Kind != "index" || res.Info == nil || res.Info.Release != "6.1.0-56-amd64" {
