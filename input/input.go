@@ -6,6 +6,12 @@
 // passed through unchanged, so plain text, an empty file or a file that merely
 // ends in ".gz" behave as expected. The path "-" means standard input.
 //
+// OpenTable (and ReadTable, for a stream) is the one way to turn what a user
+// names as a symbol table into a *kallsyms.Table: a text table (kallsyms or
+// System.map), a snapshot or an index, compressed or not, with the snapshot's
+// description when there is one. For that, input sits above packages
+// kallsyms and snapshot in the import graph.
+//
 // Errors say what went wrong and what to do: a missing file, a permission
 // problem (with the advice to run as root), a directory given as a file, or a
 // compressed stream that is truncated or corrupt (a *FormatError naming the
@@ -39,7 +45,7 @@ func Open(path string) (io.ReadCloser, error) {
 		}
 		return r, nil
 	}
-	f, err := openFile(path)
+	f, _, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -53,21 +59,22 @@ func Open(path string) (io.ReadCloser, error) {
 
 // openFile opens a regular file (or a procfs/sysfs/device file) and refuses
 // directories, turning the common failures into errors that say what to do.
-func openFile(path string) (*os.File, error) {
+// It returns the file's FileInfo too.
+func openFile(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, describeOpenError(path, err)
+		return nil, nil, describeOpenError(path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if st.IsDir() {
 		f.Close()
-		return nil, &os.PathError{Op: "open", Path: path, Err: ErrIsDir}
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: ErrIsDir}
 	}
-	return f, nil
+	return f, st, nil
 }
 
 // ErrIsDir is returned (wrapped in an *os.PathError) when a directory is given

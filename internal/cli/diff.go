@@ -117,15 +117,19 @@ func (a *app) runDiff(argA, argB string, o diffOptions) error {
 
 // loadDiffTable loads one side of ksym diff with the helpers of load.go:
 // "live" or "/proc/kallsyms" is the running kernel's table under --root (read
-// live, not from the cache), "-" standard input, anything else a file: an
-// index (mapped), a snapshot, a kallsyms table or a System.map, compressed or
-// not. It returns the table and the name to show for it. It is the one place
+// live, not from the cache), "-" standard input, anything else a file that
+// input.OpenTable reads: an index (mapped), a snapshot, a kallsyms table or a
+// System.map, compressed or not. It returns the table and the name to show for it. It is the one place
 // ksym diff loads a table.
 func (a *app) loadDiffTable(arg string) (*kallsyms.Table, string, error) {
 	if arg == "live" || arg == "/proc/kallsyms" {
 		return a.loadLive()
 	}
-	return a.loadPath(arg)
+	tab, err := a.openTable(arg)
+	if err != nil {
+		return nil, arg, err
+	}
+	return tab.Table, tab.Source, nil
 }
 
 // checkDiffModules fails when a --module names a module in neither table.

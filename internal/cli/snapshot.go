@@ -12,7 +12,6 @@ import (
 
 	"github.com/ksym-dev/ksym/input"
 	"github.com/ksym-dev/ksym/internal/atomicfile"
-	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/machine"
 	"github.com/ksym-dev/ksym/snapshot"
 	"github.com/spf13/cobra"
@@ -196,7 +195,7 @@ type showResult struct {
 }
 
 func (a *app) runSnapshotShow(path string) error {
-	res, err := describeFile(path)
+	res, err := a.describeFile(path)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -206,30 +205,19 @@ func (a *app) runSnapshotShow(path string) error {
 	return renderShow(a.stdout, res)
 }
 
-func describeFile(path string) (showResult, error) {
+// describeFile opens a snapshot or an index with input.OpenTable and says
+// what it holds; a text table is refused.
+func (a *app) describeFile(path string) (showResult, error) {
 	res := showResult{File: path}
-	if isIndexFile(path) {
-		x, err := kallsyms.OpenIndex(path)
-		if err != nil {
-			return res, err
-		}
-		defer x.Close()
-		res.Kind, res.Symbols = "index", x.Table.Len()
-		if info, ok := snapshot.InfoFromMeta(x.Meta); ok {
-			res.Info = &info
-		}
-		return res, nil
-	}
-	r, err := input.Open(path)
+	tab, err := a.openTable(path)
 	if err != nil {
 		return res, err
 	}
-	defer r.Close()
-	s, err := snapshot.ReadTar(r)
-	if err != nil {
-		return res, fmt.Errorf("%s: %w", path, err)
+	defer tab.Close()
+	if tab.Kind == input.TableText {
+		return res, fmt.Errorf("%s: a text symbol table, not a snapshot or an index", tab.Source)
 	}
-	res.Kind, res.Symbols, res.Info = "snapshot", s.Info.Symbols, &s.Info
+	res.Kind, res.Symbols, res.Info = tab.Kind.String(), tab.Table.Len(), tab.Info
 	return res, nil
 }
 

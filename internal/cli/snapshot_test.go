@@ -98,6 +98,27 @@ func TestSnapshotSaveShowAndUse(t *testing.T) {
 	}
 }
 
+// TestSnapshotShowInputs: show reads a snapshot from standard input too,
+// and refuses a text table, saying what it is.
+func TestSnapshotShowInputs(t *testing.T) {
+	snap := filepath.Join(t.TempDir(), "run1.ksnap")
+	if _, errOut, code := run(t, "", "--root", machineRoot, "snapshot", "save", "-o", snap); code != 0 {
+		t.Fatalf("save: %d %s", code, errOut)
+	}
+	data, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, string(data), "snapshot", "show", "-")
+	if code != 0 || !strings.HasPrefix(out, "file:           - (snapshot)\n") || !strings.Contains(out, "release:        6.1.0-56-amd64") {
+		t.Errorf("show -: %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, "", "snapshot", "show", kallsymsGz)
+	if code != ExitUsage || out != "" || errOut != "ksym: "+kallsymsGz+": a text symbol table, not a snapshot or an index\n" {
+		t.Errorf("show of a text table: %d %q %q", code, out, errOut)
+	}
+}
+
 // TestSnapshotSaveRefusesHidden: an unprivileged table is refused with what
 // to do; --names-only saves it.
 func TestSnapshotSaveRefusesHidden(t *testing.T) {
