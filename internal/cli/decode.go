@@ -177,23 +177,18 @@ func (a *app) decodeTable(o decodeOpts) (*kallsyms.Table, decode.Options, *table
 	return t, decode.Options{}, liveIdentity(fs), nil
 }
 
-// loadSystemMap reads and parses a System.map (compressed or not).
+// loadSystemMap reads a System.map (compressed or not) with
+// input.OpenTable, refusing a snapshot or an index, whose addresses are
+// not link-time ones.
 func (a *app) loadSystemMap(path string) (*kallsyms.Table, error) {
-	var data []byte
-	var err error
-	if path == input.Stdin {
-		data, err = readAllStdin(a.stdin)
-	} else {
-		data, err = input.ReadAll(path)
-	}
+	tab, err := a.openTable(path)
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: err}
 	}
-	t, err := kallsyms.ParseBytes(data, kallsyms.Options{Source: path})
-	if err != nil {
-		return nil, &exitError{code: ExitUsage, err: err}
+	if tab.Kind != input.TableText {
+		return nil, usageErrorf("%s: not a System.map (the file is a ksym %s)", tab.Source, tab.Kind)
 	}
-	return t, nil
+	return tab.Table, nil
 }
 
 // loadModules reads a saved /proc/modules (compressed or not; "-" for
@@ -225,16 +220,6 @@ func (a *app) loadModules(path string) ([]decode.Module, error) {
 		out = append(out, decode.Module{Name: m.Name, Base: m.Addr, Size: m.Size})
 	}
 	return out, nil
-}
-
-// readAllStdin reads and decompresses standard input.
-func readAllStdin(stdin io.Reader) ([]byte, error) {
-	r, err := input.NewReader(stdin)
-	if err != nil {
-		return nil, fmt.Errorf("standard input: %w", err)
-	}
-	defer r.Close()
-	return io.ReadAll(r)
 }
 
 // status is the exit status after every input was decoded.
