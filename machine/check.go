@@ -144,7 +144,7 @@ func (r *Report) gatherCredentials(fs FS) {
 func (r *Report) observeKallsyms(fs FS) {
 	f, err := os.Open(fs.KallsymsPath())
 	if err != nil {
-		r.problem("kallsyms", describe(err))
+		r.problem("kallsyms", err)
 		return
 	}
 	defer f.Close()

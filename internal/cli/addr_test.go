@@ -188,7 +188,7 @@ func TestAddrDataAreaWrappedSize(t *testing.T) {
 
 func TestAddrHidden(t *testing.T) {
 	out, errs, code := run(t, "", "--kallsyms", nonroot, "addr", "ffffffff81000000")
-	want := "ksym: " + nonroot + ": " + kallsyms.ErrAddressesHidden.Error() + "\n"
+	want := "ksym: " + nonroot + ": " + hiddenSentence + "\n"
 	if out != "" || errs != want || code != 2 {
 		t.Errorf("got %q, stderr %q, exit %d; want stderr %q, exit 2", out, errs, code, want)
 	}

@@ -183,7 +183,7 @@ func (a *app) decodeTable(o decodeOpts) (*kallsyms.Table, decode.Options, *table
 func (a *app) loadSystemMap(path string) (*kallsyms.Table, error) {
 	tab, err := a.openTable(path)
 	if err != nil {
-		return nil, &exitError{code: ExitUsage, err: err}
+		return nil, &exitError{code: ExitUsage, err: fileAdvice(err)}
 	}
 	if tab.Kind != input.TableText {
 		return nil, usageErrorf("%s: not a System.map (the file is a ksym %s)", tab.Source, tab.Kind)
@@ -205,12 +205,12 @@ func (a *app) loadModules(path string) ([]decode.Module, error) {
 		r, err = input.Open(path)
 	}
 	if err != nil {
-		return nil, &exitError{code: ExitUsage, err: err}
+		return nil, &exitError{code: ExitUsage, err: fileAdvice(err)}
 	}
 	defer r.Close()
 	mods, err := machine.ParseModules(r)
 	if err != nil {
-		return nil, usageErrorf("%s: %v", path, err)
+		return nil, &exitError{code: ExitUsage, err: fileAdvice(fmt.Errorf("%s: %w", path, err))}
 	}
 	if machine.AddressesHidden(mods) {
 		return nil, usageErrorf("%s: the module addresses are hidden (all zero): save /proc/modules as root", path)
@@ -237,7 +237,7 @@ func (run *decodeRun) status() error {
 func (run *decodeRun) file1(path string) error {
 	r, name, err := run.open(path)
 	if err != nil {
-		return &exitError{code: ExitUsage, err: err}
+		return &exitError{code: ExitUsage, err: fileAdvice(err)}
 	}
 	defer r.Close()
 	run.file = name
@@ -250,7 +250,7 @@ func (run *decodeRun) file1(path string) error {
 		return run.report(rep, tee)
 	})
 	if err != nil {
-		return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, err)}
+		return &exitError{code: ExitUsage, err: fileAdvice(fmt.Errorf("%s: %w", name, err))}
 	}
 	lines := tee.upTo(-1)
 	if tee.spill != nil {

@@ -127,7 +127,7 @@ func (a *app) loadDiffTable(arg string) (*kallsyms.Table, string, error) {
 	}
 	tab, err := a.openTable(arg)
 	if err != nil {
-		return nil, arg, err
+		return nil, arg, fileAdvice(err)
 	}
 	return tab.Table, tab.Source, nil
 }

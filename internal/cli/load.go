@@ -51,7 +51,7 @@ func (a *app) load() (*kallsyms.Table, string, error) {
 	}
 	tab, err := a.openTable(a.kallsymsPath)
 	if err != nil {
-		return nil, a.kallsymsPath, err
+		return nil, a.kallsymsPath, fileAdvice(err)
 	}
 	a.loaded.info = tab.Info
 	return tab.Table, tab.Source, nil
@@ -67,15 +67,15 @@ func (a *app) openTable(path string) (*input.Table, error) {
 	return input.OpenTable(path)
 }
 
-// tableWithAddresses loads the table and fails with the library's
-// ErrAddressesHidden (which says what to do) when its addresses are all zero.
+// tableWithAddresses loads the table and fails, saying what to do, when its
+// addresses are all zero (the error wraps kallsyms.ErrAddressesHidden).
 func (a *app) tableWithAddresses() (*kallsyms.Table, error) {
 	t, source, err := a.table()
 	if err != nil {
 		return nil, err
 	}
 	if t.Hidden() {
-		err := fmt.Errorf("%s: %w", source, kallsyms.ErrAddressesHidden)
+		err := hiddenError(source)
 		if a.kallsymsPath == "" {
 			err = fmt.Errorf("%w; 'ksym check' tells why", err)
 		}
@@ -104,7 +104,7 @@ func (a *app) loadLive() (*kallsyms.Table, string, error) {
 		return nil, a.root, err
 	}
 	t, err := fs.Kallsyms()
-	return t, fs.KallsymsPath(), err
+	return t, fs.KallsymsPath(), machineAdvice(err)
 }
 
 // loadLiveCached answers from the cache of the live table when it is still
@@ -130,7 +130,7 @@ func (a *app) loadLiveCached() (*kallsyms.Table, string, error) {
 	case errors.Is(err, kcache.ErrForeign):
 		return a.loadLive() // another user's cache (sudo with the caller's HOME)
 	case errors.Is(err, kcache.ErrUnsafe):
-		fmt.Fprintf(a.stderr, "ksym: warning: not using the cache: %v\n", err)
+		fmt.Fprintf(a.stderr, "ksym: warning: not using the cache: %v\n", cacheAdvice(err))
 		return a.loadLive()
 	}
 	t, source, err := a.loadLive()

@@ -73,7 +73,7 @@ func (a *app) runSnapshotSave(out string, namesOnly bool) error {
 	}
 	s, err := snapshot.Capture(fs, snapshot.Options{NamesOnly: namesOnly})
 	if err != nil {
-		return usageErrorf("%v", err)
+		return &exitError{code: ExitUsage, err: machineAdvice(err)}
 	}
 	if out == "" {
 		out = defaultSnapshotName(&s.Info)
@@ -211,7 +211,7 @@ func (a *app) describeFile(path string) (showResult, error) {
 	res := showResult{File: path}
 	tab, err := a.openTable(path)
 	if err != nil {
-		return res, err
+		return res, fileAdvice(err)
 	}
 	defer tab.Close()
 	if tab.Kind == input.TableText {

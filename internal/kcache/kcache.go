@@ -173,7 +173,7 @@ func checkPrivate(path string, dir bool) error {
 	case uid != os.Geteuid() && dir:
 		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", path, ErrForeign, uid, os.Geteuid())
 	case uid != os.Geteuid():
-		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d (remove it, or use --no-cache)", path, ErrUnsafe, uid, os.Geteuid())
+		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", path, ErrUnsafe, uid, os.Geteuid())
 	case fi.Mode().Perm()&0o022 != 0:
 		return fmt.Errorf("%s: %w: writable by others (mode %v)", path, ErrUnsafe, fi.Mode().Perm())
 	}
