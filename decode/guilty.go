@@ -58,7 +58,7 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 // one left.
 func (p *picker) linkRegister() choice {
 	for i := range p.frames {
-		if p.frames[i].Kind == "lr" && p.candidate(i) && !NeverGuilty(p.name(i)) {
+		if p.frames[i].Kind == klog.FrameLR && p.candidate(i) && !NeverGuilty(p.name(i)) {
 			return choice{index: i}
 		}
 	}
@@ -179,7 +179,7 @@ func (p *picker) find(fn string) int {
 		}
 		r := 2
 		switch {
-		case p.frames[i].Kind == "pc":
+		case p.frames[i].Kind == klog.FramePC:
 			r = 0
 		case p.frames[i].Reliable:
 			r = 1

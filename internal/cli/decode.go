@@ -293,7 +293,7 @@ func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
 	switch {
 	case run.a.json:
 		tee.upTo(lastNum(rep)) // the lines are not printed
-		return writeJSONLine(run.out, decodeJSON{File: run.file, FirstLine: firstNum(rep), LastLine: lastNum(rep), Kind: res.Summary.Kind, Title: res.Summary.Title, Result: res})
+		return writeJSONLine(run.out, reportJSON(run.file, firstNum(rep), lastNum(rep), res))
 	case run.o.summary:
 		tee.upTo(lastNum(rep))
 		run.summaryLine(rep, res)
@@ -311,16 +311,6 @@ func firstNum(rep *klog.Report) int {
 		return 0
 	}
 	return rep.Lines[0].Num
-}
-
-// decodeJSON is one report in --json output (see docs/decode.md).
-type decodeJSON struct {
-	File      string `json:"file"`
-	FirstLine int    `json:"first_line"`
-	LastLine  int    `json:"last_line"`
-	Kind      string `json:"kind"`
-	Title     string `json:"title"`
-	*decode.Result
 }
 
 // summaryLine prints the --summary line of a report.
