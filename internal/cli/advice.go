@@ -21,7 +21,10 @@ type advisedError struct {
 	msg string // the whole message
 }
 
+// Error returns the message with its advice.
 func (e *advisedError) Error() string { return e.msg }
+
+// Unwrap returns the library's error.
 func (e *advisedError) Unwrap() error { return e.err }
 
 // advise returns err with advice appended to its message, unless err is nil
