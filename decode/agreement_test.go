@@ -118,7 +118,7 @@ func guiltyOf(tab *kallsyms.Table, text string) (fn, kind string) {
 		return "", "none"
 	}
 	s := New(tab, Options{}).Decode(reps[0]).Summary
-	return s.GuiltyFunc, s.Kind
+	return s.GuiltyFunc, string(s.Kind)
 }
 
 // syzDisagreements are the logs whose guilty function differs from the

@@ -88,86 +88,84 @@ func New(t *kallsyms.Table, opts Options) *Decoder {
 	return d
 }
 
-// Frame is one decoded frame.
+// Frame is one decoded frame. Numbers are numbers: how to show them (hex
+// text, JSON) is up to the caller.
 type Frame struct {
-	// Kind is "trace", "pc" or "lr".
-	Kind string `json:"kind"`
+	// Kind says whether the frame is a call trace entry, a PC or a LR.
+	Kind klog.FrameKind
 	// Line is the index in the report's Lines of the line it was read from.
-	Line int `json:"line"`
+	Line int
 	// Printed is the frame as the kernel printed it, canonical
 	// ("func+0xoff/0xsize [mod]", or the raw address "0xffffffff81234567").
-	Printed string `json:"printed"`
+	Printed string
 	// Text is the decoded frame as the kernel prints it, empty when not
 	// decoded.
-	Text string `json:"text,omitempty"`
+	Text string
 	// Addr is the runtime address, valid when HasAddr.
-	Addr    uint64 `json:"-"`
-	HasAddr bool   `json:"-"`
-	// Address is Addr as "0xffffffffc09e64a5", empty when not HasAddr.
-	Address string `json:"address,omitempty"`
-	// Symbol, Offset, Size and Module are the decoded symbol.
-	Symbol string `json:"symbol,omitempty"`
-	Offset uint64 `json:"offset,omitempty"`
-	Size   uint64 `json:"size,omitempty"`
-	Module string `json:"module,omitempty"`
-	// ModuleBase and ModuleOffset place the address in its module when
-	// the module's base is known from Options.Modules (ModuleBase as
-	// "0xffffffffc09e6000", empty otherwise).
-	ModuleBase   string `json:"module_base,omitempty"`
-	ModuleOffset uint64 `json:"module_offset,omitempty"`
+	Addr    uint64
+	HasAddr bool
+	// Symbol, Offset, Size and Module are the decoded symbol (zero when
+	// not decoded; Offset and Size also when the symbol has none).
+	Symbol string
+	Offset uint64
+	Size   uint64
+	Module string
+	// ModuleBase and ModuleOffset place Addr in its module, valid when
+	// HasModuleBase: the module's base is known from Options.Modules.
+	ModuleBase    uint64
+	ModuleOffset  uint64
+	HasModuleBase bool
 	// BuildID is the module build ID the kernel printed.
-	BuildID string `json:"build_id,omitempty"`
+	BuildID string
 	// Reliable is false for "? " frames.
-	Reliable bool `json:"reliable"`
+	Reliable bool
 	// Context is the stack: "TASK", "IRQ", "NMI", "SOFTIRQ" or empty.
-	Context string `json:"context,omitempty"`
+	Context string
 	// Source is the arm64 unwinder source letter.
-	Source string `json:"source,omitempty"`
+	Source string
 	// Trace indexes the report's Traces, -1 outside any trace.
-	Trace int `json:"trace"`
+	Trace int
 	// Status says what decoding did.
-	Status Status `json:"status"`
+	Status Status
 	// Note explains a status other than ok and resolved.
-	Note string `json:"note,omitempty"`
+	Note string
 }
 
 // Register is a register whose value is a kernel address, with its symbol.
 type Register struct {
 	// Name is the register as printed ("RDI", "CR2", "x0").
-	Name string `json:"name"`
+	Name string
 	// Value is the register's value.
-	Value uint64 `json:"-"`
-	// Hex is Value as "0xffffffffc09f1e60".
-	Hex string `json:"value"`
+	Value uint64
 	// Line is the index in the report's Lines of the line it was read from.
-	Line int `json:"line"`
+	Line int
 	// Text is the symbol as the kernel prints %pS; for a module address
 	// with a System.map and Options.Modules, the module and the offset from
 	// its base ("module lkdtm+0x4a0 (base 0xffffffffc09e6000)").
-	Text string `json:"text"`
+	Text string
 }
 
 // Result is one decoded report.
 type Result struct {
 	// Report is the report as parsed.
-	Report *klog.Report `json:"-"`
+	Report *klog.Report
 	// Frames are the report's frames, decoded, in order.
-	Frames []Frame `json:"frames"`
+	Frames []Frame
 	// Registers are the register values that point into the kernel.
-	Registers []Register `json:"registers,omitempty"`
+	Registers []Register
 	// Slide is the KASLR slide used (System.map only).
-	Slide Slide `json:"slide"`
+	Slide Slide
 	// Arch is the architecture decoding assumed ("x86_64", "arm64"), empty
 	// when unknown.
-	Arch Arch `json:"arch,omitempty"`
+	Arch Arch
 	// Warnings are problems with the table (or the modules file), said
 	// once per Decoder.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []string
 	// Mismatch reports that a printed size or address disagreed with the
 	// table: the table is from another kernel or boot.
-	Mismatch bool `json:"mismatch"`
+	Mismatch bool
 	// Summary explains the report.
-	Summary Summary `json:"summary"`
+	Summary Summary
 }
 
 // Decode decodes every frame and register of r. It never fails: what it
@@ -196,9 +194,6 @@ func (d *Decoder) Decode(r *klog.Report) *Result {
 		f := d.frame(&r.Frames[i], res)
 		if r.Frames[i].Name != "" {
 			d.checkModuleRange(&f, res)
-		}
-		if f.HasAddr {
-			f.Address = hex(f.Addr)
 		}
 		res.Frames = append(res.Frames, f)
 	}
@@ -244,7 +239,7 @@ func (d *Decoder) warn(res *Result, format string, args ...any) {
 // frame decodes one frame.
 func (d *Decoder) frame(f *klog.Frame, res *Result) Frame {
 	out := Frame{
-		Kind: f.Kind.String(), Line: f.Line, Printed: Printed(f), Module: f.Module,
+		Kind: f.Kind, Line: f.Line, Printed: printedText(f), Module: f.Module,
 		BuildID: f.BuildID, Reliable: f.Reliable, Context: f.Context, Source: f.Source, Trace: f.Trace,
 	}
 	switch {
@@ -264,8 +259,8 @@ func (d *Decoder) frame(f *klog.Frame, res *Result) Frame {
 	return out
 }
 
-// Printed returns f as the kernel printed it, in canonical form.
-func Printed(f *klog.Frame) string {
+// printedText returns f as the kernel printed it, in canonical form.
+func printedText(f *klog.Frame) string {
 	if f.Name == "" {
 		if f.HasAddr {
 			return "0x" + strconv.FormatUint(f.Addr, 16)
@@ -410,7 +405,7 @@ func (d *Decoder) raw(f *klog.Frame, out *Frame, arch Arch) {
 	out.Addr, out.HasAddr = f.Addr, true
 	if m, ok := d.mods.find(f.Addr); ok && d.opts.SystemMap {
 		out.Status, out.Module = StatusUnchecked, m.Name
-		out.ModuleBase, out.ModuleOffset = hex(m.Base), f.Addr-m.Base
+		out.ModuleBase, out.ModuleOffset, out.HasModuleBase = m.Base, f.Addr-m.Base, true
 		out.Note = moduleText(m, f.Addr) + ": a System.map has no module symbols"
 		return
 	}
@@ -457,7 +452,7 @@ func (d *Decoder) coreAddr(a uint64, arch Arch) (uint64, Status, string) {
 	}
 	link := a - d.slide.Value
 	if d.img.ok && (link < d.img.from || link >= d.img.to) {
-		return 0, StatusNotFound, "outside the kernel image under the slide " + d.slide.Hex
+		return 0, StatusNotFound, "outside the kernel image under the slide " + hex(d.slide.Value)
 	}
 	return link, "", ""
 }
@@ -481,7 +476,7 @@ func (d *Decoder) registers(r *klog.Report, arch Arch) []Register {
 		if !ok {
 			continue
 		}
-		out = append(out, Register{Name: reg.Name, Value: reg.Value, Hex: hex(reg.Value), Line: reg.Line, Text: text})
+		out = append(out, Register{Name: reg.Name, Value: reg.Value, Line: reg.Line, Text: text})
 	}
 	return out
 }

@@ -20,4 +20,8 @@
 // resolved as the kernel prints them: return addresses of call traces with
 // the %pB rule (address-1), the faulting PC with %pS. Hashed %p values, user
 // space addresses and zero are never resolved.
+//
+// A Result holds numbers and types, not text formats: addresses, offsets
+// and sizes are uint64, frame kinds klog.FrameKind. Printing them (as hex,
+// as JSON) is the caller's business.
 package decode

@@ -27,7 +27,7 @@ func Example() {
 	_ = klog.Scan(log, func(r *klog.Report) error {
 		res := d.Decode(r)
 		fmt.Println(res.Summary.Title)
-		fmt.Println("guilty:", res.Summary.Guilty, "at", res.Frames[res.Summary.GuiltyIndex].Address)
+		fmt.Printf("guilty: %s at %#x\n", res.Summary.Guilty, res.Frames[res.Summary.GuiltyIndex].Addr)
 		return nil
 	})
 	// Output:

@@ -150,14 +150,14 @@ func TestSlideFromLog(t *testing.T) {
 			want, ok := slideFiles[name]
 			switch {
 			case !ok && last.Known:
-				t.Errorf("%s: slide %s by %s, want not found", name, last.Hex, last.Method)
+				t.Errorf("%s: slide %#x by %s, want not found", name, last.Value, last.Method)
 			case !ok:
 				continue
 			case !last.Known || last.Method != want || last.Value != b.offset:
 				t.Errorf("%s: slide %+v, want 0x%x by %s", name, last, b.offset, want)
 			}
 			found++
-			t.Logf("%s: slide %s by %s (%s)", name, last.Hex, last.Method, last.Detail)
+			t.Logf("%s: slide %#x by %s (%s)", name, last.Value, last.Method, last.Detail)
 		}
 	}
 	if found != len(slideFiles) {

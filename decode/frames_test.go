@@ -98,7 +98,7 @@ func TestRegisterValues(t *testing.T) {
 	}
 	r := &klog.Report{Lines: []klog.Line{{Text: "regs"}}, Registers: regs}
 	got := New(bootTable(t, "run2-B"), Options{}).Decode(r).Registers
-	if len(got) != 1 || got[0].Name != "RAX" || got[0].Text != "lkdtm_EXCEPTION+0x0/0x20 [lkdtm]" || got[0].Hex != "0xffffffffc09e64a0" {
+	if len(got) != 1 || got[0].Name != "RAX" || got[0].Text != "lkdtm_EXCEPTION+0x0/0x20 [lkdtm]" || got[0].Value != 0xffffffffc09e64a0 {
 		t.Errorf("registers %+v, want RAX=lkdtm_EXCEPTION+0x0/0x20 [lkdtm] only", got)
 	}
 	if got := New(systemMap(t), Options{SystemMap: true}).Decode(r).Registers; len(got) != 0 {

@@ -46,7 +46,7 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 	if c, ok := p.named(); ok {
 		return c
 	}
-	if c := p.first(p.mainTrace(), 0, Infrastructure); c.index >= 0 {
+	if c := p.first(p.mainTrace(), 0, NeverGuilty); c.index >= 0 {
 		return c
 	}
 	return p.linkRegister()
@@ -58,7 +58,7 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 // one left.
 func (p *picker) linkRegister() choice {
 	for i := range p.frames {
-		if p.frames[i].Kind == "lr" && p.candidate(i) && !Infrastructure(p.name(i)) {
+		if p.frames[i].Kind == klog.FrameLR && p.candidate(i) && !NeverGuilty(p.name(i)) {
 			return choice{index: i}
 		}
 	}
@@ -154,7 +154,7 @@ func (p *picker) named() (choice, bool) {
 		return noChoice, false
 	}
 	i := p.find(fn)
-	if !Infrastructure(fn) {
+	if !NeverGuilty(fn) {
 		if i >= 0 {
 			return choice{index: i}, true
 		}
@@ -165,7 +165,7 @@ func (p *picker) named() (choice, bool) {
 		t = p.frames[i].Trace
 		from = position(p.trace(t), i) + 1
 	}
-	c := p.first(t, from, Infrastructure)
+	c := p.first(t, from, NeverGuilty)
 	return c, c.index >= 0
 }
 
@@ -179,7 +179,7 @@ func (p *picker) find(fn string) int {
 		}
 		r := 2
 		switch {
-		case p.frames[i].Kind == "pc":
+		case p.frames[i].Kind == klog.FramePC:
 			r = 0
 		case p.frames[i].Reliable:
 			r = 1

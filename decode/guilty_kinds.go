@@ -23,7 +23,7 @@ func (p *picker) lockdep() choice {
 			}
 		}
 	}
-	return p.first(t, 0, Infrastructure)
+	return p.first(t, 0, NeverGuilty)
 }
 
 // lineIndex returns the index of the first report line whose text is s
@@ -57,7 +57,7 @@ func (p *picker) lockLine(end int) (choice, bool) {
 		}
 		text, _, _ := strings.Cut(strings.TrimSpace(after), " ")
 		fn, _, _ := strings.Cut(text, "+")
-		if fn == "" || strings.HasPrefix(fn, "0x") || Infrastructure(fn) {
+		if fn == "" || strings.HasPrefix(fn, "0x") || NeverGuilty(fn) {
 			return noChoice, false
 		}
 		for i := range p.frames {
@@ -94,14 +94,14 @@ func (p *picker) stall() choice {
 		if dispatcher(name) && prev >= 0 {
 			return p.fold(choice{index: prev})
 		}
-		if !Infrastructure(name) {
+		if !NeverGuilty(name) {
 			prev = i
 		}
 		if from := p.r.Frames[i].From; from != nil && dispatcher(from.Name) && prev >= 0 {
 			return p.fold(choice{index: prev})
 		}
 	}
-	return p.first(t, start, Infrastructure)
+	return p.first(t, start, NeverGuilty)
 }
 
 // interrupted returns where the interrupted code starts in stack t: after

@@ -172,7 +172,7 @@ func infraGroup(name string) string {
 	return ""
 }
 
-// Infrastructure reports whether a function is never the guilty frame of a
+// NeverGuilty reports whether a function is never the guilty frame of a
 // report because the bug is in one of its callers. The groups:
 //
 //   - reporting: dump_stack*, panic*, __warn, report_bug, handle_bug, die,
@@ -200,7 +200,7 @@ func infraGroup(name string) string {
 //     of watchdog and RCU stall reports.
 //
 // Compiler suffixes (".cold", ".isra.0", ".constprop.0") are ignored.
-func Infrastructure(name string) bool {
+func NeverGuilty(name string) bool {
 	return infraGroup(name) != ""
 }
 
@@ -210,7 +210,7 @@ func Infrastructure(name string) bool {
 // allocation, the percpu allocator, or the page allocator.
 func allocHelper(name string) bool {
 	name = baseName(name)
-	if strings.Contains(strings.ToLower(name), "alloc") || Infrastructure(name) {
+	if strings.Contains(strings.ToLower(name), "alloc") || NeverGuilty(name) {
 		return true
 	}
 	for _, p := range []string{"idr_", "ida_", "radix_tree_", "xa_", "xas_", "pcpu_", "rmqueue", "__rmqueue",
@@ -227,7 +227,7 @@ func allocHelper(name string) bool {
 // function named for waiting, and the RCU and workqueue flushes.
 func waitPrimitive(name string) bool {
 	name = baseName(name)
-	if Infrastructure(name) || strings.Contains(name, "wait") {
+	if NeverGuilty(name) || strings.Contains(name, "wait") {
 		return true
 	}
 	for _, p := range []string{"synchronize_rcu", "synchronize_srcu", "__synchronize_srcu", "synchronize_net",

@@ -131,7 +131,7 @@ func (d *Decoder) checkModuleRange(f *Frame, res *Result) {
 		return
 	}
 	if f.Addr >= m.Base && f.Addr-m.Base < m.Size {
-		f.ModuleBase, f.ModuleOffset = hex(m.Base), f.Addr-m.Base
+		f.ModuleBase, f.ModuleOffset, f.HasModuleBase = m.Base, f.Addr-m.Base, true
 		f.Note = moduleText(m, f.Addr) + ": inside the module; name and size not checked (a System.map has no module symbols)"
 		return
 	}

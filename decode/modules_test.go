@@ -37,31 +37,32 @@ func oneFrame(t *testing.T, line string) *klog.Report {
 // (lkdtm_EXCEPTION+0x5).
 func TestModulesSystemMap(t *testing.T) {
 	tests := []struct {
-		line, status, module, base, note string
-		offset                           uint64
+		line, status, module, note string
+		base, offset               uint64 // base 0: not known
 	}{
-		{" [<ffffffffc09e7900>]", "unchecked", "lkdtm", "0xffffffffc09e6000",
-			"module lkdtm+0x1900 (base 0xffffffffc09e6000): a System.map has no module symbols", 0x1900},
-		{" [<ffffffffc09ba000>]", "unchecked", "fuse", "0xffffffffc09ba000",
-			"module fuse+0x0 (base 0xffffffffc09ba000): a System.map has no module symbols", 0},
+		{" [<ffffffffc09e7900>]", "unchecked", "lkdtm",
+			"module lkdtm+0x1900 (base 0xffffffffc09e6000): a System.map has no module symbols", 0xffffffffc09e6000, 0x1900},
+		{" [<ffffffffc09ba000>]", "unchecked", "fuse",
+			"module fuse+0x0 (base 0xffffffffc09ba000): a System.map has no module symbols", 0xffffffffc09ba000, 0},
 		// Just past lkdtm's 64 KiB, and in no module at all.
-		{" [<ffffffffc09f6000>]", "unchecked", "", "",
-			"a module address in no module of the modules file: a System.map has no module symbols, and the kernel slide does not apply", 0},
-		{" [<ffffffffc09e64a5>] lkdtm_EXCEPTION+0x5/0x20 [lkdtm]", "unchecked", "lkdtm", "0xffffffffc09e6000",
-			"module lkdtm+0x4a5 (base 0xffffffffc09e6000): inside the module; name and size not checked (a System.map has no module symbols)", 0x4a5},
+		{" [<ffffffffc09f6000>]", "unchecked", "",
+			"a module address in no module of the modules file: a System.map has no module symbols, and the kernel slide does not apply", 0, 0},
+		{" [<ffffffffc09e64a5>] lkdtm_EXCEPTION+0x5/0x20 [lkdtm]", "unchecked", "lkdtm",
+			"module lkdtm+0x4a5 (base 0xffffffffc09e6000): inside the module; name and size not checked (a System.map has no module symbols)", 0xffffffffc09e6000, 0x4a5},
 		// run1-A's lkdtm was at 0xffffffffc085b000: another boot.
-		{" [<ffffffffc085b4a5>] lkdtm_EXCEPTION+0x5/0x20 [lkdtm]", "size-mismatch", "lkdtm", "",
-			"the printed address 0xffffffffc085b4a5 is outside module lkdtm (0xffffffffc09e6000-0xffffffffc09f6000 in the modules file)", 0},
-		{" [<ffffffffc0700000>] nf_hook+0x5/0x20 [nf_tables]", "unchecked", "nf_tables", "",
-			"a System.map has no module symbols; module nf_tables is not in the modules file", 0},
+		{" [<ffffffffc085b4a5>] lkdtm_EXCEPTION+0x5/0x20 [lkdtm]", "size-mismatch", "lkdtm",
+			"the printed address 0xffffffffc085b4a5 is outside module lkdtm (0xffffffffc09e6000-0xffffffffc09f6000 in the modules file)", 0, 0},
+		{" [<ffffffffc0700000>] nf_hook+0x5/0x20 [nf_tables]", "unchecked", "nf_tables",
+			"a System.map has no module symbols; module nf_tables is not in the modules file", 0, 0},
 	}
 	for _, tc := range tests {
 		d := New(systemMap(t), Options{SystemMap: true, Modules: run2BModules})
 		res := d.Decode(oneFrame(t, tc.line))
 		f := res.Frames[0]
-		if string(f.Status) != tc.status || f.Module != tc.module || f.ModuleBase != tc.base || f.ModuleOffset != tc.offset || f.Note != tc.note || f.Text != "" {
-			t.Errorf("%q:\n got %s %q %q +0x%x %q text %q\nwant %s %q %q +0x%x %q", tc.line, f.Status, f.Module, f.ModuleBase, f.ModuleOffset, f.Note, f.Text,
-				tc.status, tc.module, tc.base, tc.offset, tc.note)
+		if string(f.Status) != tc.status || f.Module != tc.module || f.HasModuleBase != (tc.base != 0) || f.ModuleBase != tc.base ||
+			f.ModuleOffset != tc.offset || f.Note != tc.note || f.Text != "" {
+			t.Errorf("%q:\n got %s %q base %#x (known %v) +0x%x %q text %q\nwant %s %q base %#x +0x%x %q", tc.line, f.Status, f.Module,
+				f.ModuleBase, f.HasModuleBase, f.ModuleOffset, f.Note, f.Text, tc.status, tc.module, tc.base, tc.offset, tc.note)
 		}
 		// The modules file, not the table, disagrees: a warning, no table
 		// mismatch.

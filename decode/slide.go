@@ -11,18 +11,16 @@ import (
 // the addresses of the log.
 type Slide struct {
 	// Value is the offset, valid when Known.
-	Value uint64 `json:"-"`
+	Value uint64
 	// Known reports that the slide was found.
-	Known bool `json:"known"`
-	// Hex is Value as "0x18600000", empty when not Known.
-	Hex string `json:"value,omitempty"`
+	Known bool
 	// Method says how it was found: "kernel-offset" (the "Kernel Offset:"
 	// line), "frames" (frames that print an address and a name),
 	// "registers" (register values landing on symbol starts), or "" when
 	// it was not.
-	Method string `json:"method,omitempty"`
+	Method string
 	// Detail explains Method in words.
-	Detail string `json:"detail"`
+	Detail string
 }
 
 // FindSlide finds the KASLR slide of the kernel that printed r, given a
@@ -63,7 +61,7 @@ func findSlide(r *klog.Report, t *kallsyms.Table, arch Arch) Slide {
 
 // known builds a found Slide.
 func known(v uint64, method, detail string) Slide {
-	return Slide{Value: v, Known: true, Hex: fmt.Sprintf("0x%x", v), Method: method, Detail: detail}
+	return Slide{Value: v, Known: true, Method: method, Detail: detail}
 }
 
 // slideFromFrames derives the slide from frames with an address and a core

@@ -10,41 +10,41 @@ import (
 // Summary explains one report in a few fields.
 type Summary struct {
 	// Kind is the report kind ("null-deref", "warning", ...).
-	Kind string `json:"kind"`
+	Kind klog.Kind
 	// Title is one line: what happened and in which function
 	// ("BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION [lkdtm]").
-	Title string `json:"title"`
+	Title string
 	// Guilty is the guilty frame, decoded when possible, as the kernel
 	// prints it; empty when the report has no candidate.
-	Guilty string `json:"guilty,omitempty"`
+	Guilty string
 	// GuiltyFunc is the guilty frame's function name.
-	GuiltyFunc string `json:"guilty_func,omitempty"`
+	GuiltyFunc string
 	// GuiltyIndex indexes Result.Frames, -1 when there is no guilty frame
 	// or when the guilty function is named by a line of the report that is
 	// not a frame (a KASAN title whose stack was cut, a lockdep "at:").
-	GuiltyIndex int `json:"guilty_index"`
+	GuiltyIndex int
 	// Module is the guilty frame's module, empty for the core kernel.
-	Module string `json:"module,omitempty"`
+	Module string
 	// ModuleTaint is the module's taint letters from "Modules linked in:".
-	ModuleTaint string `json:"module_taint,omitempty"`
+	ModuleTaint string
 	// CPU, PID and Comm identify the task; CPU and PID are -1 when absent.
-	CPU  int    `json:"cpu"`
-	PID  int    `json:"pid"`
-	Comm string `json:"comm,omitempty"`
+	CPU  int
+	PID  int
+	Comm string
 	// Release is the kernel release.
-	Release string `json:"release,omitempty"`
+	Release string
 	// Taint is the taint string as printed ("G      D    OE").
-	Taint string `json:"taint,omitempty"`
+	Taint string
 	// TaintWords explains each set taint letter.
-	TaintWords []string `json:"taint_words,omitempty"`
+	TaintWords []string
 	// Uncertain lists what makes the decoding less than certain.
-	Uncertain []string `json:"uncertain,omitempty"`
+	Uncertain []string
 }
 
 // summarize builds the summary of a decoded report.
 func summarize(r *klog.Report, res *Result) Summary {
 	h := &r.Header
-	s := Summary{Kind: string(r.Kind), CPU: h.CPU, PID: h.PID, Comm: h.Comm, Release: h.Release,
+	s := Summary{Kind: r.Kind, CPU: h.CPU, PID: h.PID, Comm: h.Comm, Release: h.Release,
 		Taint: h.Taint, TaintWords: ExplainTaint(h.Taint), GuiltyIndex: -1}
 	if s.PID < 0 {
 		if comm, pid, ok := titleTask(r.Title); ok {
@@ -191,7 +191,7 @@ func (s Summary) Line() string {
 			task = "CPU " + strconv.Itoa(s.CPU) + " " + task
 		}
 	}
-	fields := []string{s.Kind, s.Title, orDash(s.Guilty), task, orDash(s.Release), orDash(CompactTaint(s.Taint))}
+	fields := []string{string(s.Kind), s.Title, orDash(s.Guilty), task, orDash(s.Release), orDash(CompactTaint(s.Taint))}
 	if len(s.Uncertain) > 0 {
 		fields = append(fields, "uncertain: "+strings.Join(s.Uncertain, "; "))
 	}

@@ -64,7 +64,7 @@ func TestSummaryFields(t *testing.T) {
 	}
 }
 
-func TestInfrastructure(t *testing.T) {
+func TestNeverGuilty(t *testing.T) {
 	tests := []struct {
 		name string
 		want bool
@@ -78,8 +78,8 @@ func TestInfrastructure(t *testing.T) {
 		{"sysrq_handle_crash", false}, {"panicking", false},
 	}
 	for _, tc := range tests {
-		if got := Infrastructure(tc.name); got != tc.want {
-			t.Errorf("Infrastructure(%q) = %v, want %v", tc.name, got, tc.want)
+		if got := NeverGuilty(tc.name); got != tc.want {
+			t.Errorf("NeverGuilty(%q) = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -74,10 +74,10 @@ type FormatError struct {
 	Err       error // the decompressor's own error
 }
 
-// Error reads "xz stream truncated: ..." or "gzip stream corrupt: ...".
+// Error reads "xz stream truncated" or "gzip stream corrupt: ...".
 func (e *FormatError) Error() string {
 	if e.Truncated {
-		return fmt.Sprintf("%s stream truncated (the file was cut short: copy it again)", e.Format)
+		return fmt.Sprintf("%s stream truncated", e.Format)
 	}
 	return fmt.Sprintf("%s stream corrupt: %v", e.Format, e.Err)
 }

@@ -6,10 +6,18 @@
 // passed through unchanged, so plain text, an empty file or a file that merely
 // ends in ".gz" behave as expected. The path "-" means standard input.
 //
-// Errors say what went wrong and what to do: a missing file, a permission
-// problem (with the advice to run as root), a directory given as a file, or a
-// compressed stream that is truncated or corrupt (a *FormatError naming the
-// format). Nothing in the package panics on bad input.
+// OpenTable (and ReadTable, for a stream) is the one way to turn what a user
+// names as a symbol table into a *kallsyms.Table: a text table (kallsyms or
+// System.map), a snapshot or an index, compressed or not, with the snapshot's
+// description when there is one. For that, input sits above packages
+// kallsyms and snapshot in the import graph.
+//
+// Errors state what went wrong, as the standard library's do, and leave what
+// to do about it to the program: a missing or unreadable file (the
+// *fs.PathError of os.Open), a directory given as a file (ErrIsDir), or a
+// compressed stream that is truncated (ErrTruncated) or corrupt (a
+// *FormatError naming the format). Nothing in the package panics on bad
+// input.
 package input
 
 import (
@@ -39,7 +47,7 @@ func Open(path string) (io.ReadCloser, error) {
 		}
 		return r, nil
 	}
-	f, err := openFile(path)
+	f, _, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -52,40 +60,27 @@ func Open(path string) (io.ReadCloser, error) {
 }
 
 // openFile opens a regular file (or a procfs/sysfs/device file) and refuses
-// directories, turning the common failures into errors that say what to do.
-func openFile(path string) (*os.File, error) {
+// directories (ErrIsDir). It returns the file's FileInfo too.
+func openFile(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, describeOpenError(path, err)
+		return nil, nil, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if st.IsDir() {
 		f.Close()
-		return nil, &os.PathError{Op: "open", Path: path, Err: ErrIsDir}
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: ErrIsDir}
 	}
-	return f, nil
+	return f, st, nil
 }
 
 // ErrIsDir is returned (wrapped in an *os.PathError) when a directory is given
 // where a file is expected.
-var ErrIsDir = errors.New("is a directory, not a file: give the path of a file inside it")
-
-// describeOpenError adds advice to the errors os.Open returns. The original
-// error stays in the chain, so errors.Is(err, fs.ErrNotExist) and
-// errors.Is(err, fs.ErrPermission) keep working.
-func describeOpenError(path string, err error) error {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%w (check the path; use - for standard input)", err)
-	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%w: run as root (sudo), or copy the file to a place you can read", err)
-	}
-	return err
-}
+var ErrIsDir = errors.New("is a directory")
 
 // fileReader closes both the decompressor and the file under it.
 type fileReader struct {

@@ -46,13 +46,7 @@ func nextColon(s string, c int) int {
 
 // inModule reports whether symbol i belongs to mod, where "vmlinux" and
 // "kernel" name the core.
-func (t *Table) inModule(i int, mod string) bool {
-	m := t.ModuleName(i)
-	if m == "" {
-		return mod == "vmlinux" || mod == "kernel"
-	}
-	return m == mod
-}
+func (t *Table) inModule(i int, mod string) bool { return moduleMatches(t.ModuleName(i), mod) }
 
 // Query selects symbols for Table.Search. Empty fields do not filter.
 type Query struct {
@@ -88,9 +82,11 @@ func (t *Table) Search(q Query) ([]int, error) {
 	return out, nil
 }
 
+// moduleMatches reports whether a symbol of module mod ("" for the core)
+// belongs to want, where IsCoreName names the core.
 func moduleMatches(mod, want string) bool {
 	if mod == "" {
-		return want == "vmlinux" || want == "kernel"
+		return IsCoreName(want)
 	}
 	return mod == want
 }

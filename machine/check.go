@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// CapSyslog is the number of the CAP_SYSLOG capability.
-const CapSyslog = 34
+// capSyslog is the number of the CAP_SYSLOG capability.
+const capSyslog = 34
 
 // Report is what `ksym check` prints: whether this process can see kernel
 // addresses in /proc/kallsyms, why (not), and what kernel this is. Fields the
@@ -126,7 +126,7 @@ func (r *Report) gatherCredentials(fs FS) {
 	} else {
 		r.UID = st.EUID
 		r.CapEff = st.CapEff
-		r.CapSyslog = st.HasCap(CapSyslog)
+		r.CapSyslog = st.HasCap(capSyslog)
 	}
 	switch init, err := fs.InInitialUserNamespace(); {
 	case err != nil:
@@ -144,7 +144,7 @@ func (r *Report) gatherCredentials(fs FS) {
 func (r *Report) observeKallsyms(fs FS) {
 	f, err := os.Open(fs.KallsymsPath())
 	if err != nil {
-		r.problem("kallsyms", describe(err))
+		r.problem("kallsyms", err)
 		return
 	}
 	defer f.Close()

@@ -198,7 +198,7 @@ func TestParseStatus(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || *st.EUID != tt.euid || st.HasCap(CapSyslog) != tt.capSyslog {
+		if err != nil || *st.EUID != tt.euid || st.HasCap(capSyslog) != tt.capSyslog {
 			t.Errorf("parseStatus(%q) = %+v, %v", tt.in, st, err)
 		}
 	}

@@ -10,7 +10,6 @@
 package machine
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,15 +74,10 @@ func (fs FS) Kallsyms() (*kallsyms.Table, error) {
 	path := fs.KallsymsPath()
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, describe(err)
+		return nil, err
 	}
 	defer f.Close()
-	t, err := kallsyms.Parse(f, kallsyms.Options{Source: path})
-	var perr *kallsyms.ParseError
-	if err != nil && !errors.As(err, &perr) && !errors.Is(err, kallsyms.ErrEmpty) {
-		err = describe(err)
-	}
-	return t, err
+	return kallsyms.Parse(f, kallsyms.Options{Source: path})
 }
 
 // KptrRestrict returns kernel.kptr_restrict (/proc/sys/kernel/kptr_restrict):
@@ -151,7 +145,7 @@ func (fs FS) readInt(machinePath string) (int, error) {
 func readAll(path string, size int) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, describe(err)
+		return nil, err
 	}
 	defer f.Close()
 	buf := make([]byte, 0, size)
@@ -165,18 +159,7 @@ func readAll(path string, size int) ([]byte, error) {
 			if err == io.EOF {
 				return buf, nil
 			}
-			return nil, describe(err)
+			return nil, err
 		}
 	}
-}
-
-// describe adds what to do to the errors of reading /proc and /sys.
-func describe(err error) error {
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%w (not a Linux /proc or /sys, or the kernel lacks this file)", err)
-	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("%w: run as root (sudo)", err)
-	}
-	return err
 }

@@ -153,7 +153,7 @@ func (fs FS) ModuleSections(module string) (map[string]uint64, error) {
 		return nil, fmt.Errorf("module %s has no %s: it is built into the kernel, not loaded", module, secDir)
 	}
 	if err != nil {
-		return nil, describe(err)
+		return nil, err
 	}
 	secs := make(map[string]uint64, len(entries))
 	for _, e := range entries {
@@ -185,7 +185,7 @@ func (fs FS) moduleDir(module string) (string, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return "", fmt.Errorf("module %s is not loaded (no %s)", module, fs.Path(dir))
 		}
-		return "", describe(err)
+		return "", err
 	}
 	return dir, nil
 }

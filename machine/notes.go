@@ -15,8 +15,8 @@ type Note struct {
 	Desc []byte
 }
 
-// NTGNUBuildID is the type of the "GNU" note that holds the build ID.
-const NTGNUBuildID = 3
+// ntGNUBuildID is the type of the "GNU" note that holds the build ID.
+const ntGNUBuildID = 3
 
 // ErrNoBuildID is returned when the notes hold no GNU build ID.
 var ErrNoBuildID = errors.New("no GNU build ID note (the kernel or module was built without --build-id)")
@@ -93,7 +93,7 @@ func allZero(b []byte) bool {
 // ErrNoBuildID.
 func BuildIDOf(notes []Note) (string, error) {
 	for _, n := range notes {
-		if n.Name == "GNU" && n.Type == NTGNUBuildID && len(n.Desc) > 0 {
+		if n.Name == "GNU" && n.Type == ntGNUBuildID && len(n.Desc) > 0 {
 			return hex.EncodeToString(n.Desc), nil
 		}
 	}

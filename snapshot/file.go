@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/ksym-dev/ksym/internal/atomicfile"
 )
 
 // Limits on what Read accepts: far above any real kernel (a 6.x table is
@@ -89,24 +89,10 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // WriteFile writes the snapshot to path with mode 0600 (it reveals the
 // kernel's KASLR offset), atomically: a new file is renamed over path.
 func (s *Snapshot) WriteFile(path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		_, err := s.WriteTo(w)
 		return err
-	}
-	tmp := f.Name()
-	if err = f.Chmod(0o600); err == nil {
-		_, err = s.WriteTo(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	})
 }
 
 // Open reads the snapshot file at path (see Read).

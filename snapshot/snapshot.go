@@ -37,9 +37,9 @@ const (
 )
 
 // ErrHidden is returned by Capture when the symbol table's addresses are
-// hidden from this reader and Options.NamesOnly is not set.
-var ErrHidden = errors.New("the symbol table's addresses are hidden (all zero) from this reader, " +
-	"so the snapshot could not decode any address: run as root, or pass --names-only to save the names alone")
+// hidden from this reader and Options.NamesOnly is not set: such a snapshot
+// could not decode any address.
+var ErrHidden = errors.New("the symbol table's addresses are hidden (all zero) from this reader")
 
 // ErrBadSnapshot is wrapped by every error that says a file is not a usable
 // snapshot (corrupted, truncated, of another version, or not a snapshot).

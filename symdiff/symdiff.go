@@ -11,8 +11,9 @@ import (
 type Options struct {
 	// NamesOnly compares names and types only, not positions and sizes.
 	NamesOnly bool
-	// Modules restricts the comparison to these modules; "vmlinux" (or "")
-	// is the core kernel. Empty compares all modules.
+	// Modules restricts the comparison to these modules; "vmlinux",
+	// "kernel" (kallsyms.IsCoreName) or "" is the core kernel. Empty
+	// compares all modules.
 	Modules []string
 }
 
@@ -224,18 +225,12 @@ func Compare(a, b *kallsyms.Table, opts Options) (*Result, error) {
 	return c.result(), nil
 }
 
-// coreName reports whether a module name given in Options.Modules means the
-// core kernel.
-func coreName(name string) bool {
-	return name == "" || name == "vmlinux" || name == "kernel"
-}
-
 // selected reports whether module mod ("" for the core) is to be compared.
 func (o *Options) selected(mod string) bool {
 	if len(o.Modules) == 0 {
 		return true
 	}
 	return slices.ContainsFunc(o.Modules, func(m string) bool {
-		return m == mod || mod == "" && coreName(m)
+		return m == mod || mod == "" && (m == "" || kallsyms.IsCoreName(m))
 	})
 }

@@ -261,6 +261,20 @@ differ: 1 resized, 1 moved`,
 		want: "equivalent: same symbols, types, sizes and positions relative to the kernel and module bases; " +
 			"kernel base moved by +0x19000000 (KASLR), 1 module loaded at other addresses",
 	}, {
+		name: "core filter: kernel names the core",
+		a:    strings.Replace(kernel, "t bar 200", "T bar 200", 1),
+		b:    kernel + "t m2_init 0 [m2]\n",
+		la:   boot1, lb: boot2,
+		opts: symdiff.Options{Modules: []string{"kernel"}},
+		want: "type vmlinux bar T -> t\ndiffer: 1 changed type",
+	}, {
+		name: "core filter: vmlinux names the core",
+		a:    strings.Replace(kernel, "t bar 200", "T bar 200", 1),
+		b:    kernel + "t m2_init 0 [m2]\n",
+		la:   boot1, lb: boot2,
+		opts: symdiff.Options{Modules: []string{"vmlinux"}},
+		want: "type vmlinux bar T -> t\ndiffer: 1 changed type",
+	}, {
 		name: "hidden addresses: names and types only",
 		a:    kernel,
 		b:    strings.Replace(strings.Replace(kernel, "t bar 200", "T bar 200", 1), "t baz 300", "t baz 380", 1),

@@ -76,7 +76,7 @@ func (a *app) cacheState(dir string) (state, detail string) {
 	}
 	key, err := kcache.CurrentKey(fs)
 	if err != nil {
-		return "unkeyed", err.Error()
+		return "unkeyed", machineAdvice(err).Error()
 	}
 	x, err := kcache.Load(dir, key)
 	switch {
@@ -89,7 +89,7 @@ func (a *app) cacheState(dir string) (state, detail string) {
 	case errors.Is(err, kcache.ErrForeign):
 		return "foreign", err.Error()
 	case errors.Is(err, kcache.ErrUnsafe):
-		return "unsafe", err.Error()
+		return "unsafe", cacheAdvice(err).Error()
 	}
 	return "error", err.Error()
 }

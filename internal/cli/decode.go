@@ -177,23 +177,18 @@ func (a *app) decodeTable(o decodeOpts) (*kallsyms.Table, decode.Options, *table
 	return t, decode.Options{}, liveIdentity(fs), nil
 }
 
-// loadSystemMap reads and parses a System.map (compressed or not).
+// loadSystemMap reads a System.map (compressed or not) with
+// input.OpenTable, refusing a snapshot or an index, whose addresses are
+// not link-time ones.
 func (a *app) loadSystemMap(path string) (*kallsyms.Table, error) {
-	var data []byte
-	var err error
-	if path == input.Stdin {
-		data, err = readAllStdin(a.stdin)
-	} else {
-		data, err = input.ReadAll(path)
-	}
+	tab, err := a.openTable(path)
 	if err != nil {
-		return nil, &exitError{code: ExitUsage, err: err}
+		return nil, &exitError{code: ExitUsage, err: fileAdvice(err)}
 	}
-	t, err := kallsyms.ParseBytes(data, kallsyms.Options{Source: path})
-	if err != nil {
-		return nil, &exitError{code: ExitUsage, err: err}
+	if tab.Kind != input.TableText {
+		return nil, usageErrorf("%s: not a System.map (the file is a ksym %s)", tab.Source, tab.Kind)
 	}
-	return t, nil
+	return tab.Table, nil
 }
 
 // loadModules reads a saved /proc/modules (compressed or not; "-" for
@@ -210,12 +205,12 @@ func (a *app) loadModules(path string) ([]decode.Module, error) {
 		r, err = input.Open(path)
 	}
 	if err != nil {
-		return nil, &exitError{code: ExitUsage, err: err}
+		return nil, &exitError{code: ExitUsage, err: fileAdvice(err)}
 	}
 	defer r.Close()
 	mods, err := machine.ParseModules(r)
 	if err != nil {
-		return nil, usageErrorf("%s: %v", path, err)
+		return nil, &exitError{code: ExitUsage, err: fileAdvice(fmt.Errorf("%s: %w", path, err))}
 	}
 	if machine.AddressesHidden(mods) {
 		return nil, usageErrorf("%s: the module addresses are hidden (all zero): save /proc/modules as root", path)
@@ -225,16 +220,6 @@ func (a *app) loadModules(path string) ([]decode.Module, error) {
 		out = append(out, decode.Module{Name: m.Name, Base: m.Addr, Size: m.Size})
 	}
 	return out, nil
-}
-
-// readAllStdin reads and decompresses standard input.
-func readAllStdin(stdin io.Reader) ([]byte, error) {
-	r, err := input.NewReader(stdin)
-	if err != nil {
-		return nil, fmt.Errorf("standard input: %w", err)
-	}
-	defer r.Close()
-	return io.ReadAll(r)
 }
 
 // status is the exit status after every input was decoded.
@@ -252,7 +237,7 @@ func (run *decodeRun) status() error {
 func (run *decodeRun) file1(path string) error {
 	r, name, err := run.open(path)
 	if err != nil {
-		return &exitError{code: ExitUsage, err: err}
+		return &exitError{code: ExitUsage, err: fileAdvice(err)}
 	}
 	defer r.Close()
 	run.file = name
@@ -265,7 +250,7 @@ func (run *decodeRun) file1(path string) error {
 		return run.report(rep, tee)
 	})
 	if err != nil {
-		return &exitError{code: ExitUsage, err: fmt.Errorf("%s: %w", name, err)}
+		return &exitError{code: ExitUsage, err: fileAdvice(fmt.Errorf("%s: %w", name, err))}
 	}
 	lines := tee.upTo(-1)
 	if tee.spill != nil {
@@ -308,7 +293,7 @@ func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
 	switch {
 	case run.a.json:
 		tee.upTo(lastNum(rep)) // the lines are not printed
-		return writeJSONLine(run.out, decodeJSON{File: run.file, FirstLine: firstNum(rep), LastLine: lastNum(rep), Kind: res.Summary.Kind, Title: res.Summary.Title, Result: res})
+		return writeJSONLine(run.out, reportJSON(run.file, firstNum(rep), lastNum(rep), res))
 	case run.o.summary:
 		tee.upTo(lastNum(rep))
 		run.summaryLine(rep, res)
@@ -326,16 +311,6 @@ func firstNum(rep *klog.Report) int {
 		return 0
 	}
 	return rep.Lines[0].Num
-}
-
-// decodeJSON is one report in --json output (see docs/decode.md).
-type decodeJSON struct {
-	File      string `json:"file"`
-	FirstLine int    `json:"first_line"`
-	LastLine  int    `json:"last_line"`
-	Kind      string `json:"kind"`
-	Title     string `json:"title"`
-	*decode.Result
 }
 
 // summaryLine prints the --summary line of a report.

@@ -125,6 +125,25 @@ func TestDecodeModulesErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeSystemMapInputs: --system-map reads standard input like any
+// table, and refuses an index or a snapshot (their addresses are runtime
+// ones).
+func TestDecodeSystemMapInputs(t *testing.T) {
+	want, _, wantCode := run(t, "", "decode", "--summary", "--system-map", systemMap, oops03)
+	out, errs, code := run(t, string(readFile(t, systemMap)), "decode", "--summary", "--system-map", "-", oops03)
+	if out != want || code != wantCode || errs != "" {
+		t.Errorf("System.map from standard input: %d %q %q, want %d %q", code, out, errs, wantCode, want)
+	}
+	idx := t.TempDir() + "/k.ksymidx"
+	if _, errs, code := run(t, "", "--kallsyms", kallsymsGz, "snapshot", "index", "-o", idx); code != 0 {
+		t.Fatal(errs)
+	}
+	out, errs, code = run(t, "", "decode", "--system-map", idx, oops03)
+	if code != ExitUsage || out != "" || errs != "ksym: "+idx+": not a System.map (the file is a ksym index)\n" {
+		t.Errorf("an index as --system-map: %d %q %q", code, out, errs)
+	}
+}
+
 // escapes matches the SGR sequences of coloured output.
 var escapes = regexp.MustCompile("\x1b\\[[0-9;]*m")
 

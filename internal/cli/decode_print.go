@@ -183,8 +183,8 @@ func lastNum(rep *klog.Report) int {
 func frameNote(f *decode.Frame) string {
 	switch f.Status {
 	case decode.StatusOK:
-		if f.Address != "" {
-			return "ok " + f.Address
+		if f.HasAddr {
+			return "ok " + hex0x(f.Addr)
 		}
 		return "ok"
 	case decode.StatusResolved:
@@ -266,7 +266,7 @@ func slideText(s decode.Slide) string {
 	if !s.Known {
 		return "slide " + s.Detail
 	}
-	return fmt.Sprintf("slide %s (%s: %s)", s.Hex, s.Method, s.Detail)
+	return fmt.Sprintf("slide %s (%s: %s)", hex0x(s.Value), s.Method, s.Detail)
 }
 
 // rawLine is one line of input as read, with its number.

@@ -117,21 +117,25 @@ func (a *app) runDiff(argA, argB string, o diffOptions) error {
 
 // loadDiffTable loads one side of ksym diff with the helpers of load.go:
 // "live" or "/proc/kallsyms" is the running kernel's table under --root (read
-// live, not from the cache), "-" standard input, anything else a file: an
-// index (mapped), a snapshot, a kallsyms table or a System.map, compressed or
-// not. It returns the table and the name to show for it. It is the one place
+// live, not from the cache), "-" standard input, anything else a file that
+// input.OpenTable reads: an index (mapped), a snapshot, a kallsyms table or a
+// System.map, compressed or not. It returns the table and the name to show for it. It is the one place
 // ksym diff loads a table.
 func (a *app) loadDiffTable(arg string) (*kallsyms.Table, string, error) {
 	if arg == "live" || arg == "/proc/kallsyms" {
 		return a.loadLive()
 	}
-	return a.loadPath(arg)
+	tab, err := a.openTable(arg)
+	if err != nil {
+		return nil, arg, fileAdvice(err)
+	}
+	return tab.Table, tab.Source, nil
 }
 
 // checkDiffModules fails when a --module names a module in neither table.
 func checkDiffModules(mods []string, ta, tb *kallsyms.Table) error {
 	for _, m := range mods {
-		if m == "vmlinux" || m == "kernel" || hasModule(ta, m) || hasModule(tb, m) {
+		if kallsyms.IsCoreName(m) || hasModule(ta, m) || hasModule(tb, m) {
 			continue
 		}
 		return usageErrorf("diff: --module %s: no such module in either table (vmlinux is the core kernel)", m)

@@ -22,6 +22,11 @@ const (
 	nonroot    = bootDir + "kallsyms-nonroot-head.txt"
 )
 
+// hiddenSentence is what the command line says when a command needs the
+// addresses of a table that hides them: the fact and what to do, once.
+const hiddenSentence = "addresses are hidden (all zero): read the table as root, or check " +
+	"`sysctl kernel.kptr_restrict` (2 hides them from everyone, 1 shows them only to CAP_SYSLOG)"
+
 // run executes the command line in-process and returns stdout, stderr and the
 // exit status.
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {

@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/ksym-dev/ksym/input"
 	"github.com/ksym-dev/ksym/internal/kcache"
@@ -42,6 +39,9 @@ func (a *app) table() (*kallsyms.Table, string, error) {
 	return a.loaded.table, a.loaded.source, a.loaded.err
 }
 
+// load chooses where the table comes from: --kallsyms (input.OpenTable),
+// else the cache of the live table when the command allows it, else the
+// live table.
 func (a *app) load() (*kallsyms.Table, string, error) {
 	if a.kallsymsPath == "" {
 		if a.useCache && !a.noCache {
@@ -49,139 +49,33 @@ func (a *app) load() (*kallsyms.Table, string, error) {
 		}
 		return a.loadLive()
 	}
-	return a.loadPath(a.kallsymsPath)
-}
-
-// loadPath loads a saved table: "-" is this invocation's standard input; an
-// index file is mapped; an uncompressed text table is parsed by
-// kallsyms.Open (which maps a regular file); anything else is read,
-// decompressed and parsed (a snapshot or a text table).
-func (a *app) loadPath(path string) (*kallsyms.Table, string, error) {
-	if path != input.Stdin {
-		head := fileHead(path)
-		if kallsyms.IsIndex(head) {
-			x, err := kallsyms.OpenIndex(path)
-			if err != nil {
-				return nil, path, err
-			}
-			a.noteInfo(x.Meta)
-			return x.Table, path, nil
-		}
-		if looksLikeTextTable(head) {
-			t, err := kallsyms.Open(path)
-			return t, path, err
-		}
-	}
-	data, source, err := a.readInput(path)
+	tab, err := a.openTable(a.kallsymsPath)
 	if err != nil {
-		return nil, source, err
+		return nil, a.kallsymsPath, fileAdvice(err)
 	}
-	return a.parseInput(data, source)
+	a.loaded.info = tab.Info
+	return tab.Table, tab.Source, nil
 }
 
-// parseInput turns the bytes of --kallsyms into a table: an index, a
-// snapshot, or a text table (kallsyms or System.map).
-func (a *app) parseInput(data []byte, source string) (*kallsyms.Table, string, error) {
-	switch {
-	case kallsyms.IsIndex(data):
-		x, err := kallsyms.LoadIndex(data, source)
-		if err != nil {
-			return nil, source, err
-		}
-		a.noteInfo(x.Meta)
-		return x.Table, source, nil
-	case snapshot.IsTar(data):
-		s, err := snapshot.ReadTar(bytes.NewReader(data))
-		if err != nil {
-			return nil, source, fmt.Errorf("%s: %w", source, err)
-		}
-		a.loaded.info = &s.Info
-		t, err := s.Table(source)
-		return t, source, err
+// openTable opens a saved table with input.OpenTable; "-" is this
+// invocation's standard input. A mapped index is never closed: it lives as
+// long as the invocation.
+func (a *app) openTable(path string) (*input.Table, error) {
+	if path == input.Stdin {
+		return input.ReadTable(a.stdin, "standard input")
 	}
-	t, err := kallsyms.ParseBytes(data, kallsyms.Options{Source: source})
-	if err != nil {
-		return nil, source, err
-	}
-	return t, source, nil
+	return input.OpenTable(path)
 }
 
-// noteInfo keeps the snapshot description an index carries, if any.
-func (a *app) noteInfo(meta []byte) {
-	if info, ok := snapshot.InfoFromMeta(meta); ok {
-		a.loaded.info = &info
-	}
-}
-
-// isIndexFile reports whether the file at path starts with the index magic
-// (such a file is mapped, not read).
-func isIndexFile(path string) bool {
-	return kallsyms.IsIndex(fileHead(path))
-}
-
-// fileHead returns the first bytes of the file at path (up to 32), or nil
-// when it cannot be read.
-func fileHead(path string) []byte {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	head := make([]byte, 32)
-	n, _ := io.ReadFull(f, head)
-	return head[:n]
-}
-
-// looksLikeTextTable reports whether head starts like an uncompressed
-// kallsyms or System.map line: 8 or 16 hex digits, a space, a type letter, a
-// space. (Compressed files and snapshots start otherwise.)
-func looksLikeTextTable(head []byte) bool {
-	for _, digits := range []int{16, 8} {
-		if len(head) > digits+2 && head[digits] == ' ' && head[digits+2] == ' ' && isHex(head[:digits]) {
-			return true
-		}
-	}
-	return false
-}
-
-func isHex(s []byte) bool {
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-// readInput reads a file, decompressing it; "-" is this invocation's
-// standard input.
-func (a *app) readInput(path string) ([]byte, string, error) {
-	if path != input.Stdin {
-		data, err := input.ReadAll(path)
-		return data, path, err
-	}
-	const source = "standard input"
-	r, err := input.NewReader(a.stdin)
-	if err != nil {
-		return nil, source, fmt.Errorf("%s: %w", source, err)
-	}
-	defer r.Close()
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, source, fmt.Errorf("%s: %w", source, err)
-	}
-	return data, source, nil
-}
-
-// tableWithAddresses loads the table and fails with the library's
-// ErrAddressesHidden (which says what to do) when its addresses are all zero.
+// tableWithAddresses loads the table and fails, saying what to do, when its
+// addresses are all zero (the error wraps kallsyms.ErrAddressesHidden).
 func (a *app) tableWithAddresses() (*kallsyms.Table, error) {
 	t, source, err := a.table()
 	if err != nil {
 		return nil, err
 	}
 	if t.Hidden() {
-		err := fmt.Errorf("%s: %w", source, kallsyms.ErrAddressesHidden)
+		err := hiddenError(source)
 		if a.kallsymsPath == "" {
 			err = fmt.Errorf("%w; 'ksym check' tells why", err)
 		}
@@ -210,7 +104,7 @@ func (a *app) loadLive() (*kallsyms.Table, string, error) {
 		return nil, a.root, err
 	}
 	t, err := fs.Kallsyms()
-	return t, fs.KallsymsPath(), err
+	return t, fs.KallsymsPath(), machineAdvice(err)
 }
 
 // loadLiveCached answers from the cache of the live table when it is still
@@ -236,7 +130,7 @@ func (a *app) loadLiveCached() (*kallsyms.Table, string, error) {
 	case errors.Is(err, kcache.ErrForeign):
 		return a.loadLive() // another user's cache (sudo with the caller's HOME)
 	case errors.Is(err, kcache.ErrUnsafe):
-		fmt.Fprintf(a.stderr, "ksym: warning: not using the cache: %v\n", err)
+		fmt.Fprintf(a.stderr, "ksym: warning: not using the cache: %v\n", cacheAdvice(err))
 		return a.loadLive()
 	}
 	t, source, err := a.loadLive()

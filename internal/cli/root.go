@@ -3,7 +3,8 @@
 //
 // Exit status: 0 when everything asked for was found, 1 when something was
 // not found, 2 for usage errors and unreadable or invalid input. Errors go to
-// standard error prefixed "ksym: ".
+// standard error prefixed "ksym: ". The libraries' errors state facts; what
+// the user can do about them is added here (advice.go).
 package cli
 
 import (

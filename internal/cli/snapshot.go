@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/ksym-dev/ksym/input"
-	"github.com/ksym-dev/ksym/internal/kcache"
-	"github.com/ksym-dev/ksym/kallsyms"
+	"github.com/ksym-dev/ksym/internal/atomicfile"
 	"github.com/ksym-dev/ksym/machine"
 	"github.com/ksym-dev/ksym/snapshot"
 	"github.com/spf13/cobra"
@@ -74,7 +73,7 @@ func (a *app) runSnapshotSave(out string, namesOnly bool) error {
 	}
 	s, err := snapshot.Capture(fs, snapshot.Options{NamesOnly: namesOnly})
 	if err != nil {
-		return usageErrorf("%v", err)
+		return &exitError{code: ExitUsage, err: machineAdvice(err)}
 	}
 	if out == "" {
 		out = defaultSnapshotName(&s.Info)
@@ -142,7 +141,13 @@ func (a *app) runSnapshotIndex(out string) error {
 			return err
 		}
 	}
-	if err := kcache.WriteIndexFile(out, t, meta, 0o600); err != nil {
+	// Mode 0600: the index holds the table's addresses. Written atomically,
+	// as a process may have the old file mapped.
+	err = atomicfile.Write(out, 0o600, func(w io.Writer) error {
+		_, err := t.WriteIndex(w, meta)
+		return err
+	})
+	if err != nil {
 		return usageErrorf("%v", err)
 	}
 	fi, err := os.Stat(out)
@@ -190,7 +195,7 @@ type showResult struct {
 }
 
 func (a *app) runSnapshotShow(path string) error {
-	res, err := describeFile(path)
+	res, err := a.describeFile(path)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
@@ -200,29 +205,18 @@ func (a *app) runSnapshotShow(path string) error {
 	return renderShow(a.stdout, res)
 }
 
-func describeFile(path string) (showResult, error) {
+// describeFile opens a snapshot or an index with input.OpenTable and says
+// what it holds; a text table is refused.
+func (a *app) describeFile(path string) (showResult, error) {
 	res := showResult{File: path}
-	if isIndexFile(path) {
-		x, err := kallsyms.OpenIndex(path)
-		if err != nil {
-			return res, err
-		}
-		res.Kind, res.Symbols = "index", x.Table.Len()
-		if info, ok := snapshot.InfoFromMeta(x.Meta); ok {
-			res.Info = &info
-		}
-		return res, nil
-	}
-	r, err := input.Open(path)
+	tab, err := a.openTable(path)
 	if err != nil {
-		return res, err
+		return res, fileAdvice(err)
 	}
-	defer r.Close()
-	s, err := snapshot.ReadTar(r)
-	if err != nil {
-		return res, fmt.Errorf("%s: %w", path, err)
+	if tab.Kind == input.TableText {
+		return res, fmt.Errorf("%s: a text symbol table, not a snapshot or an index", tab.Source)
 	}
-	res.Kind, res.Symbols, res.Info = "snapshot", s.Info.Symbols, &s.Info
+	res.Kind, res.Symbols, res.Info = tab.Kind.String(), tab.Table.Len(), tab.Info
 	return res, nil
 }
 

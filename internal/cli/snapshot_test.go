@@ -70,6 +70,12 @@ func TestSnapshotSaveShowAndUse(t *testing.T) {
 	if _, errOut, code := run(t, "", "--kallsyms", snap, "snapshot", "index", "-o", idx); code != 0 {
 		t.Fatalf("index: %d %s", code, errOut)
 	}
+	if fi, err := os.Stat(idx); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("index mode %v %v", fi.Mode(), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
 	out, _, _ = run(t, "", "--json", "snapshot", "show", idx)
 	var res showResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Kind != "index" || res.Info == nil || res.Info.Release != "6.1.0-56-amd64" {
@@ -89,6 +95,27 @@ func TestSnapshotSaveShowAndUse(t *testing.T) {
 		if out, errOut, code := run(t, "", "diff", in, text); code != 0 || !strings.Contains(out, "equivalent") {
 			t.Errorf("diff %s %s: %d\n%s%s", in, text, code, out, errOut)
 		}
+	}
+}
+
+// TestSnapshotShowInputs: show reads a snapshot from standard input too,
+// and refuses a text table, saying what it is.
+func TestSnapshotShowInputs(t *testing.T) {
+	snap := filepath.Join(t.TempDir(), "run1.ksnap")
+	if _, errOut, code := run(t, "", "--root", machineRoot, "snapshot", "save", "-o", snap); code != 0 {
+		t.Fatalf("save: %d %s", code, errOut)
+	}
+	data, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, string(data), "snapshot", "show", "-")
+	if code != 0 || !strings.HasPrefix(out, "file:           - (snapshot)\n") || !strings.Contains(out, "release:        6.1.0-56-amd64") {
+		t.Errorf("show -: %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, "", "snapshot", "show", kallsymsGz)
+	if code != ExitUsage || out != "" || errOut != "ksym: "+kallsymsGz+": a text symbol table, not a snapshot or an index\n" {
+		t.Errorf("show of a text table: %d %q %q", code, out, errOut)
 	}
 }
 
@@ -122,7 +149,8 @@ func TestCorruptIndexRejected(t *testing.T) {
 	b, _ := os.ReadFile(idx)
 	os.WriteFile(idx, b[:len(b)/2], 0o600)
 	_, errOut, code := run(t, "", "--kallsyms", idx, "addr", "0xffffffff81000000")
-	if code != ExitUsage || !strings.Contains(errOut, "not a usable ksym index: truncated") {
+	if code != ExitUsage || !strings.Contains(errOut, "not a usable ksym index: truncated") ||
+		!strings.Contains(errOut, "(rebuild it from the symbol table: ksym --kallsyms TABLE snapshot index)") {
 		t.Fatalf("%d %s", code, errOut)
 	}
 }

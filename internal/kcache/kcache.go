@@ -25,10 +25,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/ksym-dev/ksym/internal/atomicfile"
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/machine"
 )
@@ -169,7 +171,7 @@ func checkPrivate(path string, dir bool) error {
 	case uid != os.Geteuid() && dir:
 		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", path, ErrForeign, uid, os.Geteuid())
 	case uid != os.Geteuid():
-		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d (remove it, or use --no-cache)", path, ErrUnsafe, uid, os.Geteuid())
+		return fmt.Errorf("%s: %w: owned by uid %d, this is uid %d", path, ErrUnsafe, uid, os.Geteuid())
 	case fi.Mode().Perm()&0o022 != 0:
 		return fmt.Errorf("%s: %w: writable by others (mode %v)", path, ErrUnsafe, fi.Mode().Perm())
 	}
@@ -196,7 +198,16 @@ func Store(dir string, t *kallsyms.Table, key Key) error {
 	if err != nil {
 		return err
 	}
-	return WriteIndexFile(filepath.Join(dir, FileName), t, meta, 0o600)
+	return writeIndex(filepath.Join(dir, FileName), t, meta)
+}
+
+// writeIndex writes t's index with meta to path, mode 0600, atomically: a
+// process that has the old cache file mapped keeps a consistent view.
+func writeIndex(path string, t *kallsyms.Table, meta []byte) error {
+	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		_, err := t.WriteIndex(w, meta)
+		return err
+	})
 }
 
 // checkOwnParent refuses to create the cache directory (and any missing
@@ -238,28 +249,4 @@ func NeedsLive(t *kallsyms.Table, found bool, index int) bool {
 	}
 	mod := t.ModuleName(index)
 	return mod == "bpf" || mod == "__builtin__ftrace" || mod == "__builtin__kprobes"
-}
-
-// WriteIndexFile writes t's index to path with permission perm, atomically:
-// a new file is written beside it and renamed over path.
-func WriteIndexFile(path string, t *kallsyms.Table, meta []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = t.WriteIndex(f, meta)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

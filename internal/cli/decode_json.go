@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"github.com/ksym-dev/ksym/decode"
+	"github.com/ksym-dev/ksym/klog"
+)
+
+// The --json output of decode (docs/decode.md): package decode gives
+// numbers and types, and the field names, hex strings and kind names are
+// decided here. The output is one decodeJSON per report, one per line.
+
+// decodeJSON is one report in --json output.
+type decodeJSON struct {
+	File      string         `json:"file"`
+	FirstLine int            `json:"first_line"`
+	LastLine  int            `json:"last_line"`
+	Kind      string         `json:"kind"`
+	Title     string         `json:"title"`
+	Frames    []frameJSON    `json:"frames"`
+	Registers []registerJSON `json:"registers,omitempty"`
+	Slide     slideJSON      `json:"slide"`
+	Arch      string         `json:"arch,omitempty"`
+	Warnings  []string       `json:"warnings,omitempty"`
+	Mismatch  bool           `json:"mismatch"`
+	Summary   summaryJSON    `json:"summary"`
+}
+
+// frameJSON is a decode.Frame: addresses as "0x..." strings, the kind as
+// "trace", "pc" or "lr".
+type frameJSON struct {
+	Kind         string        `json:"kind"`
+	Line         int           `json:"line"`
+	Printed      string        `json:"printed"`
+	Text         string        `json:"text,omitempty"`
+	Address      string        `json:"address,omitempty"`
+	Symbol       string        `json:"symbol,omitempty"`
+	Offset       uint64        `json:"offset,omitempty"`
+	Size         uint64        `json:"size,omitempty"`
+	Module       string        `json:"module,omitempty"`
+	ModuleBase   string        `json:"module_base,omitempty"`
+	ModuleOffset uint64        `json:"module_offset,omitempty"`
+	BuildID      string        `json:"build_id,omitempty"`
+	Reliable     bool          `json:"reliable"`
+	Context      string        `json:"context,omitempty"`
+	Source       string        `json:"source,omitempty"`
+	Trace        int           `json:"trace"`
+	Status       decode.Status `json:"status"`
+	Note         string        `json:"note,omitempty"`
+}
+
+// registerJSON is a decode.Register, its value as "0x...".
+type registerJSON struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	Line  int    `json:"line"`
+	Text  string `json:"text"`
+}
+
+// slideJSON is a decode.Slide, its value as "0x..." when known.
+type slideJSON struct {
+	Known  bool   `json:"known"`
+	Value  string `json:"value,omitempty"`
+	Method string `json:"method,omitempty"`
+	Detail string `json:"detail"`
+}
+
+// summaryJSON is a decode.Summary.
+type summaryJSON struct {
+	Kind        string   `json:"kind"`
+	Title       string   `json:"title"`
+	Guilty      string   `json:"guilty,omitempty"`
+	GuiltyFunc  string   `json:"guilty_func,omitempty"`
+	GuiltyIndex int      `json:"guilty_index"`
+	Module      string   `json:"module,omitempty"`
+	ModuleTaint string   `json:"module_taint,omitempty"`
+	CPU         int      `json:"cpu"`
+	PID         int      `json:"pid"`
+	Comm        string   `json:"comm,omitempty"`
+	Release     string   `json:"release,omitempty"`
+	Taint       string   `json:"taint,omitempty"`
+	TaintWords  []string `json:"taint_words,omitempty"`
+	Uncertain   []string `json:"uncertain,omitempty"`
+}
+
+// reportJSON shapes the decoded report res, read from lines first to last
+// of file.
+func reportJSON(file string, first, last int, res *decode.Result) decodeJSON {
+	out := decodeJSON{
+		File: file, FirstLine: first, LastLine: last,
+		Kind: string(res.Summary.Kind), Title: res.Summary.Title,
+		Frames:   make([]frameJSON, 0, len(res.Frames)),
+		Slide:    slideOf(res.Slide),
+		Arch:     string(res.Arch),
+		Warnings: res.Warnings,
+		Mismatch: res.Mismatch,
+		Summary:  summaryOf(&res.Summary),
+	}
+	for i := range res.Frames {
+		out.Frames = append(out.Frames, frameOf(&res.Frames[i]))
+	}
+	for _, r := range res.Registers {
+		out.Registers = append(out.Registers, registerJSON{Name: r.Name, Value: hex0x(r.Value), Line: r.Line, Text: r.Text})
+	}
+	return out
+}
+
+// frameOf shapes one decoded frame.
+func frameOf(f *decode.Frame) frameJSON {
+	j := frameJSON{
+		Kind: frameKindName(f.Kind), Line: f.Line, Printed: f.Printed, Text: f.Text,
+		Symbol: f.Symbol, Offset: f.Offset, Size: f.Size, Module: f.Module,
+		BuildID: f.BuildID, Reliable: f.Reliable, Context: f.Context, Source: f.Source,
+		Trace: f.Trace, Status: f.Status, Note: f.Note,
+	}
+	if f.HasAddr {
+		j.Address = hex0x(f.Addr)
+	}
+	if f.HasModuleBase {
+		j.ModuleBase, j.ModuleOffset = hex0x(f.ModuleBase), f.ModuleOffset
+	}
+	return j
+}
+
+// frameKindName is the name of a frame kind in the output: "trace", "pc"
+// or "lr".
+func frameKindName(k klog.FrameKind) string {
+	switch k {
+	case klog.FramePC:
+		return "pc"
+	case klog.FrameLR:
+		return "lr"
+	}
+	return "trace"
+}
+
+// slideOf shapes the KASLR slide.
+func slideOf(s decode.Slide) slideJSON {
+	j := slideJSON{Known: s.Known, Method: s.Method, Detail: s.Detail}
+	if s.Known {
+		j.Value = hex0x(s.Value)
+	}
+	return j
+}
+
+// summaryOf shapes the summary of a report.
+func summaryOf(s *decode.Summary) summaryJSON {
+	return summaryJSON{
+		Kind: string(s.Kind), Title: s.Title, Guilty: s.Guilty, GuiltyFunc: s.GuiltyFunc,
+		GuiltyIndex: s.GuiltyIndex, Module: s.Module, ModuleTaint: s.ModuleTaint,
+		CPU: s.CPU, PID: s.PID, Comm: s.Comm, Release: s.Release, Taint: s.Taint,
+		TaintWords: s.TaintWords, Uncertain: s.Uncertain,
+	}
+}
