@@ -513,8 +513,12 @@ func TestLiveKernel(t *testing.T) {
 }
 
 // TestStaticBinary builds ksym with CGO_ENABLED=0 and checks the result has
-// no program interpreter: one static binary.
+// no program interpreter: one static binary. It runs go build, which takes
+// seconds with a cold build cache: -short skips it.
 func TestStaticBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go build")
+	}
 	bin := buildKsym(t)
 	f, err := elf.Open(bin)
 	if err != nil {
