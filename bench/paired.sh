@@ -17,6 +17,10 @@
 # of each (Live), and the median of per-iteration ratios of the two run
 # back to back (LiveInterleaved).
 set -eu
+if [ $# -lt 1 ] || [ ! -x "$1/bench.test" ]; then
+	echo "usage: sudo ./paired.sh DIR [ROUNDS]  (DIR: a results directory of run.sh)" >&2
+	exit 2
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$(cd "$1" && pwd)
 rounds=${2:-10}

@@ -3,6 +3,9 @@
 #
 #   sudo ./run.sh [outdir]          (root: needed for the private mount namespace)
 #
+# outdir (default results/ here) receives the tables, the test binary and the
+# decompressed fixtures; results/ and results-*/ are ignored by git.
+#
 # Environment: COUNT (default 6) = -count of every benchmark; BENCHTIME
 # (default 1s); SKIP_TESTS=1 skips the correctness demonstrations; IDLE_LOAD
 # (default 1.5) and IDLE_WAIT (default 300 s): before each pass, wait up to

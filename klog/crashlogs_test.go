@@ -1,8 +1,11 @@
 package klog
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -67,16 +70,77 @@ func titleFunction(title string) string {
 	return f
 }
 
-func TestCrashlogsDump(t *testing.T) {
-	if os.Getenv("KLOG_DUMP") == "" {
-		t.Skip("KLOG_DUMP not set")
-	}
+// printedFrame matches a frame as the kernel prints it with %pS or %pB
+// ("name+0xoff/0xsize"), read from the raw text without package klog.
+var printedFrame = regexp.MustCompile(`[A-Za-z0-9_.$]+\+0x[0-9a-f]+/0x[0-9a-f]+`)
+
+// TestCrashlogsPrinted checks what Parse returns for every crash log against
+// the log's own text: each report's lines are lines of the input, in order,
+// none in two reports; its title, its trace labels and every frame (name,
+// offset, size, module, address) are printed on the line they claim; and at
+// least three quarters of the "name+0xoff/0xsize" frames printed in the logs
+// are frames of a report.
+func TestCrashlogsPrinted(t *testing.T) {
+	printed, found := 0, 0
 	for _, c := range readCrashlogs(t) {
-		reps := Parse(c.text)
-		t.Logf("== %s | %s | %s", c.name, c.typ, c.title)
-		for _, r := range reps {
-			t.Logf("   %-15s func=%-30s lines=%d frames=%d traces=%d | %.90s", r.Kind, r.Func, len(r.Lines), len(r.Frames), len(r.Traces), r.Title)
+		in := strings.Split(c.text, "\n")
+		owner := map[int]int{} // line number -> report index
+		frames := map[string]bool{}
+		for ri, r := range Parse(c.text) {
+			prev := 0
+			for _, l := range r.Lines {
+				if l.Num <= prev || l.Num > len(in) || in[l.Num-1] != l.Raw {
+					t.Fatalf("%s: report %d: line %d (after %d) %q is not line %d of the input", c.name, ri, l.Num, prev, l.Raw, l.Num)
+				}
+				if o, ok := owner[l.Num]; ok {
+					t.Errorf("%s: line %d is in reports %d and %d", c.name, l.Num, o, ri)
+				}
+				owner[l.Num], prev = ri, l.Num
+			}
+			if !slices.ContainsFunc(r.Lines, func(l Line) bool { return strings.Contains(l.Raw, r.Title) }) {
+				t.Errorf("%s: report %d: title %q is on none of its lines", c.name, ri, r.Title)
+			}
+			for _, tr := range r.Traces {
+				if tr.Line >= len(r.Lines) || tr.Line >= 0 && !strings.Contains(r.Lines[tr.Line].Text, strings.TrimSpace(tr.Label)) {
+					t.Errorf("%s: report %d: trace label %q is not on its line %d", c.name, ri, tr.Label, tr.Line)
+				}
+			}
+			for _, f := range r.Frames {
+				if f.Line < 0 || f.Line >= len(r.Lines) || f.Trace < -1 || f.Trace >= len(r.Traces) {
+					t.Fatalf("%s: report %d: frame %+v: line or trace out of range", c.name, ri, f)
+				}
+				l := r.Lines[f.Line]
+				for _, p := range []*Frame{&f, f.From} { // arm32 prints the caller too
+					if p == nil {
+						continue
+					}
+					want := p.Name
+					if p.HasOffset {
+						want = fmt.Sprintf("%s+0x%x/0x%x", p.Name, p.Offset, p.Size)
+						frames[fmt.Sprintf("%d:%s", l.Num, want)] = true
+					}
+					if !strings.Contains(l.Raw, want) ||
+						p.Module != "" && !strings.Contains(l.Raw, "["+p.Module) ||
+						p.HasAddr && !p.User && !strings.Contains(strings.ToLower(l.Raw), fmt.Sprintf("%x", p.Addr)) {
+						t.Errorf("%s line %d: frame %s+0x%x/0x%x [%s] at %#x is not what the line prints: %q", c.name, l.Num, p.Name, p.Offset, p.Size, p.Module, p.Addr, l.Raw)
+					}
+				}
+			}
 		}
+		for i, l := range in {
+			for _, m := range printedFrame.FindAllString(l, -1) {
+				printed++
+				if frames[fmt.Sprintf("%d:%s", i+1, m)] {
+					found++
+				}
+			}
+		}
+	}
+	// The rest are names printed outside a trace: titles ("KASAN: ... in
+	// f+0x1/0x2"), held locks ("at: f+0x1/0x2"), "hardirqs last enabled at".
+	t.Logf("%d of the %d printed frames are frames of a report", found, printed)
+	if found*4 < printed*3 {
+		t.Errorf("%d of the %d printed frames are frames of a report, below 75%%", found, printed)
 	}
 }
 

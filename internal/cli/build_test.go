@@ -6,10 +6,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
 // buildKsym builds ./cmd/ksym with CGO_ENABLED=0 into a temporary directory.
+// The go command gets the XDG_CACHE_HOME the tests started with, not
+// TestMain's temporary one: with GOCACHE unset, go keeps its build cache
+// there, and an empty one would compile the standard library again.
 func buildKsym(t *testing.T) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
@@ -18,7 +23,11 @@ func buildKsym(t *testing.T) string {
 	}
 	bin := filepath.Join(t.TempDir(), "ksym")
 	cmd := exec.Command(gobin, "build", "-o", bin, "../../cmd/ksym")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "XDG_CACHE_HOME=") })
+	if userCacheHomeSet {
+		cmd.Env = append(cmd.Env, "XDG_CACHE_HOME="+userCacheHome)
+	}
+	cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -8,6 +8,10 @@ import (
 	"testing"
 )
 
+// userCacheHome is XDG_CACHE_HOME as the tests found it, for the go command
+// that buildKsym runs (go finds its build cache there too).
+var userCacheHome, userCacheHomeSet = os.LookupEnv("XDG_CACHE_HOME")
+
 // TestMain keeps every test's cache of the live table out of the user's
 // cache directory.
 func TestMain(m *testing.M) {
