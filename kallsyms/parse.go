@@ -3,6 +3,7 @@ package kallsyms
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"math/bits"
 	"os"
 	"slices"
+	"sync/atomic"
 )
 
 // MaxNameLen is the longest symbol name accepted. The kernel's own limit is
@@ -22,7 +24,7 @@ const MaxNameLen = 4095
 // maxLineLen bounds one input line: address, type, name and module.
 const maxLineLen = MaxNameLen + 256
 
-// readSize is how much Parse asks for at a time: what cat reads, so that
+// readSize is how much Parse reads at a time: what cat reads, so that
 // reading /proc/kallsyms takes no more read calls than a bare read would.
 const readSize = 128 << 10
 
@@ -73,9 +75,12 @@ func ParseBytes(data []byte, opts Options) (*Table, error) {
 	return b.finish()
 }
 
-// Parse reads a kallsyms or System.map text from r, in pieces, on the
-// calling goroutine: it never holds the whole text, and it does not use r
-// after it returns.
+// Parse reads a kallsyms or System.map text from r. It reads r on the
+// calling goroutine, in pieces, and parses each piece on another goroutine
+// while it reads the next: a live /proc/kallsyms, which the kernel writes
+// as it is read, then costs little more than reading it. It never holds the
+// whole text; the parsing goroutine ends before Parse returns, and r is not
+// read once the input is found malformed.
 func Parse(r io.Reader, opts Options) (*Table, error) {
 	return parse(r, sizeHint(r), opts)
 }
@@ -84,34 +89,93 @@ func Parse(r io.Reader, opts Options) (*Table, error) {
 // to size the columns.
 func parse(r io.Reader, hint int64, opts Options) (*Table, error) {
 	b := newBuilder(opts, int(min(hint, 1<<32)))
-	buf := make([]byte, readSize)
-	start, end := 0, 0 // buf[start:end] is read and not yet parsed: a line's start
-	for {
-		n, err := r.Read(buf[end:])
-		end += n
-		rest, perr := b.parseLines(buf[start:end])
-		if perr != nil {
-			return nil, perr
+	slab := make([]byte, numChunks*readSize)
+	free, full := make(chan []byte, numChunks), make(chan []byte, numChunks)
+	for i := range numChunks {
+		free <- slab[i*readSize : (i+1)*readSize : (i+1)*readSize]
+	}
+	var failed atomic.Bool
+	parsed := make(chan error, 1)
+	go func() { parsed <- b.parseChunks(full, free, &failed) }()
+	var readErr error
+	for !failed.Load() {
+		buf := <-free
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			full <- buf[:n] // never blocks: full has room for every chunk
 		}
-		start = end - len(rest)
-		if err == io.EOF {
-			if perr := b.parseLast(rest); perr != nil {
-				return nil, perr
-			}
-			return b.finish()
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
-		}
-		if end == len(buf) { // move the unfinished line to the front
-			end = copy(buf, rest)
-			start = 0
-			if end > maxLineLen {
-				b.line++
-				return nil, b.errorf("line longer than %d bytes", maxLineLen)
-			}
+			readErr = fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
+			break
 		}
 	}
+	close(full)
+	perr := <-parsed
+	if err := cmp.Or(readErr, perr); err != nil { // a read error cuts the last line short
+		return nil, err
+	}
+	return b.finish()
+}
+
+// numChunks is how many pieces of readSize bytes are read ahead of the
+// parser at most.
+const numChunks = 4
+
+// parseChunks parses the chunks from full in order, a line split between two
+// of them carried over, and hands each back on free; after an error it sets
+// failed and only hands them back. It returns when full is closed.
+func (b *builder) parseChunks(full <-chan []byte, free chan<- []byte, failed *atomic.Bool) error {
+	carry := make([]byte, 0, maxLineLen+1) // the unfinished last line
+	var err error
+	for chunk := range full {
+		if err == nil {
+			if carry, err = b.parseChunk(carry, chunk); err != nil {
+				failed.Store(true)
+			}
+		}
+		free <- chunk[:cap(chunk)]
+	}
+	if err != nil {
+		return err
+	}
+	return b.parseLast(carry)
+}
+
+// parseChunk parses chunk after carry, the start of a line the chunk before
+// left unfinished, and returns the line this chunk leaves unfinished, in
+// carry's array.
+func (b *builder) parseChunk(carry, chunk []byte) ([]byte, error) {
+	if len(carry) > 0 {
+		nl := bytes.IndexByte(chunk, '\n')
+		if nl < 0 {
+			nl = len(chunk) - 1
+		}
+		carry = append(carry, chunk[:nl+1]...)
+		chunk = chunk[nl+1:]
+		if len(carry) > maxLineLen+1 {
+			b.line++
+			return nil, b.errorf("line longer than %d bytes", maxLineLen)
+		}
+		if carry[len(carry)-1] != '\n' { // still unfinished
+			return carry, nil
+		}
+		if _, err := b.parseLines(carry); err != nil {
+			return nil, err
+		}
+		carry = carry[:0]
+	}
+	rest, err := b.parseLines(chunk)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > maxLineLen {
+		b.line++
+		return nil, b.errorf("line longer than %d bytes", maxLineLen)
+	}
+	return append(carry, rest...), nil
 }
 
 // sizeHint returns the size of r if it is a regular file that says how big
@@ -215,16 +279,28 @@ func (b *builder) parseLines(buf []byte) ([]byte, error) {
 func (b *builder) fastLines(buf []byte) int {
 	addrs, types, names, offs := b.addrs, b.types, b.names, b.nameOff
 	last, nonZero, unsorted, mod := b.last, b.nonZero, b.unsorted, b.curMod
+	// The top eight digits are the same for most of a table: they are
+	// decoded once per run of them.
+	hiWord, hi, ok1 := uint64(0x3030303030303030), uint32(0), true // "00000000"
 	n := 0
 	for {
 		p := buf[n:]
 		if len(p) < 21 || p[16] != ' ' || p[18] != ' ' || !validType(p[17]) {
 			break
 		}
-		hi, ok1 := hex8(binary.BigEndian.Uint64(p))
+		if w := binary.BigEndian.Uint64(p); w != hiWord {
+			hiWord = w
+			hi, ok1 = hex8(w)
+		}
 		lo, ok2 := hex8(binary.BigEndian.Uint64(p[8:]))
 		name := p[19:min(len(p), 19+MaxNameLen+1)]
-		end := nameEnd(name)
+		end := 32
+		if len(name) >= 32 {
+			end = blankIn32(name)
+		}
+		if end == 32 {
+			end = nameEnd(name)
+		}
 		if !ok1 || !ok2 || end == 0 || end == len(name) || // no name; a name too long or cut by buf's end
 			len(addrs) == cap(addrs) || cap(names)-len(names) < end || len(names)+end > 1<<32-1 {
 			break
@@ -251,7 +327,7 @@ func (b *builder) fastLines(buf []byte) int {
 			names = append(names, name[:end]...)
 		}
 		offs = append(offs, uint32(len(names)))
-		if len(mod) == 0 && name[0] == '_' {
+		if len(mod) == 0 && name[0] == '_' && end <= longestMarker {
 			b.core.noteMarker(name[:end], addr)
 		}
 		b.line++
@@ -437,6 +513,27 @@ func hex8(x uint64) (uint32, bool) {
 	v = (v>>4 | v) & 0x00ff00ff00ff00ff
 	v = (v>>8 | v) & 0x0000ffff0000ffff
 	return uint32(v>>16 | v), (digit|alpha)&^x&highs == highs
+}
+
+// blankIn32 returns the index of the first byte below 0x21 among the first
+// 32 of s, or 32, without a branch on where it is: most names are shorter
+// than 32 bytes, of lengths that vary at random, and a loop that stops at
+// the name's end mispredicts its exit. Each word's flags (exact up to the
+// word's first) are gathered into a byte, bit k for byte k, and the lowest
+// bit of the four bytes is the answer.
+func blankIn32(s []byte) int {
+	m := blankFlags(binary.LittleEndian.Uint64(s)) | blankFlags(binary.LittleEndian.Uint64(s[8:]))<<8 |
+		blankFlags(binary.LittleEndian.Uint64(s[16:]))<<16 | blankFlags(binary.LittleEndian.Uint64(s[24:32]))<<24
+	return bits.TrailingZeros32(m) // 32 when none
+}
+
+// blankFlags returns a byte with bit k set when byte k of x (little-endian)
+// is below 0x21; only the lowest set bit is exact.
+func blankFlags(x uint64) uint32 {
+	const highs, limit = 0x8080808080808080, 0x21 * 0x0101010101010101
+	m := (x - limit) &^ x & highs // bytes >= 0x80 never flag
+	// Bits 7, 15, ... 63 to bits 56 ... 63: the products do not overlap.
+	return uint32((m >> 7) * 0x0102040810204080 >> 56)
 }
 
 // nameEnd returns the index of the first byte of s below 0x21 (a blank or a

@@ -31,6 +31,11 @@ func checkWords(t *testing.T, s []byte) {
 	if got, want := nameEnd(s), nameEndRef(s); got != want {
 		t.Fatalf("nameEnd(%q) = %d, want %d", s, got, want)
 	}
+	if len(s) >= 32 {
+		if got, want := blankIn32(s), nameEndRef(s[:32]); got != want {
+			t.Fatalf("blankIn32(%q) = %d, want %d", s[:32], got, want)
+		}
+	}
 	if len(s) >= 8 {
 		got, ok := hex8(binary.BigEndian.Uint64(s))
 		want, wok := hex8Ref(s[:8])
@@ -55,7 +60,7 @@ func TestHex8EveryByte(t *testing.T) {
 	}
 }
 
-// FuzzWordAtATime checks hex8 and nameEnd, which read eight bytes at a time,
+// FuzzWordAtATime checks hex8, nameEnd and blankIn32, which read eight bytes at a time,
 // against their plain versions.
 func FuzzWordAtATime(f *testing.F) {
 	for _, s := range []string{"ffffffff81000000 T _stext", "0000000000000000 A fixed_percpu_data", "lkdtm_BUG\t[lkdtm]", "x\x00y", "\xff\x80abcdefgh"} {
