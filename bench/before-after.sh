@@ -71,7 +71,7 @@ function median(key,   n, i, j, t, a) {
 }
 $3 ~ /BenchmarkParse/ { split($3, p, "/"); sub("table=", "", p[2]); sub("impl=", "", p[3]); sub("-[0-9]+$", "", p[3])
 	vals[$1 " parse " p[2] " " p[3]] = vals[$1 " parse " p[2] " " p[3]] " " $5; keys[$1 " parse " p[2]] }
-$3 ~ /BenchmarkLive/ { vals[$1 " live"] = vals[$1 " live"] " " $5; live[$1] }
+$3 ~ /BenchmarkLive/ { vals[$1 " live"] = vals[$1 " live"] " " $7; live[$1] }
 END {
 	for (k in keys) {
 		k1 = median(k " ksym-bytes"); k2 = median(k " otel")

@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"unsafe"
 )
 
 // finish turns the file-order columns into a Table: sorted by address,
 // module runs and facts worked out.
 func (b *builder) finish() (*Table, error) {
-	if len(b.addrs) == 0 {
+	if len(b.lo) == 0 {
 		return nil, fmt.Errorf("%s: %w", sourceName(b.opts.Source), ErrEmpty)
 	}
 	t := &Table{source: b.opts.Source, pageSize: b.opts.PageSize, hidden: b.nonZero == 0}
@@ -21,7 +20,8 @@ func (b *builder) finish() (*Table, error) {
 	if b.unsorted >= 0 && !t.hidden {
 		b.sortByAddress()
 	}
-	t.addrs, t.types, t.nameOff = trim(b.addrs), trim(b.types), trim(b.nameOff)
+	t.addrs = addrColumn{lo: trim(b.lo), hi: b.hi}
+	t.types, t.nameOff = trim(b.types), trim(b.nameOff)
 	if names := trim(b.names); len(names) > 0 {
 		t.names = unsafe.String(&names[0], len(names)) // never written again
 	}
@@ -41,37 +41,79 @@ func trim[S ~[]E, E any](s S) S {
 }
 
 // sortByAddress puts the columns in stable address order (file order among
-// equal addresses) and rebuilds the module runs.
+// equal addresses) and rebuilds the module and address runs.
 //
 // The kernel prints the core image sorted and each module in its ELF symbol
 // table order, so a table is a sorted prefix followed by a shorter unsorted
 // rest (the modules). The rest is sorted on its own and merged with the
-// prefix.
+// prefix; the merge knows each symbol's address and module, and so builds
+// the new runs as it goes.
 func (b *builder) sortByAddress() {
-	n, p := len(b.addrs), b.unsorted
+	n, p := len(b.lo), b.unsorted
 	rest := make([]keyed, n-p)
+	c := fileCursor{b: b}
 	for k := range rest {
-		rest[k] = keyed{b.addrs[p+k], uint32(p + k)}
+		addr, mod := c.at(p + k)
+		rest[k] = keyed{addr: addr, idx: uint32(p + k), mod: mod}
 	}
 	rest = radixSort(rest)
 	order := make([]uint32, 0, n)
+	var runs []run
+	var his []hiRun
+	add := func(s keyed) {
+		if k := uint32(len(order)); k == 0 || his[len(his)-1].hi != uint32(s.addr>>32) {
+			his = append(his, hiRun{first: k, hi: uint32(s.addr >> 32)})
+		}
+		if k := uint32(len(order)); k == 0 || runs[len(runs)-1].mod != s.mod {
+			runs = append(runs, run{first: k, mod: s.mod})
+		}
+		order = append(order, s.idx)
+	}
+	c = fileCursor{b: b}
 	i := 0
 	for _, r := range rest {
-		for ; i < p && b.addrs[i] <= r.addr; i++ { // the prefix is earlier in the file
-			order = append(order, uint32(i))
+		for ; i < p; i++ { // the prefix is earlier in the file: first among equals
+			addr, mod := c.at(i)
+			if addr > r.addr {
+				break
+			}
+			add(keyed{addr: addr, idx: uint32(i), mod: mod})
 		}
-		order = append(order, r.idx)
+		add(r)
 	}
 	for ; i < p; i++ {
-		order = append(order, uint32(i))
+		addr, mod := c.at(i)
+		add(keyed{addr: addr, idx: uint32(i), mod: mod})
 	}
 	b.permute(order)
+	b.runs, b.hi = runs, his
 }
 
-// keyed is a symbol's address with its index in the file.
+// fileCursor reads the builder's addresses and modules in increasing file
+// order.
+type fileCursor struct {
+	b          *builder
+	hiRun, run int // the runs of the last symbol read
+}
+
+// at returns the address and module of file symbol f, f at or after the
+// last one read.
+func (c *fileCursor) at(f int) (uint64, uint16) {
+	b := c.b
+	for c.hiRun+1 < len(b.hi) && int(b.hi[c.hiRun+1].first) <= f {
+		c.hiRun++
+	}
+	for c.run+1 < len(b.runs) && int(b.runs[c.run+1].first) <= f {
+		c.run++
+	}
+	return uint64(b.hi[c.hiRun].hi)<<32 | uint64(b.lo[f]), b.runs[c.run].mod
+}
+
+// keyed is a symbol's address and module with its index in the file.
 type keyed struct {
 	addr uint64
 	idx  uint32
+	mod  uint16
 }
 
 // radixSort sorts a by address, stably, a byte at a time from the lowest,
@@ -105,43 +147,35 @@ func radixSort(a []keyed) []keyed {
 	return a
 }
 
-// permute reorders the columns so that symbol k is the one at order[k], and
-// rebuilds the runs. Symbols that stay next to each other (the whole core,
-// in a real table) move as one block.
+// permute reorders the columns so that symbol k is the one at order[k].
+// Symbols that stay next to each other (the whole core, in a real table)
+// move as one block.
 func (b *builder) permute(order []uint32) {
 	n := len(order)
-	addrs, types := make([]uint64, n), make([]byte, n)
+	lo, types := make([]uint32, n), make([]byte, n)
 	nameOff, names := make([]uint32, n+1), make([]byte, 0, len(b.names))
-	runs := make([]run, 0, len(b.runs)+8)
 	for k := 0; k < n; {
 		f, j := int(order[k]), k+1
 		for j < n && int(order[j]) == f+j-k {
 			j++
 		}
 		m := j - k // file symbols [f, f+m) become symbols [k, j)
-		copy(addrs[k:j], b.addrs[f:f+m])
+		copy(lo[k:j], b.lo[f:f+m])
 		copy(types[k:j], b.types[f:f+m])
 		shift := uint32(len(names)) - b.nameOff[f] // modulo 2^32, as the offsets are
-		names = append(names, b.names[b.nameOff[f]:b.nameOff[f+m]]...)
+		if name := b.names[b.nameOff[f]:]; len(name) >= 32 && cap(names)-len(names) >= 32 && b.nameOff[f+m]-b.nameOff[f] <= 32 {
+			// One short name, the usual block of the rest: a fixed-size move.
+			*(*[32]byte)(names[len(names) : len(names)+32]) = *(*[32]byte)(name)
+			names = names[:len(names)+int(b.nameOff[f+m]-b.nameOff[f])]
+		} else {
+			names = append(names, b.names[b.nameOff[f]:b.nameOff[f+m]]...)
+		}
 		for i := range m {
 			nameOff[k+i+1] = b.nameOff[f+i+1] + shift
 		}
-		runs = b.appendRuns(runs, f, f+m, k)
 		k = j
 	}
-	b.addrs, b.types, b.nameOff, b.names, b.runs = addrs, types, nameOff, names, runs
-}
-
-// appendRuns appends to runs the module runs of file symbols [f0, f1),
-// which now start at symbol k.
-func (b *builder) appendRuns(runs []run, f0, f1, k int) []run {
-	r := sort.Search(len(b.runs), func(r int) bool { return int(b.runs[r].first) > f0 }) - 1
-	for ; r < len(b.runs) && int(b.runs[r].first) < f1; r++ {
-		if mod := b.runs[r].mod; len(runs) == 0 || runs[len(runs)-1].mod != mod {
-			runs = append(runs, run{first: uint32(k + max(int(b.runs[r].first), f0) - f0), mod: mod})
-		}
-	}
-	return runs
+	b.lo, b.types, b.nameOff, b.names = lo, types, nameOff, names
 }
 
 // describeModules computes what the table knows of each module.
@@ -163,7 +197,7 @@ func (t *Table) describeModules(names []string) []module {
 			end--
 		}
 		if first < end {
-			m.start, m.end = min(m.start, t.addrs[first]), max(m.end, t.addrs[end-1])
+			m.start, m.end = min(m.start, t.addrs.at(first)), max(m.end, t.addrs.at(end-1))
 		}
 	}
 	if !t.hidden {
@@ -183,7 +217,7 @@ func (t *Table) setTextEnds(mods []module) {
 	hasText := make([]bool, len(mods))
 	t.forModuleSymbols(mods, func(id uint16, i int) {
 		if isText(t.types[i]) {
-			lastText[id], hasText[id] = max(lastText[id], t.addrs[i]), true
+			lastText[id], hasText[id] = max(lastText[id], t.addrs.at(i)), true
 		}
 	})
 	for id := range mods {
@@ -193,7 +227,7 @@ func (t *Table) setTextEnds(mods []module) {
 	}
 	t.forModuleSymbols(mods, func(id uint16, i int) {
 		m := &mods[id]
-		if a := t.addrs[i]; hasText[id] && !isText(t.types[i]) && a > lastText[id] && a < m.textEnd {
+		if a := t.addrs.at(i); hasText[id] && !isText(t.types[i]) && a > lastText[id] && a < m.textEnd {
 			m.textEnd, m.textEndKnown = a, false // data inside the page: not page-aligned text
 		}
 	})

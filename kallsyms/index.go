@@ -64,7 +64,8 @@ type sectionID uint32
 const (
 	secSource      sectionID = iota + 1 // bytes: Options.Source
 	secMeta                             // bytes: the caller's metadata
-	secAddrs                            // n uint64: addresses, sorted
+	secAddrLo                           // n uint32: the low halves of the addresses, sorted
+	secAddrHi                           // uint64 each: first | hi<<32, see addrColumn
 	secTypes                            // n bytes: type letters
 	secNameOff                          // n+1 uint32: name boundaries in secNames
 	secNames                            // bytes: the names
@@ -78,7 +79,7 @@ const (
 
 // sectionElems is the element size of each section.
 var sectionElems = [numSectionIDs]uint32{
-	secSource: 1, secMeta: 1, secAddrs: 8, secTypes: 1, secNameOff: 4, secNames: 1,
+	secSource: 1, secMeta: 1, secAddrLo: 4, secAddrHi: 8, secTypes: 1, secNameOff: 4, secNames: 1,
 	secRuns: 8, secModules: 48, secModuleNames: 1, secCore: 8, secNameSlots: 4,
 }
 
@@ -90,7 +91,8 @@ func (t *Table) WriteIndex(w io.Writer, meta []byte) (int64, error) {
 	secs := [numSectionIDs][]byte{
 		secSource:      []byte(t.source),
 		secMeta:        meta,
-		secAddrs:       encodeLE(t.addrs),
+		secAddrLo:      encodeLE(t.addrs.lo),
+		secAddrHi:      encodeHiRuns(t.addrs.hi),
 		secTypes:       t.types,
 		secNameOff:     encodeLE(t.nameOff),
 		secNames:       []byte(t.names),
@@ -151,6 +153,14 @@ func encodeLE[T uint32 | uint64](v []T) []byte {
 		for i := range size {
 			b = append(b, byte(uint64(x)>>(8*i)))
 		}
+	}
+	return b
+}
+
+func encodeHiRuns(runs []hiRun) []byte {
+	b := make([]byte, 0, 8*len(runs))
+	for _, r := range runs {
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.first)|uint64(r.hi)<<32)
 	}
 	return b
 }
@@ -398,23 +408,20 @@ func (h header) table(secs [numSectionIDs][]byte) (*Table, error) {
 		source:   string(secs[secSource]),
 		hidden:   h.flags&flagHidden != 0,
 		pageSize: h.pageSize,
-		addrs:    view[uint64](secs[secAddrs]),
 		types:    secs[secTypes],
 		nameOff:  view[uint32](secs[secNameOff]),
 		names:    unsafe.String(unsafe.SliceData(secs[secNames]), len(secs[secNames])),
 	}
-	if len(t.types) != n || len(t.addrs) != n {
-		return nil, fmt.Errorf("%d type letters and %d addresses for %d symbols", len(t.types), len(t.addrs), n)
+	if len(t.types) != n {
+		return nil, fmt.Errorf("%d type letters for %d symbols", len(t.types), n)
 	}
-	for i := 1; i < n; i++ {
-		if t.addrs[i] < t.addrs[i-1] {
-			return nil, fmt.Errorf("addresses fall at symbol %d", i)
-		}
+	var err error
+	if t.addrs, err = decodeAddrs(view[uint32](secs[secAddrLo]), view[uint64](secs[secAddrHi]), n); err != nil {
+		return nil, err
 	}
 	if err := checkNames(t.nameOff, n, len(t.names)); err != nil {
 		return nil, err
 	}
-	var err error
 	if t.runs, err = decodeRuns(secs[secRuns], n); err != nil {
 		return nil, err
 	}
@@ -464,6 +471,35 @@ func checkSlots(slots []uint32, n int) error {
 		return errors.New("no empty name slot")
 	}
 	return nil
+}
+
+// decodeAddrs checks the address column: n low halves, runs of high halves
+// from symbol 0 on, each higher than the one before, and addresses that rise
+// within each run.
+func decodeAddrs(lo []uint32, words []uint64, n int) (addrColumn, error) {
+	c := addrColumn{lo: lo, hi: make([]hiRun, len(words))}
+	if len(lo) != n || len(words) == 0 {
+		return c, fmt.Errorf("%d addresses and %d address runs for %d symbols", len(lo), len(words), n)
+	}
+	for r, w := range words {
+		c.hi[r] = hiRun{first: uint32(w), hi: uint32(w >> 32)}
+		if int(c.hi[r].first) >= n || (r == 0) != (c.hi[r].first == 0) ||
+			r > 0 && (c.hi[r].first <= c.hi[r-1].first || c.hi[r].hi <= c.hi[r-1].hi) {
+			return c, fmt.Errorf("address run %d is out of order", r)
+		}
+	}
+	for r := range c.hi {
+		end := n
+		if r+1 < len(c.hi) {
+			end = int(c.hi[r+1].first)
+		}
+		for i := int(c.hi[r].first) + 1; i < end; i++ {
+			if lo[i] < lo[i-1] {
+				return c, fmt.Errorf("addresses fall at symbol %d", i)
+			}
+		}
+	}
+	return c, nil
 }
 
 func decodeRuns(b []byte, n int) ([]run, error) {

@@ -24,10 +24,10 @@ const (
 	offHdrCRC    = 36
 	headerLen    = 64
 	dirEntryLen  = 24
-	secAddrs     = 3
-	secNameOff   = 5
-	secRuns      = 7
-	secNameSlots = 11
+	secAddrLo    = 3
+	secNameOff   = 6
+	secRuns      = 8
+	secNameSlots = 12
 )
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
@@ -209,8 +209,8 @@ func TestLoadIndexRejects(t *testing.T) {
 			s[len(s)-4] = 0xee
 		}), "names module"},
 		{"addresses fall", refix(func(b []byte) {
-			s := sectionBytes(t, b, secAddrs)
-			binary.LittleEndian.PutUint64(s[8:], 0) // symbol 1 below symbol 0
+			s := sectionBytes(t, b, secAddrLo)
+			binary.LittleEndian.PutUint32(s, 0xffffffff) // symbol 0 above symbol 1, in the same run
 		}), "addresses fall at symbol 1"},
 		{"name slot beyond the table", refix(func(b []byte) {
 			s := sectionBytes(t, b, secNameSlots)

@@ -137,7 +137,7 @@ func (t *Table) coreLayout(s *coreScan) coreLayout {
 		var lo, hi uint64 = ^uint64(0), 0
 		t.forCore(func(i int) {
 			if !isAbsolute(t.types[i]) {
-				lo, hi = min(lo, t.addrs[i]), max(hi, t.addrs[i])
+				lo, hi = min(lo, t.addrs.at(i)), max(hi, t.addrs.at(i))
 			}
 		})
 		if lo <= hi {

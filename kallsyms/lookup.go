@@ -18,38 +18,24 @@ func (t *Table) Lookup(addr uint64) (Location, error) {
 	if t.hidden {
 		return Location{}, ErrAddressesHidden
 	}
-	u := upperBound(t.addrs, addr) // symbols [0, u) are at or below addr
+	u := t.addrs.upper(addr) // symbols [0, u) are at or below addr
 	if u == 0 {
 		return Location{}, ErrNoSymbol
 	}
 	k := u - 1
 	r := t.runOf(k)
 	first, end := int(t.runs[r].first), t.runEnd(r)
-	sym := t.addrs[k]
-	for k > first && t.addrs[k-1] == sym { // the first of several aliases
+	sym := t.addrs.at(k)
+	for k > first && t.addrs.at(k-1) == sym { // the first of several aliases
 		k--
 	}
 	// Symbol u, if in the run, is the next one above: nothing lies between.
 	var next uint64
 	hasNext := u < end
 	if hasNext {
-		next = t.addrs[u]
+		next = t.addrs.at(u)
 	}
 	return t.answer(addr, k, r, sym, next, hasNext)
-}
-
-// upperBound returns the number of elements of the sorted a that are <= x.
-func upperBound(a []uint64, x uint64) int {
-	lo, hi := 0, len(a)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if a[m] <= x {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
 }
 
 // answer resolves addr to symbol k (the first of its aliases, at sym) of run
@@ -87,7 +73,7 @@ func (t *Table) resolvable(addr uint64, k, r int, next uint64, hasNext bool) boo
 	if id == 0 {
 		return t.core.resolvable(addr)
 	}
-	sym := t.addrs[k]
+	sym := t.addrs.at(k)
 	switch {
 	case isAbsolute(t.types[k]):
 		return false // a module's per-CPU offset, not an address in it
@@ -105,7 +91,7 @@ func (t *Table) resolvable(addr uint64, k, r int, next uint64, hasNext bool) boo
 
 // sizeAt computes the kallsyms size of symbol k for a lookup of addr.
 func (t *Table) sizeAt(k, r int, addr uint64, next uint64, hasNext bool) (uint64, bool) {
-	sym := t.addrs[k]
+	sym := t.addrs.at(k)
 	m := &t.mods[t.runs[r].mod]
 	switch {
 	case t.runs[r].mod == 0:
@@ -131,7 +117,7 @@ func (t *Table) sizeAt(k, r int, addr uint64, next uint64, hasNext bool) (uint64
 // addresses to (per-CPU offsets, markers past the end of the image), for
 // BPF and trampoline symbols, and in a hidden table.
 func (t *Table) Size(i int) (uint64, bool) {
-	loc, err := t.Lookup(t.addrs[i])
+	loc, err := t.Lookup(t.addrs.at(i))
 	if err != nil {
 		return 0, false
 	}

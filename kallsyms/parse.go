@@ -203,7 +203,8 @@ func sourceName(s string) string {
 type builder struct {
 	opts    Options
 	line    int
-	addrs   []uint64
+	lo      []uint32 // the low halves of the addresses
+	hi      []hiRun  // their high halves, as runs in file order
 	types   []byte
 	nameOff []uint32 // a zero, then the end of every name in names
 	names   []byte
@@ -235,7 +236,7 @@ func newBuilder(opts Options, size int) *builder {
 func newBuilderLines(opts Options, lines, names int) *builder {
 	return &builder{
 		opts:     opts,
-		addrs:    make([]uint64, 0, lines),
+		lo:       make([]uint32, 0, lines),
 		types:    make([]byte, 0, lines),
 		nameOff:  append(make([]uint32, 0, lines+1), 0),
 		names:    make([]byte, 0, names),
@@ -277,7 +278,7 @@ func (b *builder) parseLines(buf []byte) ([]byte, error) {
 // costs about half what parseLine's checks and appends to the builder do,
 // and a live read parses while no read is outstanding.
 func (b *builder) fastLines(buf []byte) int {
-	addrs, types, names, offs := b.addrs, b.types, b.names, b.nameOff
+	lo, types, names, offs := b.lo, b.types, b.names, b.nameOff
 	last, nonZero, unsorted, mod := b.last, b.nonZero, b.unsorted, b.curMod
 	// The top eight digits are the same for most of a table: they are
 	// decoded once per run of them.
@@ -292,7 +293,7 @@ func (b *builder) fastLines(buf []byte) int {
 			hiWord = w
 			hi, ok1 = hex8(w)
 		}
-		lo, ok2 := hex8(binary.BigEndian.Uint64(p[8:]))
+		low, ok2 := hex8(binary.BigEndian.Uint64(p[8:]))
 		name := p[19:min(len(p), 19+MaxNameLen+1)]
 		end := 32
 		if len(name) >= 32 {
@@ -302,7 +303,7 @@ func (b *builder) fastLines(buf []byte) int {
 			end = nameEnd(name)
 		}
 		if !ok1 || !ok2 || end == 0 || end == len(name) || // no name; a name too long or cut by buf's end
-			len(addrs) == cap(addrs) || cap(names)-len(names) < end || len(names)+end > 1<<32-1 {
+			len(lo) == cap(lo) || cap(names)-len(names) < end || len(names)+end > 1<<32-1 {
 			break
 		}
 		size := 19 + end + 1
@@ -311,12 +312,15 @@ func (b *builder) fastLines(buf []byte) int {
 		} else if len(mod) > 0 || name[end] != '\n' {
 			break
 		}
-		addr := uint64(hi)<<32 | uint64(lo)
+		addr := uint64(hi)<<32 | uint64(low)
 		if addr < last && unsorted < 0 {
-			unsorted = len(addrs)
+			unsorted = len(lo)
+		}
+		if addr>>32 != last>>32 || len(lo) == 0 {
+			b.hi = appendHi(b.hi, len(lo), hi)
 		}
 		last, nonZero = addr, nonZero|addr
-		addrs = append(addrs, addr)
+		lo = append(lo, low)
 		types = append(types, p[17])
 		if k := len(names); end <= 32 && len(name) >= 32 && cap(names)-k >= 32 {
 			// Most names are shorter than 32 bytes: a copy of a fixed 32
@@ -333,9 +337,14 @@ func (b *builder) fastLines(buf []byte) int {
 		b.line++
 		n += size
 	}
-	b.addrs, b.types, b.names, b.nameOff = addrs, types, names, offs
+	b.lo, b.types, b.names, b.nameOff = lo, types, names, offs
 	b.last, b.nonZero, b.unsorted = last, nonZero, unsorted
 	return n
+}
+
+// appendHi starts a run of addresses whose high half is hi at symbol i.
+func appendHi(runs []hiRun, i int, hi uint32) []hiRun {
+	return append(runs, hiRun{first: uint32(i), hi: hi})
 }
 
 // isModuleTail reports whether s starts with "[mod]\n".
@@ -404,11 +413,14 @@ func (b *builder) add(addr uint64, typ byte, name, mod []byte) error {
 		}
 	}
 	if addr < b.last && b.unsorted < 0 {
-		b.unsorted = len(b.addrs)
+		b.unsorted = len(b.lo)
+	}
+	if addr>>32 != b.last>>32 || len(b.lo) == 0 {
+		b.hi = appendHi(b.hi, len(b.lo), uint32(addr>>32))
 	}
 	b.last = addr
 	b.nonZero |= addr
-	b.addrs = append(b.addrs, addr)
+	b.lo = append(b.lo, uint32(addr))
 	b.types = append(b.types, typ)
 	b.names = grow(b.names, len(name))
 	b.names = append(b.names, name...)
@@ -444,10 +456,10 @@ func (b *builder) setModule(mod []byte) error {
 		b.modName = append(b.modName, string(mod))
 	}
 	b.curMod = []byte(b.modName[id])
-	if last := &b.runs[len(b.runs)-1]; int(last.first) == len(b.addrs) {
+	if last := &b.runs[len(b.runs)-1]; int(last.first) == len(b.lo) {
 		last.mod = id // the run before had no symbol
 	} else {
-		b.runs = append(b.runs, run{first: uint32(len(b.addrs)), mod: id})
+		b.runs = append(b.runs, run{first: uint32(len(b.lo)), mod: id})
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 // where each starts, and the module runs.
 type Table struct {
 	source string
-	addrs  []uint64 // sorted
+	addrs  addrColumn // sorted
 	types  []byte
 	// names holds every name back to back; name i is
 	// names[nameOff[i]:nameOff[i+1]].
@@ -72,7 +72,7 @@ func (t *Table) Hidden() bool { return t.hidden }
 func (t *Table) Name(i int) string { return t.names[t.nameOff[i]:t.nameOff[i+1]] }
 
 // Addr returns the address of symbol i (zero in a hidden table).
-func (t *Table) Addr(i int) uint64 { return t.addrs[i] }
+func (t *Table) Addr(i int) uint64 { return t.addrs.at(i) }
 
 // Type returns the nm type letter of symbol i as printed.
 func (t *Table) Type(i int) byte { return t.types[i] }
@@ -88,7 +88,7 @@ func (t *Table) IsCore(i int) bool { return t.runs[t.runOf(i)].mod == 0 }
 func (t *Table) Symbol(i int) Symbol {
 	size, known := t.Size(i)
 	return Symbol{
-		Name: t.Name(i), Module: t.ModuleName(i), Addr: t.addrs[i],
+		Name: t.Name(i), Module: t.ModuleName(i), Addr: t.addrs.at(i),
 		Size: size, SizeKnown: known, Type: t.types[i],
 	}
 }
