@@ -1,9 +1,6 @@
 package kallsyms
 
-import (
-	"sort"
-	"sync"
-)
+import "sync"
 
 // Table is an immutable parsed symbol table. Symbols are indexed 0..Len()-1
 // in address order (file order among equal addresses; file order throughout
@@ -93,11 +90,18 @@ func (t *Table) Symbol(i int) Symbol {
 	}
 }
 
-// runOf returns the index in t.runs of the run holding symbol i.
+// runOf returns the index in t.runs of the run holding symbol i: the last
+// run starting at or before i (the first starts at 0).
 func (t *Table) runOf(i int) int {
-	// The first run starts at 0: the answer is the last run starting at or
-	// before i.
-	return sort.Search(len(t.runs), func(r int) bool { return int(t.runs[r].first) > i }) - 1
+	r, n := 0, len(t.runs)
+	for n > 1 {
+		half := n / 2
+		if int(t.runs[r+half].first) <= i {
+			r += half
+		}
+		n -= half
+	}
+	return r
 }
 
 // runEnd returns the index one past the last symbol of run r.
