@@ -20,7 +20,7 @@ func (b *builder) finish() (*Table, error) {
 	if b.unsorted >= 0 && !t.hidden {
 		b.sortByAddress()
 	}
-	t.addrs = addrColumn{lo: trim(b.lo), hi: b.hi}
+	t.addrs = newAddrColumn(trim(b.lo), b.hi)
 	t.types, t.nameOff = trim(b.types), trim(b.nameOff)
 	if names := trim(b.names); len(names) > 0 {
 		t.names = unsafe.String(&names[0], len(names)) // never written again

@@ -508,7 +508,7 @@ func decodeAddrs(lo []uint32, words []uint64, n int) (addrColumn, error) {
 			}
 		}
 	}
-	return c, nil
+	return newAddrColumn(lo, c.hi), nil
 }
 
 func decodeRuns(b []byte, n int) ([]run, error) {
