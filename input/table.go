@@ -1,6 +1,7 @@
 package input
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -114,19 +115,34 @@ func ReadTable(r io.Reader, source string) (*Table, error) {
 }
 
 // readTable is ReadTable with the size of the input on disk (0 when
-// unknown), to size the buffer.
+// unknown), to size the buffer. A text table is parsed as it is read, so
+// that an endless or garbage input (/dev/zero, a wrong pipe) ends in a parse
+// error at its first line, not in reading it all; an index or a snapshot is
+// read whole.
 func readTable(r io.Reader, source string, hint int) (*Table, error) {
 	rc, err := NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
 	defer rc.Close()
-	data, err := readAll(rc, hint)
+	br := bufio.NewReaderSize(rc, tarHeaderSize)
+	if head, _ := br.Peek(tarHeaderSize); !kallsyms.IsIndex(head) && !snapshot.IsTar(head) {
+		t, err := kallsyms.Parse(br, kallsyms.Options{Source: source})
+		if err != nil {
+			return nil, err
+		}
+		return &Table{Table: t, Source: source, Kind: TableText}, nil
+	}
+	data, err := readAll(br, hint)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
 	return tableOf(data, source)
 }
+
+// tarHeaderSize is how much of a snapshot's start tells it from a text
+// table (snapshot.IsTar).
+const tarHeaderSize = 512
 
 // tableOf turns decompressed bytes into a table: an index (used in place:
 // data must not be modified afterwards), a snapshot, or a text table.

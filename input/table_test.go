@@ -252,3 +252,27 @@ func TestLooksLikeTextTable(t *testing.T) {
 		}
 	}
 }
+
+// endless is a reader of zero bytes without end, counting what it gave.
+type endless struct{ n int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	clear(p)
+	e.n += len(p)
+	return len(p), nil
+}
+
+// TestReadTableEndless: a stream that is not a table and never ends (as
+// /dev/zero given to --kallsyms) is refused at its first line after reading
+// a few pieces, not read whole.
+func TestReadTableEndless(t *testing.T) {
+	r := &endless{}
+	_, err := ReadTable(r, "zeros")
+	var pe *kallsyms.ParseError
+	if !errors.As(err, &pe) || pe.File != "zeros" || pe.Line != 1 {
+		t.Fatalf("ReadTable = %v, want a ParseError at zeros:1", err)
+	}
+	if r.n > 4<<20 {
+		t.Fatalf("read %d bytes of an endless stream", r.n)
+	}
+}

@@ -108,7 +108,7 @@ func parse(r io.Reader, hint int64, opts Options) (*Table, error) {
 			break
 		}
 		if err != nil {
-			readErr = fmt.Errorf("kallsyms: reading %s: %w", sourceName(opts.Source), err)
+			readErr = fmt.Errorf("%s: %w", sourceName(opts.Source), err)
 			break
 		}
 	}
