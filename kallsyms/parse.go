@@ -79,8 +79,9 @@ func ParseBytes(data []byte, opts Options) (*Table, error) {
 // calling goroutine, in pieces, and parses each piece on another goroutine
 // while it reads the next: a live /proc/kallsyms, which the kernel writes
 // as it is read, then costs little more than reading it. It never holds the
-// whole text; the parsing goroutine ends before Parse returns, and r is not
-// read once the input is found malformed.
+// whole text; the parsing goroutine ends before Parse returns; r is not read
+// after Parse returns, and at most one more piece once a line is found
+// malformed.
 func Parse(r io.Reader, opts Options) (*Table, error) {
 	return parse(r, sizeHint(r), opts)
 }
