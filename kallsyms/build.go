@@ -57,36 +57,83 @@ func (b *builder) sortByAddress() {
 		rest[k] = keyed{addr: addr, idx: uint32(p + k), mod: mod}
 	}
 	rest = radixSort(rest)
-	order := make([]uint32, 0, n)
-	var runs []run
-	var his []hiRun
-	add := func(s keyed) {
-		if k := uint32(len(order)); k == 0 || his[len(his)-1].hi != uint32(s.addr>>32) {
-			his = append(his, hiRun{first: k, hi: uint32(s.addr >> 32)})
-		}
-		if k := uint32(len(order)); k == 0 || runs[len(runs)-1].mod != s.mod {
-			runs = append(runs, run{first: k, mod: s.mod})
-		}
-		order = append(order, s.idx)
+	out := sortedColumns{
+		lo: make([]uint32, 0, n), types: make([]byte, 0, n),
+		nameOff: append(make([]uint32, 0, n+1), 0), names: make([]byte, 0, len(b.names)),
 	}
 	c = fileCursor{b: b}
 	i := 0
 	for _, r := range rest {
-		for ; i < p; i++ { // the prefix is earlier in the file: first among equals
-			addr, mod := c.at(i)
-			if addr > r.addr {
+		j := i // the prefix is earlier in the file: first among equals
+		for j < p {
+			if addr, _ := c.at(j); addr > r.addr {
 				break
 			}
-			add(keyed{addr: addr, idx: uint32(i), mod: mod})
+			j++
 		}
-		add(r)
+		out.block(b, i, j)
+		out.one(b, r)
+		i = j
 	}
-	for ; i < p; i++ {
-		addr, mod := c.at(i)
-		add(keyed{addr: addr, idx: uint32(i), mod: mod})
+	out.block(b, i, p)
+	b.lo, b.hi, b.types, b.nameOff, b.names, b.runs = out.lo, out.his, out.types, out.nameOff, out.names, out.runs
+}
+
+// sortedColumns receives the symbols in address order: blocks of the sorted
+// prefix, which keep their order, and single symbols of the rest.
+type sortedColumns struct {
+	lo      []uint32
+	types   []byte
+	nameOff []uint32
+	names   []byte
+	runs    []run
+	his     []hiRun
+}
+
+// block appends file symbols [f0, f1) of b.
+func (o *sortedColumns) block(b *builder, f0, f1 int) {
+	if f0 == f1 {
+		return
 	}
-	b.permute(order)
-	b.runs, b.hi = runs, his
+	k := len(o.lo)
+	o.lo = append(o.lo, b.lo[f0:f1]...)
+	o.types = append(o.types, b.types[f0:f1]...)
+	shift := uint32(len(o.names)) - b.nameOff[f0] // modulo 2^32, as the offsets are
+	o.names = append(o.names, b.names[b.nameOff[f0]:b.nameOff[f1]]...)
+	for _, end := range b.nameOff[f0+1 : f1+1] {
+		o.nameOff = append(o.nameOff, end+shift)
+	}
+	for r := runAt(b.runs, f0); r < len(b.runs) && int(b.runs[r].first) < f1; r++ {
+		o.setModule(k+max(int(b.runs[r].first), f0)-f0, b.runs[r].mod)
+	}
+	for r := hiRunOf(b.hi, f0); r < len(b.hi) && int(b.hi[r].first) < f1; r++ {
+		o.setHi(k+max(int(b.hi[r].first), f0)-f0, b.hi[r].hi)
+	}
+}
+
+// one appends the symbol of the rest s.
+func (o *sortedColumns) one(b *builder, s keyed) {
+	k, f := len(o.lo), int(s.idx)
+	o.lo = append(o.lo, uint32(s.addr))
+	o.types = append(o.types, b.types[f])
+	o.names = append(o.names, b.names[b.nameOff[f]:b.nameOff[f+1]]...)
+	o.nameOff = append(o.nameOff, uint32(len(o.names)))
+	o.setModule(k, s.mod)
+	o.setHi(k, uint32(s.addr>>32))
+}
+
+// setModule says that symbol k belongs to module mod.
+func (o *sortedColumns) setModule(k int, mod uint16) {
+	if len(o.runs) == 0 || o.runs[len(o.runs)-1].mod != mod {
+		o.runs = append(o.runs, run{first: uint32(k), mod: mod})
+	}
+}
+
+// setHi says that the address of symbol k has the high half hi.
+func (o *sortedColumns) setHi(k int, hi uint32) {
+	if len(o.his) == 0 || o.his[len(o.his)-1].hi != hi {
+		o.his = append(o.his, hiRun{first: uint32(k), hi: hi})
+	}
 }
 
 // fileCursor reads the builder's addresses and modules in increasing file
@@ -145,37 +192,6 @@ func radixSort(a []keyed) []keyed {
 		a, tmp = tmp, a
 	}
 	return a
-}
-
-// permute reorders the columns so that symbol k is the one at order[k].
-// Symbols that stay next to each other (the whole core, in a real table)
-// move as one block.
-func (b *builder) permute(order []uint32) {
-	n := len(order)
-	lo, types := make([]uint32, n), make([]byte, n)
-	nameOff, names := make([]uint32, n+1), make([]byte, 0, len(b.names))
-	for k := 0; k < n; {
-		f, j := int(order[k]), k+1
-		for j < n && int(order[j]) == f+j-k {
-			j++
-		}
-		m := j - k // file symbols [f, f+m) become symbols [k, j)
-		copy(lo[k:j], b.lo[f:f+m])
-		copy(types[k:j], b.types[f:f+m])
-		shift := uint32(len(names)) - b.nameOff[f] // modulo 2^32, as the offsets are
-		if name := b.names[b.nameOff[f]:]; len(name) >= 32 && cap(names)-len(names) >= 32 && b.nameOff[f+m]-b.nameOff[f] <= 32 {
-			// One short name, the usual block of the rest: a fixed-size move.
-			*(*[32]byte)(names[len(names) : len(names)+32]) = *(*[32]byte)(name)
-			names = names[:len(names)+int(b.nameOff[f+m]-b.nameOff[f])]
-		} else {
-			names = append(names, b.names[b.nameOff[f]:b.nameOff[f+m]]...)
-		}
-		for i := range m {
-			nameOff[k+i+1] = b.nameOff[f+i+1] + shift
-		}
-		k = j
-	}
-	b.lo, b.types, b.nameOff, b.names = lo, types, nameOff, names
 }
 
 // describeModules computes what the table knows of each module.

@@ -90,13 +90,16 @@ func (t *Table) Symbol(i int) Symbol {
 	}
 }
 
-// runOf returns the index in t.runs of the run holding symbol i: the last
+// runOf returns the index in t.runs of the run holding symbol i.
+func (t *Table) runOf(i int) int { return runAt(t.runs, i) }
+
+// runAt returns the index in runs of the run holding symbol i: the last
 // run starting at or before i (the first starts at 0).
-func (t *Table) runOf(i int) int {
-	r, n := 0, len(t.runs)
+func runAt(runs []run, i int) int {
+	r, n := 0, len(runs)
 	for n > 1 {
 		half := n / 2
-		if int(t.runs[r+half].first) <= i {
+		if int(runs[r+half].first) <= i {
 			r += half
 		}
 		n -= half
