@@ -76,6 +76,15 @@ type hiRun struct {
 	first, hi uint32
 }
 
+// addHi records that the address of symbol i, appended in index order, has
+// the high half hi: a new run when the last one's differs.
+func addHi(runs []hiRun, i int, hi uint32) []hiRun {
+	if len(runs) == 0 || runs[len(runs)-1].hi != hi {
+		runs = append(runs, hiRun{first: uint32(i), hi: hi})
+	}
+	return runs
+}
+
 // hiRunOf returns the index in runs of the run holding symbol i.
 func hiRunOf(runs []hiRun, i int) int {
 	r, n := 0, len(runs) // runs[0] starts at 0

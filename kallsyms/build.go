@@ -107,7 +107,7 @@ func (o *sortedColumns) block(b *builder, f0, f1 int) {
 		o.setModule(k+max(int(b.runs[r].first), f0)-f0, b.runs[r].mod)
 	}
 	for r := hiRunOf(b.hi, f0); r < len(b.hi) && int(b.hi[r].first) < f1; r++ {
-		o.setHi(k+max(int(b.hi[r].first), f0)-f0, b.hi[r].hi)
+		o.his = addHi(o.his, k+max(int(b.hi[r].first), f0)-f0, b.hi[r].hi)
 	}
 }
 
@@ -119,20 +119,13 @@ func (o *sortedColumns) one(b *builder, s keyed) {
 	o.names = append(o.names, b.names[b.nameOff[f]:b.nameOff[f+1]]...)
 	o.nameOff = append(o.nameOff, uint32(len(o.names)))
 	o.setModule(k, s.mod)
-	o.setHi(k, uint32(s.addr>>32))
+	o.his = addHi(o.his, k, uint32(s.addr>>32))
 }
 
 // setModule says that symbol k belongs to module mod.
 func (o *sortedColumns) setModule(k int, mod uint16) {
 	if len(o.runs) == 0 || o.runs[len(o.runs)-1].mod != mod {
 		o.runs = append(o.runs, run{first: uint32(k), mod: mod})
-	}
-}
-
-// setHi says that the address of symbol k has the high half hi.
-func (o *sortedColumns) setHi(k int, hi uint32) {
-	if len(o.his) == 0 || o.his[len(o.his)-1].hi != hi {
-		o.his = append(o.his, hiRun{first: uint32(k), hi: hi})
 	}
 }
 

@@ -212,7 +212,6 @@ type builder struct {
 	runs    []run // module runs in file order
 	modIDs  map[string]uint16
 	modName []string // by id; id 0 is the core kernel's ""
-	curMod  []byte   // the module of the last symbol
 	core    coreScan
 	// unsorted is the index of the first symbol below the one before it,
 	// or -1; last is the address of the last symbol, and nonZero the OR of
@@ -280,7 +279,7 @@ func (b *builder) parseLines(buf []byte) ([]byte, error) {
 // and a live read parses while no read is outstanding.
 func (b *builder) fastLines(buf []byte) int {
 	lo, types, names, offs := b.lo, b.types, b.names, b.nameOff
-	last, nonZero, unsorted, mod := b.last, b.nonZero, b.unsorted, b.curMod
+	last, nonZero, unsorted, mod := b.last, b.nonZero, b.unsorted, b.curMod()
 	// The top eight digits are the same for most of a table: they are
 	// decoded once per run of them.
 	hiWord, hi, ok1 := uint64(0x3030303030303030), uint32(0), true // "00000000"
@@ -317,8 +316,8 @@ func (b *builder) fastLines(buf []byte) int {
 		if addr < last && unsorted < 0 {
 			unsorted = len(lo)
 		}
-		if addr>>32 != last>>32 || len(lo) == 0 {
-			b.hi = appendHi(b.hi, len(lo), hi)
+		if addr>>32 != last>>32 || len(lo) == 0 { // (the usual line skips the call)
+			b.hi = addHi(b.hi, len(lo), hi)
 		}
 		last, nonZero = addr, nonZero|addr
 		lo = append(lo, low)
@@ -343,15 +342,13 @@ func (b *builder) fastLines(buf []byte) int {
 	return n
 }
 
-// appendHi starts a run of addresses whose high half is hi at symbol i.
-func appendHi(runs []hiRun, i int, hi uint32) []hiRun {
-	return append(runs, hiRun{first: uint32(i), hi: hi})
-}
+// curMod returns the module of the last symbol ("" for the core kernel).
+func (b *builder) curMod() string { return b.modName[b.runs[len(b.runs)-1].mod] }
 
 // isModuleTail reports whether s starts with "[mod]\n".
-func isModuleTail(s, mod []byte) bool {
+func isModuleTail(s []byte, mod string) bool {
 	return len(s) >= len(mod)+3 && s[0] == '[' && s[len(mod)+1] == ']' && s[len(mod)+2] == '\n' &&
-		bytes.Equal(s[1:len(mod)+1], mod)
+		string(s[1:len(mod)+1]) == mod
 }
 
 // parseLast parses the text after the last newline, if any.
@@ -408,7 +405,7 @@ func (b *builder) add(addr uint64, typ byte, name, mod []byte) error {
 	if len(b.names)+len(name) > 1<<32-1 {
 		return b.errorf("input too large: names exceed 4 GiB")
 	}
-	if !bytes.Equal(mod, b.curMod) {
+	if string(mod) != b.curMod() {
 		if err := b.setModule(mod); err != nil {
 			return err
 		}
@@ -416,9 +413,7 @@ func (b *builder) add(addr uint64, typ byte, name, mod []byte) error {
 	if addr < b.last && b.unsorted < 0 {
 		b.unsorted = len(b.lo)
 	}
-	if addr>>32 != b.last>>32 || len(b.lo) == 0 {
-		b.hi = appendHi(b.hi, len(b.lo), uint32(addr>>32))
-	}
+	b.hi = addHi(b.hi, len(b.lo), uint32(addr>>32))
 	b.last = addr
 	b.nonZero |= addr
 	b.lo = append(b.lo, uint32(addr))
@@ -456,7 +451,6 @@ func (b *builder) setModule(mod []byte) error {
 		b.modIDs[string(mod)] = id
 		b.modName = append(b.modName, string(mod))
 	}
-	b.curMod = []byte(b.modName[id])
 	if last := &b.runs[len(b.runs)-1]; int(last.first) == len(b.lo) {
 		last.mod = id // the run before had no symbol
 	} else {
