@@ -30,19 +30,9 @@ go test -c -o "$out/b.test" .
 CGO_ENABLED=0 go build -o "$out/ksym-b" ../cmd/ksym
 go build -o "$out/oteladdr" ./cmd/oteladdr
 
-zcat ../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz >"$out/firecracker.kallsyms"
-zcat ../testdata/fixtures/debian-6.1.0-56-amd64/boots/run1-A/kallsyms.txt.gz >"$out/debian.kallsyms"
-# OTel takes module bounds from /sys/module: give it the Debian boot's own.
-boot=../testdata/fixtures/debian-6.1.0-56-amd64/boots/run1-A
+. ./fixtures.sh
+prepare_fixtures "$out"
 sysmod="$out/sysmodule-debian"
-mkdir -p "$sysmod"
-awk 'NR == FNR { if ($2 == ".text") text[$1] = $3; next } ($1 in text) { print $1, text[$1], $2 }' \
-	"$boot/module-sections.txt" "$boot/modules.txt" |
-	while read -r name text size; do
-		mkdir -p "$sysmod/$name/sections"
-		echo "$text" >"$sysmod/$name/sections/.text"
-		echo "$size" >"$sysmod/$name/coresize"
-	done
 
 : >"$out/rounds.txt"
 for r in $(seq "$rounds"); do

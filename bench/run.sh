@@ -54,24 +54,10 @@ fi
 if [ "$skip_run" = 0 ]; then
 go test -c -o "$out/bench.test" .
 
-# Decompressed fixtures, bind-mounted over /proc/kallsyms below.
-zcat ../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz >"$out/firecracker.kallsyms"
-zcat ../testdata/fixtures/debian-6.1.0-56-amd64/boots/run1-A/kallsyms.txt.gz >"$out/debian.kallsyms"
-
-# OTel takes each module's bounds from /sys/module/<name>/{sections/.text,coresize}:
-# give it the Debian boot's real values (from that boot's sysfs and /proc/modules)
-# so that it keeps the module symbols as it would on that machine.
-boot=../testdata/fixtures/debian-6.1.0-56-amd64/boots/run1-A
+# Decompressed fixtures and the fake /sys/module, bind-mounted below.
+. ./fixtures.sh
+prepare_fixtures "$out"
 sysmod="$out/sysmodule-debian"
-rm -rf "$sysmod"
-mkdir -p "$sysmod"
-awk 'NR == FNR { if ($2 == ".text") text[$1] = $3; next } ($1 in text) { print $1, text[$1], $2 }' \
-	"$boot/module-sections.txt" "$boot/modules.txt" |
-	while read -r name text size; do
-		mkdir -p "$sysmod/$name/sections"
-		echo "$text" >"$sysmod/$name/sections/.text"
-		echo "$size" >"$sysmod/$name/coresize"
-	done
 
 {
 	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -r) nproc=$(nproc) $(go version)"
