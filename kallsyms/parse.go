@@ -121,9 +121,10 @@ func parse(r io.Reader, hint int64, opts Options) (*Table, error) {
 	return b.finish()
 }
 
-// numChunks is how many pieces of readSize bytes are read ahead of the
-// parser at most.
-const numChunks = 4
+// numChunks is how many pieces of readSize bytes are in flight: one parsed
+// while the next is read is enough to hide the parse behind a live read, and
+// each more piece is 128 KiB of peak memory for nothing.
+const numChunks = 2
 
 // parseChunks parses the chunks from full in order, a line split between two
 // of them carried over, and hands each back on free; after an error it sets
