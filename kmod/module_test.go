@@ -14,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ksym-dev/ksym/input"
+	"github.com/ksym-dev/ksym/internal/fixture"
 	"github.com/ulikunitz/xz"
 )
 
@@ -157,30 +158,12 @@ func TestNameFromPath(t *testing.T) {
 	}
 }
 
-// debianDir is where scripts/fetch-modules.sh unpacks Debian's
-// linux-image-6.1.0-56-amd64-unsigned and linux-headers-6.1.0-56-amd64.
-func debianDir(t testing.TB) string {
-	dir := os.Getenv("KSYM_MODULES_DIR")
-	if dir == "" {
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if cache == "" {
-			home, _ := os.UserHomeDir()
-			cache = filepath.Join(home, ".cache")
-		}
-		dir = filepath.Join(cache, "ksym", "debian-6.1.0-56-amd64")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "lib/modules/6.1.0-56-amd64/kernel")); err != nil {
-		t.Skipf("Debian's modules are not in %s: run scripts/fetch-modules.sh", dir)
-	}
-	return dir
-}
-
 // TestDebianExportsAgreeWithSymvers reads every module of Debian's real
 // package and compares its exports with the package's own Module.symvers,
 // which modpost wrote from the same build: each module's exports, their
 // GPL-only flags, namespaces and CRCs must be exactly that file's lines.
 func TestDebianExportsAgreeWithSymvers(t *testing.T) {
-	dir := debianDir(t)
+	dir := fixture.DebianModules(t)
 	want := readSymversLines(t, filepath.Join(dir, "usr/src/linux-headers-6.1.0-56-amd64/Module.symvers"))
 	got := map[string]string{}
 	modules := 0
