@@ -135,12 +135,8 @@ func newChecker(k Kernel) *checker {
 	stop, ok2 := coreSymbol(t, "__stop___ksymtab_gpl")
 	c.gplStart, c.gplStop, c.gplKnown = start, stop, ok1 && ok2 && !t.Hidden() && start <= stop
 	// CONFIG_MODVERSIONS puts "modversions " in vermagic; without the
-	// vermagic, a Module.symvers with CRCs says the build had it.
-	if k.Vermagic != "" {
-		c.modversion = slices.Contains(strings.Fields(k.Vermagic), "modversions")
-	} else {
-		c.modversion = k.Symvers != nil
-	}
+	// vermagic, CRCs are checked when known and counted unchecked when not.
+	c.modversion = k.Vermagic == "" || slices.Contains(strings.Fields(k.Vermagic), "modversions")
 	return c
 }
 
