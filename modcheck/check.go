@@ -189,6 +189,9 @@ func (c *checker) check(m *kmod.Module, run []*kmod.Module) Result {
 			continue
 		}
 		if !gplOK && e.gpl != no {
+			if u.Weak { // find_symbol fails, and a weak symbol may stay unresolved
+				continue
+			}
 			p := Problem{Kind: UnknownSymbol, Symbol: u.Name, Certain: true, Owner: e.owner, GPLOnly: true, License: m.Info.License}
 			if e.gpl == unknown {
 				p.Kind, p.Certain, p.GPLOnly = GPLUnknown, false, false

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksym-dev/ksym/input"
 	"github.com/ksym-dev/ksym/internal/fixture"
+	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/kmod"
 )
 
@@ -153,6 +154,18 @@ func TestProprietaryLicense(t *testing.T) {
 			t.Errorf("%+v", p)
 		}
 	}
+	// A weak reference to a GPL-only export stays unresolved, which the
+	// kernel allows (synthetic: the first one made weak).
+	for i, u := range m.Undefined {
+		if u.Name == strings.Fields(want[0])[1] {
+			m.Undefined[i].Weak = true
+		}
+	}
+	r = checkOne(t, k, m)
+	sameLines(t, "problems with a weak reference", summary(r.Problems), want[1:])
+	for i := range m.Undefined {
+		m.Undefined[i].Weak = false
+	}
 	// The same answer from kallsyms alone: the __start/__stop___ksymtab_gpl
 	// range, without Module.symvers.
 	k.Symvers = nil
@@ -245,4 +258,43 @@ func TestCRCMismatch(t *testing.T) {
 	if got := r.Problems[0].KernelMessages("dummy"); !slices.Equal(got, want) || r.Verdict != WillNotLoad {
 		t.Errorf("%s %q", r.Verdict, got)
 	}
+}
+
+// TestHiddenAddresses: the run1-A table with every address zeroed
+// (synthetic: what a reader without CAP_SYSLOG sees) no longer places
+// vmlinux's exports in the GPL-only range. For a module that is not
+// GPL-compatible every export it uses is then of unknown status, and the
+// verdict is "cannot tell"; Module.symvers settles it.
+func TestHiddenAddresses(t *testing.T) {
+	var hidden []byte
+	for _, line := range strings.SplitAfter(string(fixture.Read(t, fixture.Path(debian+"/boots/run1-A/kallsyms.txt.gz"))), "\n") {
+		if len(line) > 16 {
+			line = "0000000000000000" + line[16:]
+		}
+		hidden = append(hidden, line...)
+	}
+	tab, err := kallsyms.ParseBytes(hidden, kallsyms.Options{})
+	if err != nil || !tab.Hidden() {
+		t.Fatalf("hidden table: %v", err)
+	}
+	m := edited(t, lkdtmPath, []byte("description=Kernel crash testing module\x00license=GPL\x00"),
+		[]byte("description=Kernel crash test\x00license=Proprietary\x00\x00\x00"))
+	r := checkOne(t, Kernel{Table: tab}, m)
+	if r.Verdict != CannotTell || len(r.Problems) != len(m.Undefined) {
+		t.Errorf("%s, %d problems for %d symbols", r.Verdict, len(r.Problems), len(m.Undefined))
+	}
+	for _, p := range r.Problems {
+		if p.Kind != GPLUnknown || p.Certain || p.Owner != "vmlinux" {
+			t.Errorf("%+v", p)
+		}
+	}
+	symvers := debianSymvers(t)
+	var want []string
+	for _, u := range m.Undefined {
+		if symvers[u.Name].GPLOnly {
+			want = append(want, "unknown_symbol "+u.Name)
+		}
+	}
+	r = checkOne(t, Kernel{Table: tab, Symvers: symvers}, m)
+	sameLines(t, "with Module.symvers", summary(r.Problems), want)
 }

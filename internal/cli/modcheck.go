@@ -287,7 +287,10 @@ func problemReason(m *kmod.Module, p modcheck.Problem) string {
 	case modcheck.NoVersions:
 		return "the module has no __versions (built without CONFIG_MODVERSIONS) but this kernel checks CRCs: it loads only by force with CONFIG_MODULE_FORCE_LOAD (tainting F), else each such symbol is refused (err -22)"
 	case modcheck.GPLUnknown:
-		return fmt.Sprintf("%s is exported by module %s, which kallsyms does not say is GPL-only or not, and the license %s is not GPL-compatible: give --symvers FILE or that module's .ko", p.Symbol, p.Owner, quoted(p.License))
+		if p.Owner == "vmlinux" {
+			return fmt.Sprintf("%s is exported by vmlinux, but the table's addresses are hidden, so it cannot tell whether the export is GPL-only (between __start___ksymtab_gpl and __stop___ksymtab_gpl), and the license %s is not GPL-compatible: read the table as root, or give --symvers FILE", p.Symbol, quoted(p.License))
+		}
+		return fmt.Sprintf("%s is exported by module %s; kallsyms does not say whether a module's export is GPL-only, and the license %s is not GPL-compatible: give --symvers FILE or that module's .ko", p.Symbol, p.Owner, quoted(p.License))
 	}
 	return string(p.Kind)
 }
