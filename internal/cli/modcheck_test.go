@@ -126,3 +126,52 @@ func TestModcheckBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestModcheckLive reads the kernel from a machine root built from boot
+// run2-B's real files: /proc/kallsyms, /proc/modules, the release of
+// uname.txt, and lkdtm.ko installed under /lib/modules/<release>/extra as
+// the module whose vermagic is the kernel's. A copy of lkdtm.ko with its
+// vermagic edited to an RT kernel's (synthetic) is refused in the
+// kernel's words.
+func TestModcheckLive(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel string, data []byte) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(p string) []byte {
+		b, err := input.ReadAll(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	release := strings.Fields(string(read(bootDir + "uname.txt")))[2]
+	write("proc/kallsyms", read(kallsymsGz))
+	write("proc/modules", read(bootDir+"modules.txt"))
+	write("proc/sys/kernel/osrelease", []byte(release+"\n"))
+	lkdtm := read(lkdtmKo)
+	write("lib/modules/"+release+"/extra/lkdtm.ko", lkdtm)
+	write("lib/modules/"+release+"/modules.dep", []byte("extra/lkdtm.ko:\n"))
+	rt := bytes.Replace(lkdtm, []byte("vermagic=6.1.0-56-amd64 SMP preempt "), []byte("vermagic=6.1.0-56-rt SMP preempt_rt "), 1)
+	rtPath := filepath.Join(t.TempDir(), "lkdtm.ko")
+	if err := os.WriteFile(rtPath, rt, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errs, code := run(t, "", "--root", root, "--no-cache", "modcheck", lkdtmKo)
+	vermagic := "vermagic: 6.1.0-56-amd64 SMP preempt mod_unload modversions  (" + filepath.Join(root, "lib/modules", release, "extra/lkdtm.ko") + ")\n"
+	if code != 0 || errs != "" || !strings.HasPrefix(out, "kernel:   "+filepath.Join(root, "proc/kallsyms")+" (release 6.1.0-56-amd64)\n"+vermagic) {
+		t.Errorf("exit %d, stderr %q, output:\n%s", code, errs, out)
+	}
+	out, _, code = run(t, "", "--root", root, "--no-cache", "modcheck", rtPath)
+	want := "  lkdtm: version magic '6.1.0-56-rt SMP preempt_rt mod_unload modversions ' should be '6.1.0-56-amd64 SMP preempt mod_unload modversions '\n"
+	if code != 1 || !strings.Contains(out, want) {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+}
