@@ -235,7 +235,7 @@ func verdictText(r modcheck.Result) string {
 	default:
 		s = "cannot tell"
 	}
-	s += fmt.Sprintf(" (%s, license %s, %d of %d symbols resolved", r.Module.Name, quoted(r.Module.Info.License), r.Resolved, len(r.Module.Undefined))
+	s += fmt.Sprintf(" (%s, license %s, %d of %d symbols found exported", r.Module.Name, quoted(r.Module.Info.License), r.Resolved, len(r.Module.Undefined))
 	if r.LoadOrder > 0 {
 		s += fmt.Sprintf(", load order %d", r.LoadOrder)
 	}

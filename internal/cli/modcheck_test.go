@@ -20,7 +20,7 @@ func TestModcheckLoads(t *testing.T) {
 	want := "kernel:   " + kallsymsGz + "\n" +
 		"vermagic: unknown (give --vermagic): not checked\n" +
 		"symvers:  none (give --symvers FILE): CRCs and namespaces of exports known only from the modules given\n" +
-		"\n" + lkdtmKo + ": loads (lkdtm, license 'GPL', 67 of 67 symbols resolved, load order 1); a module lkdtm is already loaded: the kernel refuses a second one (File exists)\n" +
+		"\n" + lkdtmKo + ": loads (lkdtm, license 'GPL', 67 of 67 symbols found exported, load order 1); a module lkdtm is already loaded: the kernel refuses a second one (File exists)\n" +
 		// 67 undefined symbols and module_layout (readelf -s, -x __versions).
 		"  not checked: CRCs of 68 symbols (kallsyms does not hold CRCs: give --symvers FILE)\n" +
 		"  not checked: namespaces of 67 symbols (kallsyms does not hold namespaces: give --symvers FILE)\n"
