@@ -1,0 +1,83 @@
+package decode
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ksym-dev/ksym/internal/fixture"
+	"github.com/ksym-dev/ksym/klog"
+)
+
+// TestKernelCheck: the vmlinux build ID of a real 6.12 report's CPU: line
+// against another build of the same release, and a module build ID
+// printed in a frame (synthetic: the fixtures' kernels print none) against
+// the table's. A report of another kernel is decoded from the log alone
+// and says why.
+func TestKernelCheck(t *testing.T) {
+	report := string(fixture.Read(t, fixture.Path("crashlogs/syzkaller/linux/report/748")))
+	oops := string(fixture.Read(t, fixture.Path(debian+"/boots/run2-B/oops-03-lkdtm-EXCEPTION.txt")))
+	const modID = "0123456789abcdef0123456789abcdef01234567"
+	withID := strings.ReplaceAll(oops, " [lkdtm]\n", " [lkdtm "+modID+"]\n")
+	tests := []struct {
+		name   string
+		log    string
+		kernel Kernel
+		want   string
+	}{
+		{"same build", report, Kernel{Name: "the running kernel", Release: "6.12.23-syzkaller-g30b14cdad458",
+			BuildID: "c708c6bafa1314b3e84c64b9f03b67766970ebbd"}, ""},
+		{"another build", report, Kernel{Name: "the running kernel", Release: "6.12.23-syzkaller-g30b14cdad458",
+			BuildID: "ffffffffffffffffffffffffffffffffffffffff"},
+			"the log's vmlinux build ID is c708c6bafa1314b3e84c64b9f03b67766970ebbd, the running kernel's is ffffffffffffffffffffffffffffffffffffffff: same release, another build"},
+		{"another release", oops, Kernel{Release: "6.12.0-1-amd64"},
+			"the log is from kernel 6.1.0-56-amd64, the table's kernel is 6.12.0-1-amd64"},
+		{"rebuilt module", withID, Kernel{Name: "the snapshot", ModuleBuildID: func(m string) string {
+			return map[string]string{"lkdtm": "89abcdef0123456789abcdef0123456789abcdef"}[m]
+		}}, "the log's module lkdtm has build ID " + modID + ", the snapshot's has 89abcdef0123456789abcdef0123456789abcdef: the module was rebuilt"},
+		{"same module", withID, Kernel{Name: "the snapshot", ModuleBuildID: func(string) string { return modID }}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reps := klog.Parse(tt.log)
+			if len(reps) == 0 {
+				t.Fatal("no report")
+			}
+			if got := tt.kernel.check(reps[0]); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestKernelMismatchLogOnly: run2-B's own table, said to be of another
+// release, is not used: the report of run2-B is decoded from the log alone,
+// the reason said in it, and so is every later report of the log; Reset
+// starts another log, decoded against the table again.
+func TestKernelMismatchLogOnly(t *testing.T) {
+	oops := klog.Parse(string(fixture.Read(t, fixture.Path(debian+"/boots/run2-B/oops-03-lkdtm-EXCEPTION.txt"))))[0]
+	noRelease := *oops
+	noRelease.Header.Release = ""
+	d := New(bootTable(t, "run2-B"), Options{Kernel: Kernel{Release: "6.12.0-1-amd64"}})
+	const why = "the log is from kernel 6.1.0-56-amd64, the table's kernel is 6.12.0-1-amd64"
+	for n, tc := range []struct {
+		r   *klog.Report
+		why string
+	}{{oops, why}, {&noRelease, "in an earlier report of this log: " + why}} {
+		res := d.Decode(tc.r)
+		if !res.LogOnly || !res.Mismatch || res.MismatchReason != tc.why || len(res.Warnings) != 1 || res.Warnings[0] != tc.why {
+			t.Errorf("report %d: log only %v mismatch %v %q %q, want %q", n, res.LogOnly, res.Mismatch, res.MismatchReason, res.Warnings, tc.why)
+		}
+		for _, f := range res.Frames {
+			if f.Text != "" || f.Status == StatusOK || f.Status == StatusResolved {
+				t.Errorf("report %d: frame %q decoded: %s %q", n, f.Printed, f.Status, f.Text)
+			}
+		}
+		if len(res.Registers) != 0 {
+			t.Errorf("report %d: registers %+v", n, res.Registers)
+		}
+	}
+	d.Reset()
+	if res := d.Decode(&noRelease); res.LogOnly || res.Mismatch || res.Frames[0].Status != StatusOK {
+		t.Errorf("after Reset: log only %v mismatch %v, first frame %s", res.LogOnly, res.Mismatch, res.Frames[0].Status)
+	}
+}
