@@ -2,6 +2,7 @@ package decode
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/ksym-dev/ksym/klog"
 )
@@ -19,6 +20,12 @@ type Kernel struct {
 	BuildID string
 	// ModuleBuildID returns the build ID of a module, "" when unknown.
 	ModuleBuildID func(module string) string
+	// Uptime returns how long the kernel has been up, now, in seconds
+	// (false when unknown); set for the running kernel only. A report
+	// stamped later was printed in an earlier boot, where KASLR placed the
+	// kernel and its modules elsewhere: the same names and sizes, other
+	// addresses.
+	Uptime func() (float64, bool)
 }
 
 // check returns why a report is not from this kernel, "" when nothing it
@@ -37,6 +44,9 @@ func (k *Kernel) check(r *klog.Report) string {
 	if k.BuildID != "" && h.BuildID != "" && h.BuildID != k.BuildID {
 		return fmt.Sprintf("the log's vmlinux build ID is %s, %s's is %s: same release, another build", h.BuildID, name, k.BuildID)
 	}
+	if why := k.checkUptime(r, name); why != "" {
+		return why
+	}
 	if k.ModuleBuildID == nil {
 		return ""
 	}
@@ -50,6 +60,40 @@ func (k *Kernel) check(r *klog.Report) string {
 		}
 	}
 	return ""
+}
+
+// checkUptime returns why r is from an earlier boot, "" when its printk
+// timestamps (local clock, suspend not counted) stay within the kernel's
+// uptime (suspend counted). The margin, 1% and 10 s, covers the clocks'
+// rates, which NTP may slew by 0.05%.
+func (k *Kernel) checkUptime(r *klog.Report, name string) string {
+	if k.Uptime == nil {
+		return ""
+	}
+	last, ok := lastTime(r)
+	if !ok {
+		return ""
+	}
+	up, ok := k.Uptime()
+	if !ok || last <= up*1.01+10 {
+		return ""
+	}
+	return fmt.Sprintf("the log's timestamps reach %.0f s, %s has been up %.0f s: the log is from an earlier boot, where the kernel and its modules were placed elsewhere", last, name, up)
+}
+
+// lastTime returns the latest printk timestamp of r's lines.
+func lastTime(r *klog.Report) (float64, bool) {
+	last, ok := 0.0, false
+	for i := range r.Lines {
+		if r.Lines[i].Time == "" {
+			continue
+		}
+		t, err := strconv.ParseFloat(r.Lines[i].Time, 64)
+		if err == nil && t > last {
+			last, ok = t, true
+		}
+	}
+	return last, ok
 }
 
 // The notes of frames decoded from the log alone.

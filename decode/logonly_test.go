@@ -35,6 +35,12 @@ func TestKernelCheck(t *testing.T) {
 			return map[string]string{"lkdtm": "89abcdef0123456789abcdef0123456789abcdef"}[m]
 		}}, "the log's module lkdtm has build ID " + modID + ", the snapshot's has 89abcdef0123456789abcdef0123456789abcdef: the module was rebuilt"},
 		{"same module", withID, Kernel{Name: "the snapshot", ModuleBuildID: func(string) string { return modID }}, ""},
+		// oops's last line is stamped 102.725341 s.
+		{"earlier boot", oops, Kernel{Name: "the running kernel", Release: "6.1.0-56-amd64", Uptime: uptime(50)},
+			"the log's timestamps reach 103 s, the running kernel has been up 50 s: the log is from an earlier boot, where the kernel and its modules were placed elsewhere"},
+		{"within the clocks' margin", oops, Kernel{Uptime: uptime(92)}, ""},
+		{"this boot", oops, Kernel{Uptime: uptime(5000)}, ""},
+		{"uptime unknown", oops, Kernel{Uptime: func() (float64, bool) { return 0, false }}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,6 +53,11 @@ func TestKernelCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// uptime returns a Kernel.Uptime that says up.
+func uptime(up float64) func() (float64, bool) {
+	return func() (float64, bool) { return up, true }
 }
 
 // TestKernelMismatchLogOnly: run2-B's own table, said to be of another

@@ -6,7 +6,8 @@ import (
 )
 
 // liveKernel describes the running kernel under --root: a log that prints
-// another release or build ID is decoded from the log alone.
+// another release or build ID, or a timestamp past the kernel's uptime, is
+// decoded from the log alone.
 func liveKernel(fs machine.FS) decode.Kernel {
 	k := decode.Kernel{Name: "the running kernel"}
 	k.Release, _ = fs.Release()
@@ -14,6 +15,10 @@ func liveKernel(fs machine.FS) decode.Kernel {
 	k.ModuleBuildID = func(m string) string {
 		s, _ := fs.ModuleBuildID(m)
 		return s
+	}
+	k.Uptime = func() (float64, bool) {
+		up, err := fs.Uptime()
+		return up, err == nil
 	}
 	return k
 }

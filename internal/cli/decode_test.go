@@ -286,6 +286,32 @@ func TestDecodeLiveRelease(t *testing.T) {
 	}
 }
 
+// TestDecodeEarlierBoot: a log of the running kernel's release whose
+// timestamps (oops03: 102.7 s) go past the kernel's uptime is from an
+// earlier boot (journalctl -k -b -1 after the crash and a reboot): same
+// names and sizes, other addresses. It is decoded from the log alone, exit
+// status 0; within the uptime it is decoded against the table.
+func TestDecodeEarlierBoot(t *testing.T) {
+	root := fakeRoot(t, true, "0")
+	uptime := filepath.Join(root, "proc/uptime")
+	if err := os.WriteFile(uptime, []byte("41.37 80.02\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := run(t, "", "--root", root, "decode", "--summary", oops03)
+	note := "ksym: " + oops03 + ": the log's timestamps reach 103 s, the running kernel has been up 41 s: the log is from an earlier boot, " +
+		"where the kernel and its modules were placed elsewhere: decoded from the log alone; " + exactAdvice + "\n"
+	if want := fmt.Sprintf(oops03LogOnly, "the table does not match the kernel that wrote the log"); code != ExitOK || errs != note || out != want {
+		t.Errorf("earlier boot: status %d\nstderr %q\nwant   %q\nout  %q\nwant %q", code, errs, note, out, want)
+	}
+	if err := os.WriteFile(uptime, []byte("4137.20 8002.11\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code = run(t, "", "--root", root, "decode", "--summary", oops03)
+	if code != ExitOK || errs != "" || strings.Contains(out, "decoded from the log alone") {
+		t.Errorf("this boot: status %d stderr %q out %q", code, errs, out)
+	}
+}
+
 // TestDecodeNoTable: --no-table decodes from the log alone, with nothing
 // to warn about; it takes no table.
 func TestDecodeNoTable(t *testing.T) {
