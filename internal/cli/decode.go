@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 
@@ -39,7 +40,9 @@ Symbol source, one of:
   (neither)           the running kernel's table, for a log of the running
                       kernel; a log that prints another release or build
                       ID (or disagrees with the table) is decoded from the
-                      log alone, saying which table would make it exact
+                      log alone, saying which table would make it exact;
+                      so is every log when the table's addresses are
+                      hidden from this reader
   --no-table          none: decode from the log alone
 A snapshot or index given to --kallsyms is checked against the boot it was
 saved in.
@@ -188,6 +191,10 @@ func (a *app) decodeTable(o decodeOpts) (*kallsyms.Table, decode.Options, error)
 	}
 	t, err := a.tableWithAddresses()
 	if err != nil || a.kallsymsPath != "" {
+		if a.kallsymsPath == "" && errors.Is(err, kallsyms.ErrAddressesHidden) {
+			fmt.Fprintf(a.stderr, "ksym: warning: %v: decoding from the log alone (--no-table does so without this warning)\n", err)
+			return nil, decode.Options{}, nil
+		}
 		return t, decode.Options{Kernel: a.snapshotKernel()}, err
 	}
 	fs, err := machine.NewFS(a.root)

@@ -312,6 +312,21 @@ func TestDecodeEarlierBoot(t *testing.T) {
 	}
 }
 
+// TestDecodeLiveHidden: with no table given and the running kernel's
+// addresses hidden from this reader, the log is decoded alone, with a
+// warning saying why and what to do, exit status 0 (before: exit 2 and no
+// output).
+func TestDecodeLiveHidden(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "proc/kallsyms"), string(readFile(t, nonroot)))
+	out, errs, code := run(t, "", "--root", root, "decode", "--summary", oops03)
+	want := "ksym: warning: " + filepath.Join(root, "proc/kallsyms") + ": addresses are hidden (all zero): " + hiddenAdvice +
+		"; 'ksym check' tells why: decoding from the log alone (--no-table does so without this warning)\n"
+	if code != ExitOK || errs != want || out != fmt.Sprintf(oops03LogOnly, "no table") {
+		t.Errorf("status %d\nstderr %q\nwant   %q\nout %q", code, errs, want, out)
+	}
+}
+
 // TestDecodeNoTable: --no-table decodes from the log alone, with nothing
 // to warn about; it takes no table.
 func TestDecodeNoTable(t *testing.T) {
