@@ -2,7 +2,9 @@ package decode
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/klog"
@@ -357,7 +359,7 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 	d.buf = t.AppendFind(d.buf[:0], f.Name)
 	kept := d.buf[:0] // the symbols of the frame's module (or the core)
 	for _, i := range d.buf {
-		if t.ModuleName(i) == f.Module {
+		if m := t.ModuleName(i); m == f.Module || f.Module == "" && generatedModule(m) {
 			kept = append(kept, i)
 		}
 	}
@@ -368,6 +370,13 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 	}
 	if t.Hidden() {
 		out.Status, out.Note = StatusUnchecked, "the table's addresses are hidden"
+		return
+	}
+	if !d.sizesKnown() {
+		out.Status, out.Note = StatusUnchecked, "the table does not know the size of "+f.Name+" (generated code): name found, size not checked"
+		if f.HasAddr && !f.Hashed {
+			out.Addr, out.HasAddr = f.Addr, true
+		}
 		return
 	}
 	i, size, ok, same := d.pick(f)
@@ -388,6 +397,18 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 		out.Note = fmt.Sprintf("ambiguous: %d symbols named %s have this size; the address is the first's", same, f.Name)
 	}
 	d.address(f, i, out, res)
+}
+
+// sizesKnown reports whether the table knows the size of a symbol in d.buf:
+// it does not for BPF programs and trampolines, whose size kallsyms does
+// not list.
+func (d *Decoder) sizesKnown() bool {
+	for _, c := range d.buf {
+		if _, ok := d.table.Size(c); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // pick chooses among the symbols in d.buf the one whose size is the printed
@@ -462,9 +483,28 @@ func (d *Decoder) notFound(f *klog.Frame, out *Frame, res *Result) {
 		out.Note = "module " + f.Module + " is not in the table"
 		return
 	}
+	if f.Module == "" && generatedCode.MatchString(f.Name) {
+		out.Note = f.Name + " is not in the table: generated code (a BPF program or trampoline) is listed only while it is loaded"
+		return
+	}
 	out.Note = f.Name + " is not in the table"
 	d.warn(res, "%s: %s is not in the table: the table is not from the kernel that wrote this log", out.Printed, f.Name)
 }
+
+// generatedModule reports whether mod is the pseudo-module under which
+// /proc/kallsyms lists code the kernel generates ("[bpf]" for JIT-compiled
+// BPF programs and trampolines, "[__builtin__ftrace]", "[__builtin__kprobes]"):
+// the kernel prints such frames without a module.
+func generatedModule(mod string) bool {
+	return mod == "bpf" || strings.HasPrefix(mod, "__builtin__")
+}
+
+// generatedCode matches the names of code the kernel generates: a BPF
+// program ("bpf_prog_" and its 8-byte tag in hex, then "_" and its name),
+// a BPF trampoline ("bpf_trampoline_" and its key), an ftrace trampoline.
+// A table saved when it was not loaded lacks it: that is no evidence of
+// another kernel.
+var generatedCode = regexp.MustCompile(`^(bpf_prog_[0-9a-f]{16}(_.*)?|bpf_trampoline_[0-9]+|ftrace_trampoline)$`)
 
 // hasModule reports whether the table has symbols of module mod.
 func (d *Decoder) hasModule(mod string) bool {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ksym-dev/ksym/internal/fixture"
+	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/klog"
 )
 
@@ -90,5 +91,46 @@ func TestKernelMismatchLogOnly(t *testing.T) {
 	d.Reset()
 	if res := d.Decode(&noRelease); res.LogOnly || res.Mismatch || res.Frames[0].Status != StatusOK {
 		t.Errorf("after Reset: log only %v mismatch %v, first frame %s", res.LogOnly, res.Mismatch, res.Frames[0].Status)
+	}
+}
+
+// TestGeneratedCode: the kernel prints frames of JIT-compiled BPF programs
+// without a module, and /proc/kallsyms lists them under the pseudo-module
+// [bpf], only while they are loaded. (Synthetic: no fixture log has a BPF
+// frame.) Found there, its size is unknown (kallsyms lists none for BPF
+// symbols): unchecked; a program that the table lacks (unloaded before the
+// table was saved) is no evidence of another kernel either, unlike a core
+// function the table lacks.
+func TestGeneratedCode(t *testing.T) {
+	tab, err := kallsyms.ParseBytes([]byte(`ffffffff81000000 T _text
+ffffffff81001000 T bpf_prog_run
+ffffffff81001100 T __sys_bpf
+ffffffff81001200 T _etext
+ffffffffc0201000 t bpf_prog_0123456789abcdef_F	[bpf]
+ffffffffc0201080 t bpf_trampoline_6442491032	[bpf]
+`), kallsyms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const head = "BUG: unable to handle page fault for address: 0000000000001000\nCall Trace:\n <TASK>\n"
+	tests := []struct {
+		frame    string
+		status   Status
+		mismatch bool
+	}{
+		{" bpf_prog_0123456789abcdef_F+0x24/0x80\n", StatusUnchecked, false},
+		{" bpf_prog_fedcba9876543210_G+0x24/0x80\n", StatusNotFound, false},
+		{" bpf_trampoline_6442491033+0x10/0x80\n", StatusNotFound, false},
+		{" bpf_prog_run_xdp+0x24/0x80\n", StatusUnchecked, true}, // a core function the table lacks
+	}
+	for _, tc := range tests {
+		reps := klog.Parse(head + tc.frame + " bpf_prog_run+0x10/0x100\n __sys_bpf+0x8/0x100\n </TASK>\n")
+		if len(reps) != 1 || len(reps[0].Frames) != 3 {
+			t.Fatalf("%q: not parsed", tc.frame)
+		}
+		res := New(tab, Options{}).Decode(reps[0])
+		if f := res.Frames[0]; f.Status != tc.status || res.Mismatch != tc.mismatch {
+			t.Errorf("%q: %s (%s), mismatch %v; want %s, %v", tc.frame, f.Status, f.Note, res.Mismatch, tc.status, tc.mismatch)
+		}
 	}
 }
