@@ -487,6 +487,10 @@ func (d *Decoder) notFound(f *klog.Frame, out *Frame, res *Result) {
 		out.Note = f.Name + " is not in the table: generated code (a BPF program or trampoline) is listed only while it is loaded"
 		return
 	}
+	if f.Module != "" {
+		out.Note = f.Name + " is not among module " + f.Module + "'s symbols in the table (a module's init code is freed, and its symbols dropped, once it is loaded)"
+		return
+	}
 	out.Note = f.Name + " is not in the table"
 	d.warn(res, "%s: %s is not in the table: the table is not from the kernel that wrote this log", out.Printed, f.Name)
 }

@@ -33,6 +33,10 @@ func TestFrameKinds(t *testing.T) {
 		{"offset past the size", " vfs_write+0x3f1/0x3f0", StatusUnchecked, "", 0},
 		{"unknown name", " no_such_function+0x1/0x10", StatusUnchecked, "", 0},
 		{"module not loaded", " f+0x1/0x10 [nosuchmod]", StatusNotFound, "", 0},
+		// lkdtm's init function (lkdtm_module_init, drivers/misc/lkdtm/core.c)
+		// is freed once the module is loaded: not in the table, and no
+		// evidence of another kernel.
+		{"module init code", " lkdtm_module_init+0x1b4/0x1000 [lkdtm]", StatusNotFound, "", 0},
 		{"hashed", " [<000000005ec5fd9f>]", StatusHashed, "", 0},
 		{"user", "RIP: 0033:0x47b7a0", StatusUser, "", 0},
 		{"no symbol", " [<ffffffff00001000>]", StatusNotFound, "", 0xffffffff00001000},
