@@ -111,6 +111,7 @@ ffff800008020100 T do_el0_svc
 ffff800008030000 T vfs_read
 ffff800008030400 T vfs_write
 ffff800008030800 T ksys_write
+ffff800008030900 T ksys_read
 ffff800009000000 D init_task
 ffff800009010000 D init_stack
 ffff800009018000 D __end_init_task

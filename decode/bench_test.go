@@ -20,7 +20,10 @@ import (
 //   - debian-10MB: run2-B's crash files and sysrq dumps, repeated to 10 MB;
 //   - all-10MB: every fixture log (the three Debian boots' crash files and
 //     dumps, and the 147 syzkaller files of many kernels and architectures,
-//     whose frames the table does not have), repeated to 10 MB.
+//     whose frames the table does not have), repeated to 10 MB. One
+//     Decoder reads it as one log: from the first syzkaller report on, the
+//     table is known not to match, and every report is decoded from the
+//     log alone.
 func BenchmarkDecodeLogs(b *testing.B) {
 	boot := fixture.Path("debian-6.1.0-56-amd64/boots/run2-B")
 	t, err := kallsyms.Open(filepath.Join(boot, "kallsyms.txt.gz"))

@@ -2,7 +2,9 @@ package decode
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/klog"
@@ -18,15 +20,21 @@ const (
 	StatusOK Status = "ok"
 	// StatusResolved: a raw address resolved to a symbol.
 	StatusResolved Status = "resolved"
-	// StatusSizeMismatch: the name is in the table, but not with the
-	// printed size: the table is from another kernel.
+	// StatusSizeMismatch: with a System.map and the modules' places
+	// (Options.Modules), a module frame printed an address outside its
+	// module: the modules file is from another boot. (A frame that
+	// disagrees with the table makes the whole report LogOnly instead.)
 	StatusSizeMismatch Status = "size-mismatch"
-	// StatusNotFound: the name (or the raw address) is not in the table.
+	// StatusNotFound: the raw address is in no symbol of the table, or the
+	// frame's module is not in the table. (A core name the table lacks
+	// makes the whole report LogOnly.)
 	StatusNotFound Status = "not-found"
-	// StatusUnchecked: a module frame while the table has no module symbols
-	// (a System.map). With the modules' places (Options.Modules), a raw
-	// module address is still attributed to its module: Module and
-	// ModuleOffset are set.
+	// StatusUnchecked: a frame no table vouches for, shown as the kernel
+	// printed it: a module frame while the table has no module symbols (a
+	// System.map; with the modules' places, Options.Modules, a raw module
+	// address is still attributed to its module: Module and ModuleOffset
+	// are set), a symbolizer's "[inline]" annotation, or any frame of a
+	// report decoded from the log alone (Result.LogOnly).
 	StatusUnchecked Status = "unchecked"
 	// StatusHashed: a hashed %p value, which is not an address.
 	StatusHashed Status = "hashed"
@@ -54,14 +62,20 @@ type Options struct {
 	// checked against the module's range; with a runtime table, the table's
 	// modules are checked against them.
 	Modules []Module
+	// Kernel is what is known of the kernel the table comes from (the
+	// running kernel, a snapshot's boot): a report that prints another
+	// release or build ID is decoded from the log alone.
+	Kernel Kernel
 }
 
-// Decoder decodes reports against one table. It remembers the KASLR slide
-// once found and whether it already warned about a table mismatch, so that
-// the reports of one log are decoded consistently. It is not safe for
-// concurrent use.
+// Decoder decodes the reports of one log against one table. It remembers,
+// across the reports of the log, the KASLR slide once found and whether the
+// table was found not to match the log (then every later report is decoded
+// from the log alone), so that the reports of one log are decoded
+// consistently; Reset starts another log. It is not safe for concurrent
+// use.
 type Decoder struct {
-	table     *kallsyms.Table
+	table     *kallsyms.Table // nil: every report is decoded from the log alone
 	opts      Options
 	arch      Arch  // Options.Arch, else the table's
 	img       image // the kernel image of a System.map
@@ -69,14 +83,18 @@ type Decoder struct {
 	modWarn   string // the modules file against the table, said in the next result
 	modWarned bool   // the modules file was found to disagree with the log
 	slide     Slide
-	warned    bool
+	mismatch  string // why the table does not match this log, "" while it may
 	buf       []int
 	tableMods map[string]bool // modules with symbols in the table, built on first use
 }
 
-// New returns a Decoder for t.
+// New returns a Decoder for t. With a nil t, every report is decoded from
+// the log alone (Result.LogOnly): frames as printed, nothing resolved.
 func New(t *kallsyms.Table, opts Options) *Decoder {
 	d := &Decoder{table: t, opts: opts, arch: opts.Arch, mods: newModuleSet(opts.Modules)}
+	if t == nil {
+		return d
+	}
 	if d.arch == ArchUnknown {
 		d.arch = TableArch(t)
 	}
@@ -86,6 +104,14 @@ func New(t *kallsyms.Table, opts Options) *Decoder {
 		d.modWarn = checkModules(t, d.mods)
 	}
 	return d
+}
+
+// Reset makes the Decoder ready for the reports of another log: it forgets
+// the KASLR slide and whether the table matched the previous log (which may
+// come from another kernel or boot). Warnings about the table itself (the
+// modules file disagreeing with it) are not repeated.
+func (d *Decoder) Reset() {
+	d.slide, d.mismatch = Slide{}, ""
 }
 
 // Frame is one decoded frame. Numbers are numbers: how to show them (hex
@@ -158,24 +184,59 @@ type Result struct {
 	// Arch is the architecture decoding assumed ("x86_64", "arm64"), empty
 	// when unknown.
 	Arch Arch
-	// Warnings are problems with the table (or the modules file), said
-	// once per Decoder.
+	// Warnings are problems with the table: its mismatch with the log
+	// (MismatchReason, in every report it concerns), and the modules file
+	// disagreeing with the table or the log (once per Decoder).
 	Warnings []string
-	// Mismatch reports that a printed size or address disagreed with the
-	// table: the table is from another kernel or boot.
+	// Mismatch reports that the table does not match the kernel (or boot)
+	// that wrote the log: a printed name, size, address, kernel offset,
+	// release or build ID disagreed with it, in this report or an earlier
+	// one of the same log. The report is then decoded from the log alone
+	// (LogOnly): no answer comes from the table.
 	Mismatch bool
+	// MismatchReason says how the mismatch was found, once per report.
+	MismatchReason string
+	// LogOnly reports that the report was decoded from the log alone: the
+	// Decoder has no table, or the table does not match (Mismatch). Named
+	// frames are shown as printed, status unchecked, raw addresses are not
+	// resolved, registers not annotated, and no address comes from a table.
+	LogOnly bool
 	// Summary explains the report.
 	Summary Summary
 }
 
 // Decode decodes every frame and register of r. It never fails: what it
-// cannot decode is marked in the frame's Status.
+// cannot decode is marked in the frame's Status. When the table does not
+// match the kernel that wrote the log (found in r or in an earlier report
+// of the same log), r is decoded from the log alone and the Result says
+// why.
 func (d *Decoder) Decode(r *klog.Report) *Result {
 	res := &Result{Report: r, Arch: d.archOf(r)}
 	if d.modWarn != "" {
 		res.Warnings = append(res.Warnings, d.modWarn)
 		d.modWarn = ""
 	}
+	switch {
+	case d.table == nil:
+		d.fromLog(r, res, noteNoTable)
+	case d.mismatch != "":
+		d.mismatched(r, res, "in an earlier report of this log: "+d.mismatch)
+	default:
+		if why := d.opts.Kernel.check(r); why != "" {
+			d.mismatch = why
+			d.mismatched(r, res, why)
+			break
+		}
+		d.withTable(r, res)
+	}
+	res.Summary = summarize(r, res)
+	return res
+}
+
+// withTable decodes r against the table. The first disagreement between
+// the report and the table makes the table unfit for the whole log: the
+// report is then decoded from the log alone.
+func (d *Decoder) withTable(r *klog.Report, res *Result) {
 	if d.opts.SystemMap {
 		s := findSlide(r, d.table, res.Arch)
 		if s.Known {
@@ -191,15 +252,19 @@ func (d *Decoder) Decode(r *klog.Report) *Result {
 	}
 	res.Frames = make([]Frame, 0, len(r.Frames))
 	for i := range r.Frames {
-		f := d.frame(&r.Frames[i], res)
+		res.Frames = append(res.Frames, d.frame(&r.Frames[i], res))
+	}
+	if res.MismatchReason != "" {
+		d.mismatch = res.MismatchReason
+		d.mismatched(r, res, d.mismatch)
+		return
+	}
+	for i := range res.Frames {
 		if r.Frames[i].Name != "" {
-			d.checkModuleRange(&f, res)
+			d.checkModuleRange(&res.Frames[i], res)
 		}
-		res.Frames = append(res.Frames, f)
 	}
 	res.Registers = d.registers(r, res.Arch)
-	res.Summary = summarize(r, res)
-	return res
 }
 
 // archOf is the architecture a report is decoded for: the Decoder's, else
@@ -226,33 +291,44 @@ func (d *Decoder) checkOffset(r *klog.Report, res *Result) {
 	}
 }
 
-// warn records a table mismatch, the message only the first time.
+// warn records the first disagreement of a report with the table.
 func (d *Decoder) warn(res *Result, format string, args ...any) {
-	res.Mismatch = true
-	if d.warned {
-		return
+	if res.MismatchReason == "" {
+		res.MismatchReason = fmt.Sprintf(format, args...)
 	}
-	d.warned = true
-	res.Warnings = append(res.Warnings, fmt.Sprintf(format, args...))
+}
+
+// The notes of values that are never resolved.
+const (
+	noteHashed = "hashed %p value, not an address"
+	noteUser   = "user space address"
+	noteNull   = "address 0"
+)
+
+// asPrinted is a frame as the kernel printed it, not yet decoded.
+func asPrinted(f *klog.Frame) Frame {
+	return Frame{
+		Kind: f.Kind, Line: f.Line, Printed: printedText(f), Module: f.Module,
+		BuildID: f.BuildID, Reliable: f.Reliable, Context: f.Context, Source: f.Source, Trace: f.Trace,
+	}
 }
 
 // frame decodes one frame.
 func (d *Decoder) frame(f *klog.Frame, res *Result) Frame {
-	out := Frame{
-		Kind: f.Kind, Line: f.Line, Printed: printedText(f), Module: f.Module,
-		BuildID: f.BuildID, Reliable: f.Reliable, Context: f.Context, Source: f.Source, Trace: f.Trace,
-	}
+	out := asPrinted(f)
 	switch {
+	case f.Name != "" && f.Inline:
+		out.Status, out.Note = StatusUnchecked, "a symbolizer's [inline] annotation, not a symbol"
 	case f.Name != "":
 		d.named(f, &out, res)
 	case f.Hashed:
-		out.Status, out.Note = StatusHashed, "hashed %p value, not an address"
+		out.Status, out.Note = StatusHashed, noteHashed
 	case f.User:
-		out.Status, out.Note = StatusUser, "user space address"
+		out.Status, out.Note = StatusUser, noteUser
 	case !f.HasAddr:
 		out.Status, out.Note = StatusNotFound, "no symbol and no address"
 	case f.Addr == 0:
-		out.Status, out.Note = StatusNull, "address 0"
+		out.Status, out.Note = StatusNull, noteNull
 	default:
 		d.raw(f, &out, res.Arch)
 	}
@@ -283,7 +359,7 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 	d.buf = t.AppendFind(d.buf[:0], f.Name)
 	kept := d.buf[:0] // the symbols of the frame's module (or the core)
 	for _, i := range d.buf {
-		if t.ModuleName(i) == f.Module {
+		if m := t.ModuleName(i); m == f.Module || f.Module == "" && generatedModule(m) {
 			kept = append(kept, i)
 		}
 	}
@@ -296,7 +372,18 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 		out.Status, out.Note = StatusUnchecked, "the table's addresses are hidden"
 		return
 	}
+	if !d.sizesKnown() {
+		out.Status, out.Note = StatusUnchecked, "the table does not know the size of "+f.Name+" (generated code): name found, size not checked"
+		if f.HasAddr && !f.Hashed {
+			out.Addr, out.HasAddr = f.Addr, true
+		}
+		return
+	}
 	i, size, ok, same := d.pick(f)
+	if !ok {
+		d.warn(res, "%s: the kernel printed size 0x%x, the table says 0x%x: the table is not from the kernel that wrote this log", out.Printed, f.Size, size)
+		return
+	}
 	out.Symbol, out.Offset, out.Size, out.Module = f.Name, f.Offset, size, t.ModuleName(i)
 	out.Text = t.FormatLocation(kallsyms.Location{Index: i, Offset: f.Offset, Size: size, SizeKnown: true})
 	if !f.HasOffset {
@@ -305,17 +392,23 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 			out.Text += " [" + out.Module + "]"
 		}
 	}
-	if !ok {
-		out.Status = StatusSizeMismatch
-		out.Note = fmt.Sprintf("the table's %s has size 0x%x, the kernel printed 0x%x", f.Name, size, f.Size)
-		d.warn(res, "%s: the kernel printed size 0x%x, the table says 0x%x: the table is not from the kernel that wrote this log", out.Printed, f.Size, size)
-		return
-	}
 	out.Status = StatusOK
 	if same > 1 {
 		out.Note = fmt.Sprintf("ambiguous: %d symbols named %s have this size; the address is the first's", same, f.Name)
 	}
 	d.address(f, i, out, res)
+}
+
+// sizesKnown reports whether the table knows the size of a symbol in d.buf:
+// it does not for BPF programs and trampolines, whose size kallsyms does
+// not list.
+func (d *Decoder) sizesKnown() bool {
+	for _, c := range d.buf {
+		if _, ok := d.table.Size(c); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // pick chooses among the symbols in d.buf the one whose size is the printed
@@ -352,8 +445,15 @@ func (d *Decoder) matchesAddr(f *klog.Frame, c int) bool {
 }
 
 // address computes the runtime address of a named frame and checks it
-// against a printed raw address.
+// against a printed raw address. A frame without an offset has only the
+// address it printed.
 func (d *Decoder) address(f *klog.Frame, i int, out *Frame, res *Result) {
+	if !f.HasOffset {
+		if f.HasAddr && !f.Hashed {
+			out.Addr, out.HasAddr = f.Addr, true
+		}
+		return
+	}
 	a := d.table.Addr(i) + out.Offset
 	known := true
 	if d.opts.SystemMap && d.table.IsCore(i) {
@@ -362,8 +462,6 @@ func (d *Decoder) address(f *klog.Frame, i int, out *Frame, res *Result) {
 	}
 	if f.HasAddr && !f.Hashed {
 		if known && a != f.Addr {
-			out.Status = StatusSizeMismatch
-			out.Note = fmt.Sprintf("the printed address 0x%x is not %s (0x%x in the table)", f.Addr, out.Text, a)
 			d.warn(res, "%s: the kernel printed address 0x%x, the table puts it at 0x%x: the table is not from the boot that wrote this log", out.Printed, f.Addr, a)
 		}
 		a, known = f.Addr, true
@@ -385,9 +483,32 @@ func (d *Decoder) notFound(f *klog.Frame, out *Frame, res *Result) {
 		out.Note = "module " + f.Module + " is not in the table"
 		return
 	}
+	if f.Module == "" && generatedCode.MatchString(f.Name) {
+		out.Note = f.Name + " is not in the table: generated code (a BPF program or trampoline) is listed only while it is loaded"
+		return
+	}
+	if f.Module != "" {
+		out.Note = f.Name + " is not among module " + f.Module + "'s symbols in the table (a module's init code is freed, and its symbols dropped, once it is loaded)"
+		return
+	}
 	out.Note = f.Name + " is not in the table"
 	d.warn(res, "%s: %s is not in the table: the table is not from the kernel that wrote this log", out.Printed, f.Name)
 }
+
+// generatedModule reports whether mod is the pseudo-module under which
+// /proc/kallsyms lists code the kernel generates ("[bpf]" for JIT-compiled
+// BPF programs and trampolines, "[__builtin__ftrace]", "[__builtin__kprobes]"):
+// the kernel prints such frames without a module.
+func generatedModule(mod string) bool {
+	return mod == "bpf" || strings.HasPrefix(mod, "__builtin__")
+}
+
+// generatedCode matches the names of code the kernel generates: a BPF
+// program ("bpf_prog_" and its 8-byte tag in hex, then "_" and its name),
+// a BPF trampoline ("bpf_trampoline_" and its key), an ftrace trampoline.
+// A table saved when it was not loaded lacks it: that is no evidence of
+// another kernel.
+var generatedCode = regexp.MustCompile(`^(bpf_prog_[0-9a-f]{16}(_.*)?|bpf_trampoline_[0-9]+|ftrace_trampoline)$`)
 
 // hasModule reports whether the table has symbols of module mod.
 func (d *Decoder) hasModule(mod string) bool {

@@ -15,8 +15,12 @@
 //
 // Named frames ("func+0xoff/0xsize [mod]") are looked up by name, among
 // duplicate static names the one whose kallsyms size equals the printed
-// size; a printed size that the table does not have means the table belongs
-// to another kernel, which the Result says once, loudly. Raw addresses are
+// size. A table that does not match the log (a printed size it does not
+// have, a core name it lacks, a printed address or kernel offset it puts
+// elsewhere, another release or build ID than Options.Kernel's) is used
+// for no answer: the report, and the later ones of the same log, are
+// decoded from the log alone (Result.LogOnly), and each says why once
+// (Result.MismatchReason). Raw addresses are
 // resolved as the kernel prints them: return addresses of call traces with
 // the %pB rule (address-1), the faulting PC with %pS. Hashed %p values, user
 // space addresses and zero are never resolved.

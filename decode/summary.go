@@ -165,19 +165,28 @@ func uncertain(r *klog.Report, res *Result) []string {
 	if unreliable > 0 {
 		out = append(out, plural(unreliable, "unreliable (?) frame"))
 	}
-	if unresolved > 0 {
+	if unresolved > 0 && !res.LogOnly {
 		out = append(out, plural(unresolved, "frame")+" not checked against the table")
 	}
 	if ambiguous > 0 {
 		out = append(out, plural(ambiguous, "frame")+" whose name and size match several symbols")
 	}
-	if res.Mismatch {
-		out = append(out, "the table does not match the kernel that wrote the log")
+	if res.LogOnly {
+		out = append(out, logOnly(res, unresolved))
 	}
 	if r.Truncated {
 		out = append(out, "the report is truncated")
 	}
 	return out
+}
+
+// logOnly says why and how a report was decoded from the log alone.
+func logOnly(res *Result, frames int) string {
+	why := "no table"
+	if res.Mismatch {
+		why = "the table does not match the kernel that wrote the log"
+	}
+	return why + ": decoded from the log alone, " + plural(frames, "frame") + " as printed"
 }
 
 // Line returns the summary as one tab-separated line: kind, title, guilty

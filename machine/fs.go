@@ -117,6 +117,23 @@ func (fs FS) Hostname() (string, error) {
 	return fs.readLine("/proc/sys/kernel/hostname")
 }
 
+// Uptime returns how long the kernel has been up, in seconds, suspend
+// included (the first field of /proc/uptime, CLOCK_BOOTTIME). A printk
+// timestamp of this boot is never later: printk stamps lines with the
+// local clock, which does not count suspend.
+func (fs FS) Uptime() (float64, error) {
+	s, err := fs.readLine("/proc/uptime")
+	if err != nil {
+		return 0, err
+	}
+	f, _, _ := strings.Cut(s, " ")
+	up, err := strconv.ParseFloat(f, 64)
+	if err != nil || up < 0 {
+		return 0, fmt.Errorf("%s: %q is not an uptime", fs.Path("/proc/uptime"), s)
+	}
+	return up, nil
+}
+
 // readLine reads a one-line file and returns it without its line feed.
 func (fs FS) readLine(machinePath string) (string, error) {
 	b, err := readAll(fs.Path(machinePath), 4096)

@@ -114,3 +114,13 @@ func TestLiveSmallFiles(t *testing.T) {
 		t.Errorf("KptrRestrict = %d", k)
 	}
 }
+
+func TestLiveUptime(t *testing.T) {
+	up, err := Default().Uptime()
+	if err != nil {
+		t.Skipf("/proc/uptime: %v", err)
+	}
+	if up <= 0 {
+		t.Errorf("uptime %v", up)
+	}
+}

@@ -423,3 +423,34 @@ func TestReadIntErrors(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestUptime reads /proc/uptime as the kernel writes it ("350.12 690.30":
+// up, idle), refuses what is not a number, and errs when it is missing.
+// (Synthetic: the fixture roots have no /proc/uptime.)
+func TestUptime(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "proc/uptime")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (FS{root: dir}).Uptime(); err == nil {
+		t.Error("missing /proc/uptime: no error")
+	}
+	for _, tc := range []struct {
+		text string
+		up   float64
+		err  string
+	}{
+		{"350.12 690.30\n", 350.12, ""},
+		{"-1.00 0.00\n", 0, `/proc/uptime: "-1.00 0.00" is not an uptime`},
+		{"up 0.00\n", 0, `/proc/uptime: "up 0.00" is not an uptime`},
+	} {
+		if err := os.WriteFile(path, []byte(tc.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		up, err := FS{root: dir}.Uptime()
+		if up != tc.up || (err == nil) != (tc.err == "") || err != nil && !strings.HasSuffix(err.Error(), tc.err) {
+			t.Errorf("%q: %v %v, want %v %q", tc.text, up, err, tc.up, tc.err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 
@@ -19,11 +20,15 @@ syslog, /dev/kmsg records, serial console captures.
 
 Every frame the kernel printed as func+0xoff/0xsize [mod] is looked up by
 name and checked against the table: the size the kernel printed must be the
-table's, or the table is from another kernel (said once, loudly). Raw
-addresses ([<ffffffff...>], RIP: 0010:0x...) are resolved exactly as the
-kernel prints them (%pB for return addresses, %pS for the faulting PC);
-register values that point into the kernel are annotated. Hashed %p values,
-user space addresses and 0 are never resolved.
+table's. Raw addresses ([<ffffffff...>], RIP: 0010:0x...) are resolved
+exactly as the kernel prints them (%pB for return addresses, %pS for the
+faulting PC); register values that point into the kernel are annotated.
+Hashed %p values, user space addresses and 0 are never resolved.
+
+A table that does not match the log (a printed name, size, address, kernel
+offset, release or build ID disagrees) is not used for any answer: that is
+said once per report, and the log is decoded from the log alone: frames as
+printed (unchecked), nothing resolved, no register annotated.
 
 Symbol source, one of:
   --kallsyms FILE     a saved /proc/kallsyms of the crashed boot (exact)
@@ -32,10 +37,15 @@ Symbol source, one of:
                       line, frames with address and name, or register
                       values; x86_64 and arm64) and printed with how it was
                       found
-  (neither)           the running kernel's table; the log's release and
-                      build IDs must be the running kernel's
-A snapshot or index given to --kallsyms is checked the same way against the
-boot it was saved in.
+  (neither)           the running kernel's table, for a log of the running
+                      kernel; a log that prints another release or build
+                      ID (or disagrees with the table) is decoded from the
+                      log alone, saying which table would make it exact;
+                      so is every log when the table's addresses are
+                      hidden from this reader
+  --no-table          none: decode from the log alone
+A snapshot or index given to --kallsyms is checked against the boot it was
+saved in.
 With --modules FILE (a saved /proc/modules of the crashed boot), raw module
 addresses are attributed to their module with --system-map (module+offset
 from its base: a System.map has no module symbols), and the modules of a
@@ -50,11 +60,13 @@ JSON object per report (JSON Lines, schema in docs/decode.md). Reports are
 printed as soon as they end, so ksym decode works as a filter; reports of
 different tasks printed at the same time are told apart by printk caller id.
 
-Exit status: 0 decoded, 1 no report found or the table does not match the
-log, 2 usage or input error.`
+Exit status: 0 decoded, 1 no report found or a table given with --kallsyms
+or --system-map does not match the log (or --modules disagrees), 2 usage or
+input error.`
 
 const decodeExample = `  ksym decode --kallsyms kallsyms.txt.gz oops.txt
   dmesg | ksym decode
+  ksym decode --no-table foreign-console.log
   journalctl -k -b -1 | ksym decode --system-map /boot/System.map-$(uname -r)
   ksym decode --system-map System.map --modules modules.txt console.log
   ksym decode --summary --kallsyms kallsyms.txt.gz logs/*.txt
@@ -67,6 +79,7 @@ type decodeOpts struct {
 	summary   bool
 	color     string
 	noColor   bool
+	noTable   bool
 }
 
 func (a *app) newDecodeCmd() *cobra.Command {
@@ -85,6 +98,7 @@ func (a *app) newDecodeCmd() *cobra.Command {
 	c.Flags().BoolVar(&o.summary, "summary", false, "print one line per report")
 	c.Flags().StringVar(&o.color, "color", "auto", "colour the annotated log `WHEN`: auto (on a terminal, unless NO_COLOR is set), always, never")
 	c.Flags().BoolVar(&o.noColor, "no-color", false, "do not colour the output")
+	c.Flags().BoolVar(&o.noTable, "no-table", false, "use no symbol table: decode from the log alone (frames as printed, unchecked)")
 	return c
 }
 
@@ -98,7 +112,8 @@ type decodeRun struct {
 	split    *klog.Splitter // of the input being read
 	file     string         // the input being read
 	multi    bool           // more than one input: prefix summary lines with the file
-	ident    *tableIdentity // the table's kernel, checked against the log
+	implicit bool           // the table is the running kernel's, not asked for
+	said     bool           // the table's mismatch with the input being read was said
 	reports  int
 	mismatch bool
 }
@@ -114,14 +129,15 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 	if err != nil {
 		return err
 	}
-	t, opts, ident, err := a.decodeTable(o)
+	t, opts, err := a.decodeTable(o)
 	if err != nil {
 		return err
 	}
 	if opts.Modules, err = a.loadModules(o.modules); err != nil {
 		return err
 	}
-	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout), multi: len(args) > 1, ident: ident}
+	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout), multi: len(args) > 1,
+		implicit: t != nil && a.kallsymsPath == "" && o.systemMap == ""}
 	run.print = printer{out: run.out, pal: palette{on: color}}
 	for _, path := range args {
 		if err := run.file1(path); err != nil {
@@ -141,6 +157,9 @@ func (a *app) checkDecodeArgs(o decodeOpts, args []string) error {
 	if o.systemMap != "" && a.kallsymsPath != "" {
 		return usageErrorf("decode: --kallsyms and --system-map are exclusive: give the one you have")
 	}
+	if o.noTable && (o.systemMap != "" || a.kallsymsPath != "" || o.modules != "") {
+		return usageErrorf("decode: --no-table decodes from the log alone: it takes no --kallsyms, --system-map or --modules")
+	}
 	stdin := 0
 	for _, p := range args {
 		if p == input.Stdin {
@@ -158,23 +177,31 @@ func (a *app) checkDecodeArgs(o decodeOpts, args []string) error {
 	return nil
 }
 
-// decodeTable loads the symbol source: the System.map, --kallsyms, or the
-// live table, and what is known of the kernel it is from (the running one,
-// or a snapshot's boot), to be checked against the log.
-func (a *app) decodeTable(o decodeOpts) (*kallsyms.Table, decode.Options, *tableIdentity, error) {
-	if o.systemMap != "" {
+// decodeTable loads the symbol source: the System.map, --kallsyms, the
+// live table, or none (--no-table), and what is known of the kernel it is
+// from (the running one, or a snapshot's boot), to be checked against the
+// log.
+func (a *app) decodeTable(o decodeOpts) (*kallsyms.Table, decode.Options, error) {
+	switch {
+	case o.noTable:
+		return nil, decode.Options{}, nil
+	case o.systemMap != "":
 		t, err := a.loadSystemMap(o.systemMap)
-		return t, decode.Options{SystemMap: true}, nil, err
+		return t, decode.Options{SystemMap: true}, err
 	}
 	t, err := a.tableWithAddresses()
 	if err != nil || a.kallsymsPath != "" {
-		return t, decode.Options{}, a.snapshotIdentity(), err
+		if a.kallsymsPath == "" && errors.Is(err, kallsyms.ErrAddressesHidden) {
+			fmt.Fprintf(a.stderr, "ksym: warning: %v: decoding from the log alone (--no-table does so without this warning)\n", err)
+			return nil, decode.Options{}, nil
+		}
+		return t, decode.Options{Kernel: a.snapshotKernel()}, err
 	}
 	fs, err := machine.NewFS(a.root)
 	if err != nil {
-		return t, decode.Options{}, nil, nil
+		return t, decode.Options{}, nil
 	}
-	return t, decode.Options{}, liveIdentity(fs), nil
+	return t, decode.Options{Kernel: liveKernel(fs)}, nil
 }
 
 // loadSystemMap reads a System.map (compressed or not) with
@@ -240,7 +267,8 @@ func (run *decodeRun) file1(path string) error {
 		return &exitError{code: ExitUsage, err: fileAdvice(err)}
 	}
 	defer r.Close()
-	run.file = name
+	run.file, run.said = name, false
+	run.dec.Reset()
 	tee := &lineTee{r: r}
 	if !run.o.summary && !run.a.json {
 		tee.spill = run.passThrough
@@ -282,14 +310,7 @@ func (run *decodeRun) open(path string) (io.ReadCloser, string, error) {
 func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
 	res := run.dec.Decode(rep)
 	run.reports++
-	run.mismatch = run.mismatch || res.Mismatch || len(res.Warnings) > 0
-	for _, w := range res.Warnings {
-		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
-	}
-	for _, w := range run.ident.check(rep) {
-		run.mismatch = true
-		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
-	}
+	run.warn(res)
 	switch {
 	case run.a.json:
 		tee.upTo(lastNum(rep)) // the lines are not printed
@@ -303,6 +324,33 @@ func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
 		run.print.print(tee.upTo(lim), lim)
 	}
 	return run.out.Flush()
+}
+
+// exactAdvice says which tables make a foreign log's frames exact.
+const exactAdvice = "for exact frames give that kernel's table: --kallsyms (its /proc/kallsyms, or a snapshot of its boot from 'ksym snapshot save') or --system-map (its System.map)"
+
+// warn says the warnings of a report on stderr. The table's mismatch with
+// the log, which every report of the log repeats, is said once per input:
+// as a warning (exit status 1) when the table was given, as a note with
+// what to give when it is the running kernel's (a log of another kernel is
+// no error).
+func (run *decodeRun) warn(res *decode.Result) {
+	for _, w := range res.Warnings {
+		switch {
+		case !res.Mismatch || w != res.MismatchReason:
+			run.mismatch = true
+			fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
+		case run.said:
+		case run.implicit:
+			fmt.Fprintf(run.a.stderr, "ksym: %s: %s: decoded from the log alone; %s\n", run.file, w, exactAdvice)
+		default:
+			run.mismatch = true
+			fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s: decoded from the log alone\n", run.file, w)
+		}
+		if res.Mismatch && w == res.MismatchReason {
+			run.said = true
+		}
+	}
 }
 
 // firstNum is the line number of a report's first line.

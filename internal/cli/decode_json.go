@@ -22,6 +22,7 @@ type decodeJSON struct {
 	Arch      string         `json:"arch,omitempty"`
 	Warnings  []string       `json:"warnings,omitempty"`
 	Mismatch  bool           `json:"mismatch"`
+	LogOnly   bool           `json:"log_only"`
 	Summary   summaryJSON    `json:"summary"`
 }
 
@@ -93,6 +94,7 @@ func reportJSON(file string, first, last int, res *decode.Result) decodeJSON {
 		Arch:     string(res.Arch),
 		Warnings: res.Warnings,
 		Mismatch: res.Mismatch,
+		LogOnly:  res.LogOnly,
 		Summary:  summaryOf(&res.Summary),
 	}
 	for i := range res.Frames {
