@@ -15,6 +15,7 @@ type memResult struct {
 	Root     string           `json:"root"`
 	Sources  []kmem.Source    `json:"sources"`
 	Vmalloc  *memVmalloc      `json:"vmalloc,omitempty"`
+	Check    *memCallerCheck  `json:"caller_check,omitempty"`
 	Slab     *memSlab         `json:"slab,omitempty"`
 	Sites    []memSite        `json:"alloc_sites,omitempty"`
 	Kmemleak *memKmemleak     `json:"kmemleak,omitempty"`
@@ -26,6 +27,15 @@ type memVmalloc struct {
 	Areas   int              `json:"areas"`
 	Callers int              `json:"callers"`
 	Top     []kmem.CallerUse `json:"top"`
+}
+
+// memCallerCheck is how the vmalloc callers compare with a symbol table.
+type memCallerCheck struct {
+	Table      string                `json:"table,omitempty"`
+	Callers    int                   `json:"callers"`
+	Checked    int                   `json:"checked"`
+	Mismatches []kmem.CallerMismatch `json:"mismatches,omitempty"`
+	Error      string                `json:"error,omitempty"` // why none was checked
 }
 
 type memSlab struct {
@@ -127,6 +137,9 @@ func topN[T any](s []T, n int) []T {
 
 func (a *app) reportMem(s *kmem.Snapshot, n int) error {
 	r := buildMem(s, n)
+	if r.Vmalloc != nil {
+		r.Check = a.checkCallers(s)
+	}
 	var err error
 	if a.json {
 		err = writeJSON(a.stdout, r)
@@ -148,6 +161,7 @@ func renderMem(w io.Writer, r memResult) error {
 		for _, c := range v.Top {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", humanBytes(c.Bytes), c.Areas, c.Pages, strings.Join(c.Kinds, ","), c.Caller)
 		}
+		renderCallerCheck(tw, r.Check)
 	}
 	if sl := r.Slab; sl != nil {
 		fmt.Fprintf(tw, "\nslab: %s in use of %s in %d caches%s\n", humanBytes(sl.InUseBytes), humanBytes(sl.TotalBytes), sl.Caches, topNote(len(sl.Top), sl.Caches))
@@ -236,4 +250,41 @@ func humanBytes(n uint64) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f %s", v, []string{"KiB", "MiB", "GiB", "TiB", "PiB"}[i])
+}
+
+// checkCallers checks every vmalloc caller against the table (--kallsyms,
+// or the live one under --root).
+func (a *app) checkCallers(s *kmem.Snapshot) *memCallerCheck {
+	var callers []string
+	for _, c := range kmem.ByCaller(s.Vmalloc) {
+		callers = append(callers, c.Caller)
+	}
+	ch := &memCallerCheck{Callers: len(callers)}
+	t, source, err := a.table()
+	switch {
+	case err != nil:
+		ch.Error = err.Error() + "; give --kallsyms with the table of the same boot"
+	case t.Hidden():
+		ch.Table = source
+		ch.Error = "the table hides addresses, so it has no sizes: read it as root"
+	default:
+		ch.Table = source
+		ch.Checked, ch.Mismatches = kmem.CheckCallers(t, callers)
+	}
+	return ch
+}
+
+func renderCallerCheck(w io.Writer, ch *memCallerCheck) {
+	switch {
+	case ch == nil:
+	case ch.Error != "":
+		fmt.Fprintf(w, "callers not checked against a table: %s\n", ch.Error)
+	case len(ch.Mismatches) == 0:
+		fmt.Fprintf(w, "callers: %d of %d checked against %s, all match\n", ch.Checked, ch.Callers, ch.Table)
+	default:
+		fmt.Fprintf(w, "WARNING: %d of %d callers checked against %s do not match it: the files and the table are of different kernel builds\n", len(ch.Mismatches), ch.Checked, ch.Table)
+		for _, m := range ch.Mismatches {
+			fmt.Fprintf(w, "  %s: %s\n", m.Caller, m.Problem)
+		}
+	}
 }
