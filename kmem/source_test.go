@@ -3,6 +3,7 @@ package kmem
 import (
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ksym-dev/ksym/machine"
@@ -154,5 +155,51 @@ func TestByModule(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got[:5], want) {
 		t.Errorf("top modules:\n got %+v\nwant %+v", got[:5], want)
+	}
+}
+
+// writeTree writes files under a new root: path -> content.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, content := range files {
+		full := root + "/" + p
+		if err := os.MkdirAll(full[:strings.LastIndexByte(full, '/')], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// Allocation sites grow in objects, or in bytes when /proc/slabinfo gives
+// the cache's object size. Synthetic: this machine has no slub_debug=U.
+func TestGrowAllocSites(t *testing.T) {
+	const slab = "slabinfo - version: 2.1\n# name ...\nkmalloc-64 100 128 64 64 1 : tunables 0 0 0 : slabdata 2 2 0\n"
+	tree := func(objects string, withSlab bool) *Snapshot {
+		files := map[string]string{
+			"sys/kernel/slab/kmalloc-64/store_user":  "1\n",
+			"sys/kernel/slab/kmalloc-64/alloc_calls": "      " + objects + " leaky_open+0x1a/0x60 [leaky] age=1 pid=1\n",
+		}
+		if withSlab {
+			files["proc/slabinfo"] = slab
+		}
+		s, err := Read(mustFS(t, writeTree(t, files)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	got := Grow([]*Snapshot{tree("5", false), tree("9", false), tree("12", false)})
+	want := []Growth{{Source: SourceSites, Name: "kmalloc-64 leaky_open+0x1a/0x60 [leaky]", Unit: "objects",
+		Values: []uint64{5, 9, 12}, Growth: 7, Intervals: 2, Grew: 2, Steadiness: 1, Monotonic: true}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("objects:\n got %+v\nwant %+v", got, want)
+	}
+	got = Grow([]*Snapshot{tree("5", true), tree("9", true)})
+	if len(got) != 1 || got[0].Unit != "bytes" || !reflect.DeepEqual(got[0].Values, []uint64{5 * 64, 9 * 64}) {
+		t.Errorf("bytes: %+v", got)
 	}
 }
