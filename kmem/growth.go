@@ -40,7 +40,9 @@ var sourceOrder = map[string]int{SourceVmalloc: 0, SourceSlab: 1, SourceSites: 2
 // value is larger than its first, by source (vmalloc callers, slab caches,
 // allocation sites), and within a source by growth, then steadiness, then
 // name. A source is compared only when every snapshot could read it. Fewer
-// than two snapshots give nothing.
+// than two snapshots give nothing. Unpurged vmalloc areas (UnpurgedCaller)
+// are left out: they are address space already freed, whose amount rises
+// until the kernel purges them in a batch, not memory that anyone holds.
 func Grow(snaps []*Snapshot) []Growth {
 	if len(snaps) < 2 {
 		return nil
@@ -88,6 +90,9 @@ type seriesKey struct {
 func values(s *Snapshot) map[seriesKey]uint64 {
 	m := map[seriesKey]uint64{}
 	for _, c := range ByCaller(s.Vmalloc) {
+		if c.Caller == UnpurgedCaller {
+			continue
+		}
 		m[seriesKey{SourceVmalloc, c.Caller, "bytes"}] = c.Bytes
 	}
 	objSize := map[string]uint64{}

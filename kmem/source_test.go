@@ -203,3 +203,28 @@ func TestGrowAllocSites(t *testing.T) {
 		t.Errorf("bytes: %+v", got)
 	}
 }
+
+// Unpurged areas are freed address space: their growth is not a leak.
+// Synthetic vmallocinfo lines in the 6.18 format.
+func TestGrowSkipsUnpurged(t *testing.T) {
+	snap := func(unpurged, clones int) *Snapshot {
+		var b strings.Builder
+		for i := 0; i < unpurged; i++ {
+			b.WriteString("0x0000000000000001-0x0000000000000002   20480 unpurged vm_area\n")
+		}
+		for i := 0; i < clones; i++ {
+			b.WriteString("0x0000000000000003-0x0000000000000004   20480 kernel_clone+0xb8/0x400 pages=4 vmalloc N0=4\n")
+		}
+		s, err := Read(mustFS(t, writeTree(t, map[string]string{"proc/vmallocinfo": b.String()})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	got := Grow([]*Snapshot{snap(1, 1), snap(50, 2), snap(90, 3)})
+	want := []Growth{{Source: SourceVmalloc, Name: "kernel_clone+0xb8/0x400", Unit: "bytes",
+		Values: []uint64{20480, 40960, 61440}, Growth: 40960, Intervals: 2, Grew: 2, Steadiness: 1, Monotonic: true}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}

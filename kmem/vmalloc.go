@@ -187,13 +187,21 @@ func ByCaller(areas []VmallocArea) []CallerUse {
 	return out
 }
 
+// UnpurgedCaller is the caller under which ByCaller groups the areas freed
+// but not yet purged: vfree has given their pages back, and the kernel
+// frees their address space lazily, in batches, to save TLB flushes. They
+// hold no memory.
+const UnpurgedCaller = "<unpurged vm_area>"
+
 // callerKey is the name an area is grouped under.
 func callerKey(a VmallocArea) string {
 	switch {
 	case a.Caller != "":
 		return a.Caller
-	case a.Kind == "unpurged vm_area" || a.Kind == "vm_map_ram":
-		return "<" + a.Kind + ">"
+	case a.Kind == "unpurged vm_area":
+		return UnpurgedCaller
+	case a.Kind == "vm_map_ram":
+		return "<vm_map_ram>"
 	}
 	return "<none>"
 }

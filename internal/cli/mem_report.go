@@ -158,8 +158,13 @@ func renderMem(w io.Writer, r memResult) error {
 	if v := r.Vmalloc; v != nil {
 		fmt.Fprintf(tw, "\nvmalloc: %s in %d areas by %d callers%s\n", humanBytes(v.Bytes), v.Areas, v.Callers, topNote(len(v.Top), v.Callers))
 		fmt.Fprintln(tw, "BYTES\tAREAS\tPAGES\tKIND\tCALLER")
+		unpurged := false
 		for _, c := range v.Top {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", humanBytes(c.Bytes), c.Areas, c.Pages, strings.Join(c.Kinds, ","), c.Caller)
+			unpurged = unpurged || c.Caller == kmem.UnpurgedCaller
+		}
+		if unpurged {
+			fmt.Fprintf(tw, "%s: freed areas whose address space the kernel purges lazily; they hold no memory\n", kmem.UnpurgedCaller)
 		}
 		renderCallerCheck(tw, r.Check)
 	}

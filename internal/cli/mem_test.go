@@ -73,6 +73,9 @@ func TestMemJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(out, `"caller": "<unpurged vm_area>"`) {
+		t.Error("no unpurged areas in the list of every caller")
+	}
 	if r.Vmalloc.Bytes != 22061056 || r.Vmalloc.Areas != 391 || r.Vmalloc.Callers != 22 || len(r.Vmalloc.Top) != 22 {
 		t.Errorf("vmalloc %+v", r.Vmalloc)
 	}
@@ -81,6 +84,16 @@ func TestMemJSON(t *testing.T) {
 	}
 	if len(r.Sources) != 5 || r.Kmemleak != nil || r.Sites != nil || r.Modules != nil {
 		t.Errorf("sources %+v", r.Sources)
+	}
+}
+
+func TestMemUnpurgedNote(t *testing.T) {
+	out, _, _ := run(t, "", "--root", memVM, "mem", "--top", "6")
+	want := "1.7 MiB  89     0      unpurged vm_area  <unpurged vm_area>\n" +
+		"callers not checked against a table"
+	note := "<unpurged vm_area>: freed areas whose address space the kernel purges lazily; they hold no memory\n"
+	if !strings.Contains(out, note) || !strings.Contains(strings.ReplaceAll(out, note, ""), want) {
+		t.Errorf("got:\n%s\nwant the row and the note", out)
 	}
 }
 
