@@ -2,6 +2,7 @@ package kmem
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -25,13 +26,14 @@ func (r *reader) sites(s *Snapshot) (Source, error) {
 		return src, nil
 	}
 	var on []string
-	debugBuilt := false
+	debugBuilt, denied := false, false
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		v, err := readFile(slabDir + "/" + e.Name() + "/store_user")
 		if err != nil {
+			denied = denied || errors.Is(err, os.ErrPermission)
 			continue
 		}
 		debugBuilt = true
@@ -40,6 +42,9 @@ func (r *reader) sites(s *Snapshot) (Source, error) {
 		}
 	}
 	switch {
+	case !debugBuilt && denied:
+		src.Reason = slabDir + "/*/store_user is readable by root only: run as root"
+		return src, nil
 	case !debugBuilt:
 		src.Reason = r.missing(slabDir+"/*/store_user", "SLUB debugging is not built in (CONFIG_SLUB_DEBUG off)", "CONFIG_SLUB_DEBUG")
 		return src, nil

@@ -85,7 +85,11 @@ func renderGrowth(w io.Writer, r growthResult) error {
 			span = fmt.Sprintf(", %s apart", d)
 		}
 	}
-	fmt.Fprintf(tw, "\n%d samples (%d intervals%s); steadiness: intervals in which it grew\n", r.Samples, r.Samples-1, span)
+	intervals := fmt.Sprintf("%d intervals", r.Samples-1)
+	if r.Samples == 2 {
+		intervals = "1 interval"
+	}
+	fmt.Fprintf(tw, "\n%d samples (%s%s); steadiness: intervals in which it grew\n", r.Samples, intervals, span)
 	for _, src := range r.Compared {
 		fmt.Fprintf(tw, "\n%s that grew:\n", growthTitles[src])
 		fmt.Fprintln(tw, "GROWTH\tFIRST\tLAST\tGREW\tSHRANK\tNAME")

@@ -169,7 +169,7 @@ GROWTH     FIRST      LAST       GREW  SHRANK  NAME
 // Live sampling of a saved tree: the same files twice, so nothing grew.
 func TestMemIntervalNothingGrew(t *testing.T) {
 	out, _, code := run(t, "", "--root", memVM, "mem", "--interval", "1ms", "--count", "2")
-	want := "\n2 samples (1 intervals, 1ms apart); steadiness: intervals in which it grew\n\nvmalloc callers that grew:\nGROWTH  FIRST  LAST  GREW  SHRANK  NAME\n(nothing grew)\n\nslab caches (bytes in use) that grew:\nGROWTH  FIRST  LAST  GREW  SHRANK  NAME\n(nothing grew)\n"
+	want := "\n2 samples (1 interval, 1ms apart); steadiness: intervals in which it grew\n\nvmalloc callers that grew:\nGROWTH  FIRST  LAST  GREW  SHRANK  NAME\n(nothing grew)\n\nslab caches (bytes in use) that grew:\nGROWTH  FIRST  LAST  GREW  SHRANK  NAME\n(nothing grew)\n"
 	if code != 0 || !strings.HasSuffix(out, want) {
 		t.Errorf("exit %d:\n%q\nwant the end:\n%q", code, out, want)
 	}
