@@ -228,3 +228,32 @@ func TestGrowSkipsUnpurged(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 }
+
+// The reasons for a kernel whose debugfs is mounted but has no kmemleak, and
+// whose slab directories have no store_user, confirmed or contradicted by
+// the real config.gz of vm-6.18.44 (CONFIG_DEBUG_KMEMLEAK is not set,
+// CONFIG_SLUB_DEBUG=y). Synthetic trees around the real config.
+func TestReadReasonsFromConfig(t *testing.T) {
+	config, err := os.ReadFile(vmRoot + "/proc/config.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := writeTree(t, map[string]string{
+		"proc/config.gz":                   string(config),
+		"sys/kernel/debug/tracing/README":  "",
+		"sys/kernel/slab/kmalloc-64/order": "0\n",
+	})
+	s, err := Read(mustFS(t, root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		SourceKmemleak: "no " + root + "/sys/kernel/debug/kmemleak: not saved in " + root + ", or the kernel has no kmemleak (CONFIG_DEBUG_KMEMLEAK off); /proc/config.gz: CONFIG_DEBUG_KMEMLEAK is not set",
+		SourceSites:    "no " + root + "/sys/kernel/slab/*/store_user: not saved in " + root + ", or SLUB debugging is not built in (CONFIG_SLUB_DEBUG off); but /proc/config.gz has CONFIG_SLUB_DEBUG=y",
+	}
+	for name, reason := range want {
+		if got := s.Source(name); got.Available || got.Reason != reason {
+			t.Errorf("%s:\n got %+v\nwant reason %s", name, got, reason)
+		}
+	}
+}
