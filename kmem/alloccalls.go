@@ -10,7 +10,7 @@ import (
 
 // AllocSite is one allocation site of a slab cache, as SLUB lists them when
 // store_user is on (slub_debug=U): /sys/kernel/slab/<cache>/alloc_calls
-// before Linux 5.17, /sys/kernel/debug/slab/<cache>/alloc_traces since.
+// before Linux 5.14, /sys/kernel/debug/slab/<cache>/alloc_traces since.
 //
 //	138 __alloc_skb+0x8e/0x1d0 age=4294/27154/36420 pid=1-1017 cpus=0-3
 //	 12 <not-available> age=4294967295 pid=0

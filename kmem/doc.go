@@ -4,8 +4,8 @@
 //   - /proc/vmallocinfo: every vmalloc, vmap and ioremap area with the caller
 //     that made it (ParseVmallocinfo, grouped by ByCaller);
 //   - /proc/slabinfo: every slab cache (ParseSlabinfo);
-//   - /sys/kernel/slab/<cache>/alloc_calls (before Linux 5.17) and
-//     /sys/kernel/debug/slab/<cache>/alloc_traces (5.17 and later): the
+//   - /sys/kernel/slab/<cache>/alloc_calls (before Linux 5.14) and
+//     /sys/kernel/debug/slab/<cache>/alloc_traces (5.14 and later): the
 //     allocation sites of a cache with SLUB's store_user on, slub_debug=U
 //     (ParseAllocCalls);
 //   - /sys/kernel/debug/kmemleak: the unreferenced objects kmemleak found

@@ -9,7 +9,7 @@ import (
 )
 
 // sites reads the allocation sites of every cache with store_user on:
-// /sys/kernel/slab/<cache>/alloc_calls before Linux 5.17, and
+// /sys/kernel/slab/<cache>/alloc_calls before Linux 5.14, and
 // /sys/kernel/debug/slab/<cache>/alloc_traces since (the file moved to
 // debugfs). Caches are the directories of /sys/kernel/slab; the symbolic
 // links there are other names of merged caches and are skipped.
@@ -68,7 +68,7 @@ func (r *reader) sites(s *Snapshot) (Source, error) {
 	if len(missing) > 0 {
 		why := fmt.Sprintf("store_user is on in %d caches but neither alloc_calls nor /sys/kernel/debug/slab/CACHE/alloc_traces could be read for %d of them", len(on), len(missing))
 		if d := r.noDebugfs(); d != "" {
-			why += ": " + d + " (since Linux 5.17 the sites are in debugfs)"
+			why += ": " + d + " (since Linux 5.14 the sites are in debugfs)"
 		}
 		if src.Available {
 			src.Note = why

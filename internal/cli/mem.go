@@ -14,7 +14,7 @@ when present, under --root):
   /proc/vmallocinfo                 vmalloc, vmap and ioremap areas by caller
   /proc/slabinfo                    slab caches by bytes in use
   /sys/kernel/slab/*/alloc_calls    allocation sites, when SLUB's store_user is on
-    (/sys/kernel/debug/slab/*/alloc_traces since Linux 5.17; boot with slub_debug=U)
+    (/sys/kernel/debug/slab/*/alloc_traces since Linux 5.14; boot with slub_debug=U)
   /sys/kernel/debug/kmemleak        unreferenced objects (CONFIG_DEBUG_KMEMLEAK)
   /proc/modules                     module sizes, plus the vmalloc areas each module made
 
