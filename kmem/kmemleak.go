@@ -20,7 +20,7 @@ import (
 //	    [<ffffffff81234567>] __kmalloc_cache_noprof+0x2d0/0x3d0
 //	    leaky_init+0x34/0xff0 [leaky]
 //
-// Kernels before 6.7 print "backtrace:" without the crc; the "(age ...)" and
+// Older kernels print "backtrace:" without the crc; the "(age ...)" and
 // the "[<address>] " before each frame come and go with the version.
 type Leak struct {
 	Addr    uint64 `json:"addr"`

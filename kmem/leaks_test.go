@@ -103,8 +103,8 @@ func TestParseKmemleakReal(t *testing.T) {
 }
 
 func TestParseKmemleakFormats(t *testing.T) {
-	// Linux 6.7 and later: "backtrace (crc ...)", frames with no address;
-	// percpu objects since 6.10.
+	// Recent kernels: "backtrace (crc ...)", frames with no address, and
+	// percpu objects ("hex dump (first N bytes on cpu C)").
 	text := `unreferenced object (percpu) 0x607f00000020 (size 8):
   comm "modprobe", pid 312, jiffies 4294893123
   hex dump (first 8 bytes on cpu 0):
