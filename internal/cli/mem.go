@@ -29,7 +29,10 @@ fraction of the N-1 intervals in which they grew. A leak grows in every
 interval (steadiness 1, monotonic); a cache that breathes with the load does
 not. --samples compares saved trees (each a --root) instead.
 
-Callers are printed as the kernel printed them (%pS), not looked up in a table.`
+Callers are printed as the kernel printed them (%pS), then checked against the
+symbol table (--kallsyms, or the live /proc/kallsyms under --root): a caller
+whose function is missing or has another size is named in a warning, since
+the files and the table then come from different kernel builds.`
 
 const memExample = `  sudo ksym mem
   sudo ksym mem --top 20 --json
@@ -61,7 +64,7 @@ func (a *app) newMemCmd() *cobra.Command {
 	f.IntVarP(&o.top, "top", "n", 10, "show the `N` largest of each table (0: all)")
 	f.DurationVar(&o.interval, "interval", 0, "sample every `D` (e.g. 10s) and rank what grew; needs --count")
 	f.IntVar(&o.count, "count", 0, "take `N` samples (2 or more) with --interval")
-	f.StringSliceVar(&o.samples, "samples", nil, "compare saved machine roots `DIR,DIR,...`, oldest first, instead of sampling")
+	f.StringSliceVar(&o.samples, "samples", nil, "compare saved machine roots `DIRS` (comma-separated, oldest first) instead of sampling")
 	return c
 }
 
