@@ -205,3 +205,24 @@ func TestMemErrors(t *testing.T) {
 		}
 	}
 }
+
+// On this machine, as root: the live files are read and every vmalloc caller
+// is confirmed by the live table.
+func TestMemLiveMachine(t *testing.T) {
+	if _, err := os.ReadFile("/proc/vmallocinfo"); err != nil {
+		t.Skipf("this machine's /proc/vmallocinfo is unreadable: %v", err)
+	}
+	out, errs, code := run(t, "", "--no-cache", "mem", "--json", "--top", "0")
+	var r memResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v, stderr %s", code, err, errs)
+	}
+	if r.Vmalloc == nil || r.Check == nil || r.Check.Error != "" || r.Check.Checked == 0 || r.Check.Mismatches != nil {
+		t.Errorf("vmalloc %+v, caller check %+v", r.Vmalloc, r.Check)
+	}
+	for _, s := range r.Sources {
+		if s.Available == (s.Reason != "") {
+			t.Errorf("source %+v", s)
+		}
+	}
+}
