@@ -142,6 +142,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newStatsCmd(),
 		a.newCheckCmd(),
 		a.newModcheckCmd(),
+		a.newMemCmd(),
 		a.newDecodeCmd(),
 		a.newDiffCmd(),
 		a.newSnapshotCmd(),
