@@ -22,46 +22,35 @@ type captures struct {
 	path   string // the path of the capture being read, or announced by ==>
 }
 
-// isCaptureLine reports whether a raw line belongs to a capture: a frame
-// line at the start of the line, possibly after "PATH:", or a "==> PATH
-// <==" header. Kernel log lines never start so: their frames are indented
-// or follow a prefix with spaces.
-func isCaptureLine(raw string) bool {
-	if strings.HasPrefix(raw, "[<") || strings.HasPrefix(raw, "==> ") && strings.HasSuffix(strings.TrimRight(raw, "\r"), " <==") {
-		return true
-	}
-	i := strings.Index(raw, ":[<")
-	return i > 0 && !strings.ContainsAny(raw[:i], " \t[]")
-}
-
 // line reads one raw line numbered num; it returns false when the line is
-// not part of a capture (and so ends the current one).
+// not part of a capture (and so ends the current one). A capture line is a
+// well-formed frame line (ParseFrameLine) at the start of the line, possibly
+// after "PATH:", or a "==> PATH <==" header. Kernel log lines never are:
+// their frames are indented, follow a prefix with spaces, or (arm32
+// "[<c0123>] (f) from [<c0456>] (g+0x1/0x2)") are not frame lines of this
+// form.
 func (c *captures) line(raw string, num int) bool {
-	if !isCaptureLine(raw) {
-		c.end()
-		c.path = ""
-		return false
-	}
 	t := strings.TrimRight(raw, "\r")
-	if strings.HasPrefix(t, "==> ") {
+	if strings.HasPrefix(t, "==> ") && strings.HasSuffix(t, " <==") {
 		c.end()
 		c.path = strings.TrimSuffix(strings.TrimPrefix(t, "==> "), " <==")
 		return true
 	}
 	path := c.path
-	if !strings.HasPrefix(t, "[<") {
-		i := strings.Index(t, ":[<")
-		path, t = t[:i], t[i+1:]
-		if c.cur != nil && path != c.path {
-			c.end()
+	if i := strings.Index(t, ":[<"); i > 0 && !strings.HasPrefix(t, "[<") {
+		if strings.ContainsAny(t[:i], " \t[]") {
+			return c.other()
 		}
-		c.path = path
+		path, t = t[:i], t[i+1:]
 	}
 	f, last, ok := ParseFrameLine(t)
 	if !ok {
-		c.end()
-		return true // a damaged frame line: counted as read, not as a frame
+		return c.other()
 	}
+	if c.cur != nil && path != c.path {
+		c.end()
+	}
+	c.path = path
 	if c.cur == nil {
 		c.begin(path, num)
 	}
@@ -69,6 +58,13 @@ func (c *captures) line(raw string, num int) bool {
 		c.cur.Frames = append(c.cur.Frames, f)
 	}
 	return true
+}
+
+// other ends the current capture at a line that is not part of one.
+func (c *captures) other() bool {
+	c.end()
+	c.path = ""
+	return false
 }
 
 // begin opens a capture read from path (empty when unnamed) at line num.

@@ -107,21 +107,21 @@ func (f *File) report(rep *klog.Report, name string) {
 // taskStacks returns the stacks of the tasks a sysrq or hung task report
 // printed: each trace under a "task:" line. A trace without one is a CPU's
 // backtrace (sysrq-l, NMI backtraces after a hung task), not a task's,
-// except the first trace of a hung task report of a kernel that printed no
-// "task:" line, whose task the title names; the hung task detector reports
-// only tasks in uninterruptible sleep, state D.
+// except in a hung task report of an older kernel, which prints the task as
+// "comm            D22600  3563      2 0x80000000" (sched_show_task: the
+// name padded to 15 characters, the state letter): the first trace after
+// that line is the task's, named by the title. The hung task detector
+// reports only tasks in uninterruptible sleep, state D.
 func taskStacks(rep *klog.Report, name string) []Stack {
 	var out []Stack
+	oldTask := oldHungTrace(rep)
 	for ti, tr := range rep.Traces {
 		s := Stack{Kind: KindTask, PID: -1, TID: -1, Source: sourceOf(rep, name, tr.Line)}
 		switch {
 		case tr.Task != nil:
 			s.Comm, s.State, s.PID, s.TID = tr.Task.Comm, tr.Task.State, tr.Task.PID, tr.Task.PID
-		case ti == 0 && rep.Kind == klog.KindHungTask:
-			comm, pid, ok := hungTask(rep.Title)
-			if !ok {
-				continue
-			}
+		case ti == oldTask:
+			comm, pid, _ := hungTask(rep.Title)
 			s.Comm, s.State, s.PID, s.TID = comm, "D", pid, pid
 		default:
 			continue
@@ -130,6 +130,34 @@ func taskStacks(rep *klog.Report, name string) []Stack {
 		out = append(out, s)
 	}
 	return out
+}
+
+// oldHungTrace returns the index of the trace of a hung task report that
+// follows the older kernels' task line, -1 when there is none.
+func oldHungTrace(rep *klog.Report) int {
+	if rep.Kind != klog.KindHungTask {
+		return -1
+	}
+	comm, _, ok := hungTask(rep.Title)
+	if !ok {
+		return -1
+	}
+	if len(comm) > 15 {
+		comm = comm[:15]
+	}
+	prefix := comm + strings.Repeat(" ", 15-len(comm)) + " D"
+	for i, l := range rep.Lines {
+		if !strings.HasPrefix(l.Text, prefix) {
+			continue
+		}
+		for ti, tr := range rep.Traces {
+			if tr.Task == nil && tr.Line > i {
+				return ti
+			}
+		}
+		return -1
+	}
+	return -1
 }
 
 // hungTask reads "INFO: task NAME:PID blocked for more than N seconds."; the
@@ -154,9 +182,11 @@ func hungTask(title string) (comm string, pid int, ok bool) {
 
 // traceFrames returns the frames of trace ti printed on lines [from, to)
 // of the report (to < 0: to the end), without the frames ReadFile leaves
-// out.
+// out. An arm32 line "[<pc>] (f) from [<lr>] (g+0x1/0x2)" gives f; its
+// caller g is the function of the next line, except after the last line.
 func traceFrames(rep *klog.Report, ti, from, to int) []Frame {
 	out := []Frame{}
+	var last *klog.Frame // the caller printed with the last frame (arm32)
 	for _, kf := range rep.Frames {
 		if kf.Trace != ti || kf.Line < from || to >= 0 && kf.Line >= to {
 			continue
@@ -167,12 +197,21 @@ func traceFrames(rep *klog.Report, ti, from, to int) []Frame {
 		if kf.Name == "" && endMarker(rep, &kf) {
 			continue
 		}
-		out = append(out, Frame{
-			Name: kf.Name, Offset: kf.Offset, Size: kf.Size, HasOffset: kf.HasOffset,
-			Module: kf.Module, Addr: kf.Addr, HasAddr: kf.HasAddr && !kf.Hashed && kf.Addr != 0,
-		})
+		out = append(out, frameOf(&kf))
+		last = kf.From
+	}
+	if last != nil { // arm32: the last line's caller is printed on no line of its own
+		out = append(out, frameOf(last))
 	}
 	return out
+}
+
+// frameOf converts a klog frame.
+func frameOf(kf *klog.Frame) Frame {
+	return Frame{
+		Name: kf.Name, Offset: kf.Offset, Size: kf.Size, HasOffset: kf.HasOffset,
+		Module: kf.Module, Addr: kf.Addr, HasAddr: kf.HasAddr && !kf.Hashed && kf.Addr != 0,
+	}
 }
 
 // endMarker reports the "[<ffffffffffffffff>] 0xffffffffffffffff" entry

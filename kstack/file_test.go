@@ -154,6 +154,38 @@ func TestHungTask(t *testing.T) {
 	}
 }
 
+// TestHungTaskLogs: real hung task reports of the syzkaller logs. 349 (4.20)
+// prints its tasks the older way ("jbd2/sda-8      D22600  3563 ..."), four
+// tasks, the whole report twice (console, then the log again): the tasks by
+// grep -o 'INFO: task [^ ]*'. 550 is arm32 with a task: line: 23 frame lines
+// and the caller of the last (ret_fast_syscall). 235 is corrupted (two CPUs
+// interleaved, the task line after a "Call Trace:" of another task): no
+// stack rather than another task's.
+func TestHungTaskLogs(t *testing.T) {
+	const dir = "crashlogs/syzkaller/linux/report/"
+	var got []string
+	for _, s := range readFixture(t, dir+"349").Stacks {
+		got = append(got, fmt.Sprintf("%s:%d %s %s", s.Comm, s.PID, s.State, s.Frames[0].Name))
+	}
+	want := []string{"jbd2/sda-8:3563 D __schedule", "kworker/u12:5:1980 D __schedule", "syz-executor2:6677 D __schedule", "syz-executor2:6693 D __schedule"}
+	if !slices.Equal(got, append(want, want...)) {
+		t.Errorf("349: %q", got)
+	}
+	f := readFixture(t, dir+"550")
+	if len(f.Stacks) != 1 {
+		t.Fatalf("550: %d stacks", len(f.Stacks))
+	}
+	s := f.Stacks[0]
+	fr := s.Frames
+	if s.Comm != "syz-executor.0" || s.PID != 10324 || s.State != "D" || len(fr) != 24 || fr[0].Name != "__schedule" ||
+		fr[22].Name != "sys_sendfile" || fr[23].String() != "ret_fast_syscall+0x0/0x54" {
+		t.Errorf("550: %+v", s)
+	}
+	if f := readFixture(t, dir+"235"); len(f.Stacks) != 0 {
+		t.Errorf("235: %+v", f.Stacks)
+	}
+}
+
 func TestHungTaskTitle(t *testing.T) {
 	for _, tt := range []struct {
 		title string

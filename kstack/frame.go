@@ -149,8 +149,7 @@ func parseSymbol(s string, f *Frame) bool {
 	}
 	plus := strings.LastIndex(s, "+0x")
 	if plus < 0 {
-		f.Name = s
-		return validName(s)
+		return false // %pB always prints the offset
 	}
 	f.Name = s[:plus]
 	off, size, hasSize := s[plus+3:], "", false
@@ -176,9 +175,9 @@ func parseSymbol(s string, f *Frame) bool {
 }
 
 // validName reports whether s can be a symbol name: not empty, no control
-// characters, and no brackets that would make it a second frame.
+// characters, not an arm32 "(func) from [<addr>] (caller" pair.
 func validName(s string) bool {
-	if s == "" || strings.HasPrefix(s, "[<") {
+	if s == "" || s[0] == '(' || strings.Contains(s, "[<") {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -38,6 +38,10 @@ func TestParseFrameLine(t *testing.T) {
 		{"[<0>] f+0x1/0x2 []", Frame{}, false, false},
 		{"[<0>] 0xnothex", Frame{}, false, false},
 		{" [<0>] f+0x1/0x2", Frame{}, false, false},
+		{"[<0>] f", Frame{}, false, false},
+		// arm32 frames of a log without timestamps (crashlogs report/550).
+		{"[<80c1e5e8>] (__schedule) from [<80c1eb20>] (schedule+0x60/0xdc)", Frame{}, false, false},
+		{"[<80c1e5e8>] (__schedule) from [<80c1eb20>] (schedule)", Frame{}, false, false},
 		{"[<00000000000000000>] f+0x1/0x2", Frame{}, false, false},
 	}
 	for _, tt := range tests {
