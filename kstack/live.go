@@ -27,6 +27,9 @@ type SampleOptions struct {
 	Interval time.Duration
 	// States are the task state letters to keep ("DR"); empty keeps all.
 	States string
+	// SkipPID is a process to leave out, such as the sampler itself (whose
+	// reading thread would always be seen reading a stack); 0 for none.
+	SkipPID int
 }
 
 // Sampling is the result of Sample.
@@ -41,10 +44,13 @@ type Sampling struct {
 	Elapsed time.Duration
 	// Filtered counts the task reads skipped for their state.
 	Filtered int
-	// Denied counts the task stacks that could not be read for lack of
-	// permission; DeniedErr is the first such error.
+	// Denied counts the tasks whose stack could not be read for lack of
+	// permission (each task once, whatever the rounds); DeniedErr is the
+	// first such error.
 	Denied    int
 	DeniedErr error
+
+	denied map[int]bool // the tasks counted in Denied
 }
 
 // Sample reads the kernel stack of every task of the machine under fsys,
@@ -65,7 +71,7 @@ func Sample(ctx context.Context, fsys machine.FS, opts SampleOptions) (*Sampling
 		} else if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := sampleRound(fsys, opts.States, res); err != nil {
+		if err := sampleRound(fsys, opts, res); err != nil {
 			return nil, err
 		}
 		res.Rounds++
@@ -91,29 +97,29 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 }
 
 // sampleRound reads every task once.
-func sampleRound(fsys machine.FS, states string, res *Sampling) error {
+func sampleRound(fsys machine.FS, opts SampleOptions, res *Sampling) error {
 	procDir := fsys.Path("/proc")
 	pids, err := numericDirs(procDir)
 	if err != nil {
 		return fmt.Errorf("listing tasks: %w", err)
 	}
 	for _, pid := range pids {
+		if pid == opts.SkipPID {
+			continue
+		}
 		tids, err := numericDirs(filepath.Join(procDir, strconv.Itoa(pid), "task"))
 		if err != nil {
 			continue // the process exited, or is not readable at all
 		}
 		for _, tid := range tids {
 			dir := filepath.Join(procDir, strconv.Itoa(pid), "task", strconv.Itoa(tid))
-			s, err := readTask(dir, pid, tid, states)
+			s, err := readTask(dir, pid, tid, opts.States)
 			switch {
 			case errors.Is(err, errFiltered):
 				res.Filtered++
 			case gone(err):
 			case errors.Is(err, fs.ErrPermission):
-				res.Denied++
-				if res.DeniedErr == nil {
-					res.DeniedErr = err
-				}
+				res.deny(tid, err)
 			case err != nil:
 				return err
 			default:
@@ -122,6 +128,20 @@ func sampleRound(fsys machine.FS, states string, res *Sampling) error {
 		}
 	}
 	return nil
+}
+
+// deny counts a task whose stack may not be read.
+func (res *Sampling) deny(tid int, err error) {
+	if res.denied == nil {
+		res.denied = map[int]bool{}
+	}
+	if !res.denied[tid] {
+		res.denied[tid] = true
+		res.Denied++
+	}
+	if res.DeniedErr == nil {
+		res.DeniedErr = err
+	}
 }
 
 // errFiltered says a task was left out for its state.

@@ -56,7 +56,7 @@ func describe(g Group, rounds int) string {
 
 func TestSampleTree(t *testing.T) {
 	for _, rounds := range []int{1, 3} {
-		res := sampleTree(t, liveTree, SampleOptions{Rounds: rounds})
+		res := sampleTree(t, liveTree, SampleOptions{Rounds: rounds, SkipPID: 1})
 		var got []string
 		for _, g := range Aggregate(res.Stacks) {
 			got = append(got, describe(g, rounds))
@@ -154,6 +154,11 @@ func TestLiveMachine(t *testing.T) {
 	}
 	if !self {
 		t.Errorf("this test's own process is not among the %d stacks", len(res.Stacks))
+	}
+	for _, s := range sampleTree(t, "/", SampleOptions{SkipPID: os.Getpid()}).Stacks {
+		if s.PID == os.Getpid() {
+			t.Errorf("SkipPID: %+v", s)
+		}
 	}
 	if res.Denied > 0 {
 		t.Logf("%d stacks denied: %v", res.Denied, res.DeniedErr)

@@ -21,7 +21,8 @@ kernel stack (/proc/PID/task/TID/stack, with its name and state from stat),
 group identical stacks and rank them, most frequent first.
 
 Live (the default; root only, the kernel shows stacks to nobody else):
-  one sample of every task, all states, unless --state says which;
+  one sample of every task but ksym itself, all states, unless --state
+  says which;
   --duration D --interval I samples repeatedly (for example 5s at 50ms,
   20 Hz) and keeps the tasks in state D or R unless --state says otherwise:
   those that load the machine (the load average counts them).
@@ -42,8 +43,9 @@ warning, and the addresses stay as printed.
 Output: a table for people (--top groups); --folded prints
 "comm;root;...;leaf count" lines (flamegraph.pl, speedscope, inferno);
 --pprof FILE writes a pprof profile (go tool pprof -http=: FILE shows a flame
-graph); --svg FILE writes a flame graph that opens in any browser; --json
-prints the groups as one JSON object.
+graph, with comm and state labels); --svg FILE writes a flame graph that
+opens in any browser, merged by functions alone (the task names are in
+--folded and the pprof labels); --json prints the groups as one JSON object.
 
 Exit status: 0 stacks found, 1 none found, 2 usage or input error.`
 
@@ -223,7 +225,11 @@ func (a *app) stacksLive(ctx context.Context, o stacksOpts, states string) (*sta
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	res, err := kstack.Sample(ctx, fsys, kstack.SampleOptions{Rounds: rounds, Interval: o.interval, States: states})
+	opts := kstack.SampleOptions{Rounds: rounds, Interval: o.interval, States: states}
+	if fsys.Root() == "/" {
+		opts.SkipPID = os.Getpid() // ksym itself, always seen reading a stack
+	}
+	res, err := kstack.Sample(ctx, fsys, opts)
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, err: machineAdvice(err)}
 	}
@@ -233,7 +239,7 @@ func (a *app) stacksLive(ctx context.Context, o stacksOpts, states string) (*sta
 		if len(res.Stacks) == 0 && res.Filtered == 0 {
 			return nil, &exitError{code: ExitUsage, err: fmt.Errorf("no task stack could be read: %s", msg)}
 		}
-		set.warnings = append(set.warnings, fmt.Sprintf("%d task stacks could not be read and are left out: %s", res.Denied, msg))
+		set.warnings = append(set.warnings, fmt.Sprintf("the stacks of %s could not be read and are left out: %s", plural(res.Denied, "task"), msg))
 	}
 	return set, nil
 }

@@ -175,6 +175,8 @@ func writeStacksTable(w io.Writer, set *stackSet, groups, shown []kstack.Group) 
 			fmt.Fprintf(w, "%d bytes (%.1f%%) in %s", g.Weight, share, plural(g.Count, "object"))
 		case set.rounds > 1:
 			fmt.Fprintf(w, "%s (%.1f%%), %.2f tasks on average", plural(g.Count, "stack"), share, float64(g.Count)/float64(set.rounds))
+		case g.Count != g.Tasks:
+			fmt.Fprintf(w, "%s of %s (%.1f%%)", plural(g.Count, "stack"), plural(g.Tasks, "task"), share)
 		default:
 			fmt.Fprintf(w, "%s (%.1f%%)", plural(g.Count, "task"), share)
 		}
@@ -257,8 +259,23 @@ func foldName(s string) string {
 	return strings.NewReplacer(";", ":", "\n", " ", "\r", " ").Replace(s)
 }
 
-// flameStacks are the folded stacks for the SVG.
-func flameStacks(set *stackSet) []flame.Stack { return foldedLines(set) }
+// flameStacks are the stacks of the SVG: the folded stacks without the task
+// name, so that tasks waiting in the same place make one tower however they
+// are named (the names are in --folded and in the pprof labels).
+func flameStacks(set *stackSet) []flame.Stack {
+	index := map[string]int{}
+	var out []flame.Stack
+	for _, l := range foldedLines(set) {
+		key := strings.Join(l.Path[1:], ";")
+		if i, ok := index[key]; ok {
+			out[i].Weight += l.Weight
+			continue
+		}
+		index[key] = len(out)
+		out = append(out, flame.Stack{Path: l.Path[1:], Weight: l.Weight})
+	}
+	return out
+}
 
 // stacksJSON is the --json output of ksym stacks.
 type stacksJSON struct {

@@ -246,6 +246,21 @@ func TestStacksOtherKernel(t *testing.T) {
 	}
 }
 
+// TestStacksRawLog: run2-B's whole dmesg -r (gzip): 61 task: entries for
+// 59 tasks (zcat | grep -c task:), sh (pid 780, D) three times: the hung
+// task report, sysrq-w and sysrq-t.
+func TestStacksRawLog(t *testing.T) {
+	out, _, code := run(t, "", "stacks", "--from", bootsDir+"run2-B/dmesg-raw.txt.gz", "--top", "0")
+	for _, s := range []string{
+		"61 task stacks of 59 tasks from " + bootsDir + "run2-B/dmesg-raw.txt.gz, all states; 16 distinct stacks\n",
+		"\n3 stacks of 1 task (4.9%)  state D:3  comm sh (x3)\n    __schedule\n    schedule\n    direct_entry.cold [lkdtm]\n",
+	} {
+		if !strings.Contains(out, s) || code != 0 {
+			t.Errorf("code %d, no %q in\n%s", code, s, out)
+		}
+	}
+}
+
 func TestStacksBadInput(t *testing.T) {
 	tests := []struct {
 		args []string
