@@ -192,7 +192,8 @@ func writeStacksTable(w io.Writer, set *stackSet, groups, shown []kstack.Group) 
 		}
 	}
 	if len(shown) < len(groups) {
-		fmt.Fprintf(w, "\n... %d more distinct stacks (--top 0 shows all)\n", len(groups)-len(shown))
+		more := strings.TrimPrefix(plural(len(groups)-len(shown), "distinct stack"), strconv.Itoa(len(groups)-len(shown))+" ")
+		fmt.Fprintf(w, "\n... %d more %s (--top 0 shows all)\n", len(groups)-len(shown), more)
 	}
 }
 
