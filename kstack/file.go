@@ -105,25 +105,21 @@ func (f *File) report(rep *klog.Report, name string) {
 }
 
 // taskStacks returns the stacks of the tasks a sysrq or hung task report
-// printed: each trace under a "task:" line. A trace without one is a CPU's
-// backtrace (sysrq-l, NMI backtraces after a hung task), not a task's,
-// except in a hung task report of an older kernel, which prints the task as
-// "comm            D22600  3563      2 0x80000000" (sched_show_task: the
-// name padded to 15 characters, the state letter): the first trace after
-// that line is the task's, named by the title. The hung task detector
-// reports only tasks in uninterruptible sleep, state D.
+// printed: each trace under a "task:NAME state:S ... pid:N" line, or, from
+// kernels before 5.10, under the line sched_show_task printed instead
+// ("jbd2/sda-8      D22600  3563      2 0x80000000", see parseOldTask). A
+// trace under neither is a CPU's backtrace (sysrq-l, NMI backtraces after
+// a hung task), not a task's, and is left out: a garbled log gives no
+// stack rather than another task's.
 func taskStacks(rep *klog.Report, name string) []Stack {
 	var out []Stack
-	oldTask := oldHungTrace(rep)
 	for ti, tr := range rep.Traces {
 		s := Stack{Kind: KindTask, PID: -1, TID: -1, Source: sourceOf(rep, name, tr.Line)}
-		switch {
-		case tr.Task != nil:
+		if tr.Task != nil {
 			s.Comm, s.State, s.PID, s.TID = tr.Task.Comm, tr.Task.State, tr.Task.PID, tr.Task.PID
-		case ti == oldTask:
-			comm, pid, _ := hungTask(rep.Title)
-			s.Comm, s.State, s.PID, s.TID = comm, "D", pid, pid
-		default:
+		} else if task, ok := oldTaskBefore(rep, tr.Line); ok {
+			s.Comm, s.State, s.PID, s.TID = task.Comm, task.State, task.PID, task.PID
+		} else {
 			continue
 		}
 		s.Frames = traceFrames(rep, ti, 0, -1)
@@ -132,52 +128,42 @@ func taskStacks(rep *klog.Report, name string) []Stack {
 	return out
 }
 
-// oldHungTrace returns the index of the trace of a hung task report that
-// follows the older kernels' task line, -1 when there is none.
-func oldHungTrace(rep *klog.Report) int {
-	if rep.Kind != klog.KindHungTask {
-		return -1
-	}
-	comm, _, ok := hungTask(rep.Title)
-	if !ok {
-		return -1
-	}
-	if len(comm) > 15 {
-		comm = comm[:15]
-	}
-	prefix := comm + strings.Repeat(" ", 15-len(comm)) + " D"
-	for i, l := range rep.Lines {
-		if !strings.HasPrefix(l.Text, prefix) {
-			continue
+// oldTaskBefore finds the task line of an older kernel just above the label
+// line of a trace, across a "Workqueue:" line.
+func oldTaskBefore(rep *klog.Report, label int) (*klog.Task, bool) {
+	for i := label - 1; i >= 0 && i >= label-2; i-- {
+		text := rep.Lines[i].Text
+		if task, ok := parseOldTask(text); ok {
+			return task, true
 		}
-		for ti, tr := range rep.Traces {
-			if tr.Task == nil && tr.Line > i {
-				return ti
-			}
+		if !strings.HasPrefix(strings.TrimSpace(text), "Workqueue:") {
+			break
 		}
-		return -1
 	}
-	return -1
+	return nil, false
 }
 
-// hungTask reads "INFO: task NAME:PID blocked for more than N seconds."; the
-// name may itself contain colons.
-func hungTask(title string) (comm string, pid int, ok bool) {
-	rest, found := strings.CutPrefix(title, "INFO: task ")
-	if !found {
-		return "", 0, false
+// parseOldTask parses the task line of sched_show_task before Linux 5.10:
+// "%-15.15s %c" (the name cut or padded to 15 characters, a space, the
+// state letter), "  running task    " for a running task, then "%5lu %5d
+// %6d 0x%08lx": free stack, pid, parent pid, thread flags. Fields may run
+// together ("D22600").
+func parseOldTask(text string) (*klog.Task, bool) {
+	if len(text) < 17 || text[15] != ' ' || strings.IndexByte("RSDTtXZPIWK", text[16]) < 0 {
+		return nil, false
 	}
-	end := strings.Index(rest, " blocked for more than")
-	if end < 0 {
-		return "", 0, false
+	comm := strings.TrimRight(text[:15], " ")
+	f := strings.Fields(text[17:])
+	if comm == "" || len(f) < 4 || !strings.HasPrefix(f[len(f)-1], "0x") {
+		return nil, false
 	}
-	task := rest[:end]
-	colon := strings.LastIndexByte(task, ':')
-	if colon < 0 {
-		return "", 0, false
+	for _, num := range f[len(f)-4 : len(f)-1] {
+		if _, ok := atoi(num); !ok {
+			return nil, false
+		}
 	}
-	n, ok := atoi(task[colon+1:])
-	return task[:colon], n, ok
+	pid, _ := atoi(f[len(f)-3])
+	return &klog.Task{Comm: comm, State: text[16:17], PID: pid}, true
 }
 
 // traceFrames returns the frames of trace ti printed on lines [from, to)

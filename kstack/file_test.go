@@ -157,7 +157,8 @@ func TestHungTask(t *testing.T) {
 // TestHungTaskLogs: real hung task reports of the syzkaller logs. 349 (4.20)
 // prints its tasks the older way ("jbd2/sda-8      D22600  3563 ..."), four
 // tasks, the whole report twice (console, then the log again): the tasks by
-// grep -o 'INFO: task [^ ]*'. 550 is arm32 with a task: line: 23 frame lines
+// grep -o 'INFO: task [^ ]*'. 385 (5.1): five tasks of syz-executor013, by
+// grep -B1 'Call Trace:'. 550 is arm32 with a task: line: 23 frame lines
 // and the caller of the last (ret_fast_syscall). 235 is corrupted (two CPUs
 // interleaved, the task line after a "Call Trace:" of another task): no
 // stack rather than another task's.
@@ -170,6 +171,14 @@ func TestHungTaskLogs(t *testing.T) {
 	want := []string{"jbd2/sda-8:3563 D __schedule", "kworker/u12:5:1980 D __schedule", "syz-executor2:6677 D __schedule", "syz-executor2:6693 D __schedule"}
 	if !slices.Equal(got, append(want, want...)) {
 		t.Errorf("349: %q", got)
+	}
+	got = nil
+	for _, s := range readFixture(t, dir+"385").Stacks {
+		got = append(got, fmt.Sprintf("%s:%d %s", s.Comm, s.PID, s.State))
+	}
+	want = []string{"syz-executor013:7561 D", "syz-executor013:7563 D", "syz-executor013:7559 D", "syz-executor013:7565 D", "syz-executor013:7562 D"}
+	if !slices.Equal(got, append(want, want...)) {
+		t.Errorf("385: %q", got)
 	}
 	f := readFixture(t, dir+"550")
 	if len(f.Stacks) != 1 {
@@ -186,21 +195,30 @@ func TestHungTaskLogs(t *testing.T) {
 	}
 }
 
-func TestHungTaskTitle(t *testing.T) {
+// TestParseOldTask: task lines of kernels before 5.10. The first two are
+// real (crashlogs report/349 and 385); the running-task and the 3.x layout
+// with a PC are written from sched_show_task's format strings (no fixture
+// has them).
+func TestParseOldTask(t *testing.T) {
 	for _, tt := range []struct {
-		title string
-		comm  string
-		pid   int
-		ok    bool
+		text string
+		want string // "comm state pid", "" for not a task line
 	}{
-		{"INFO: task sh:780 blocked for more than 5 seconds.", "sh", 780, true},
-		{"INFO: task kworker/u4:1:54 blocked for more than 120 seconds.", "kworker/u4:1", 54, true},
-		{"INFO: task sh:x blocked for more than 5 seconds.", "sh", 0, false},
-		{"BUG: workqueue lockup - pool cpus=0", "", 0, false},
+		{"jbd2/sda-8      D22600  3563      2 0x80000000", "jbd2/sda-8 D 3563"},
+		{"syz-executor013 D29336  7561   7543 0x00000004", "syz-executor013 D 7561"},
+		{"init            R  running task        0     1      0 0x00000000", "init R 1"},
+		{"kworker/0:1     S ffff88003e263d88     0    12      2 0x00000000", "kworker/0:1 S 12"},
+		{"kworker/0:3     D", ""},
+		{"Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS", ""},
+		{"jbd2/sda-8      D22600  3563      x 0x80000000", ""},
+		{"               D22600  3563      2 0x80000000", ""},
 	} {
-		comm, pid, ok := hungTask(tt.title)
-		if ok != tt.ok || ok && (comm != tt.comm || pid != tt.pid) {
-			t.Errorf("hungTask(%q) = %q, %d, %v", tt.title, comm, pid, ok)
+		got := ""
+		if task, ok := parseOldTask(tt.text); ok {
+			got = fmt.Sprintf("%s %s %d", task.Comm, task.State, task.PID)
+		}
+		if got != tt.want {
+			t.Errorf("parseOldTask(%q) = %q, want %q", tt.text, got, tt.want)
 		}
 	}
 }
