@@ -112,7 +112,7 @@ func (a *app) runStacks(c *cobra.Command, o stacksOpts) error {
 		return err
 	}
 	if o.top < 0 || o.interval <= 0 || o.duration < 0 {
-		return usageErrorf("stacks: --top, --interval and --duration must be positive")
+		return usageErrorf("stacks: --top and --duration cannot be negative, and --interval must be more than 0")
 	}
 	var set *stackSet
 	if o.from != "" {
