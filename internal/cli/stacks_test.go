@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/pprof/profile"
@@ -293,5 +297,43 @@ func TestStacksLive(t *testing.T) {
 	}
 	if n := strings.Count(errs, "\n"); n > 1 {
 		t.Errorf("more than one warning: %q", errs)
+	}
+	// A task the kernel refuses even to root (here /proc/1 of the sandbox,
+	// when it is so): said once, with the reason.
+	if _, err := os.ReadFile("/proc/1/task/1/stack"); errors.Is(err, fs.ErrPermission) {
+		if !strings.HasPrefix(errs, "ksym: warning: the stacks of ") || !strings.Contains(errs, "the kernel's ptrace access check refused them even to root") {
+			t.Errorf("stderr %q", errs)
+		}
+	}
+}
+
+// TestStacksNotRoot runs ksym as nobody on this machine: the kernel shows
+// stacks to root only, which ksym says once, with what to do.
+func TestStacksNotRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to become nobody")
+	}
+	if _, err := os.ReadFile("/proc/self/stack"); err != nil {
+		t.Skipf("stacks not readable even as root: %v", err)
+	}
+	bin := buildKsym(t)
+	for dir := filepath.Dir(bin); dir != os.TempDir() && dir != "/"; dir = filepath.Dir(dir) { // t.TempDir's are 0700
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	cmd := exec.Command(bin, "stacks")
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("exit %v, stdout %q stderr %q", err, out.String(), errb.String())
+	}
+	e := errb.String()
+	if out.Len() != 0 || strings.Count(e, "\n") != 1 || !strings.HasPrefix(e, "ksym: no task stack could be read: open /proc/") ||
+		!strings.HasSuffix(e, "/stack: permission denied: the kernel shows task stacks to root only: run as root (sudo)\n") {
+		t.Errorf("stderr %q", e)
 	}
 }
