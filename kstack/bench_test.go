@@ -47,3 +47,26 @@ func BenchmarkAggregate(b *testing.B) {
 		Aggregate(f.Stacks)
 	}
 }
+
+// BenchmarkReadFileLargeDump reads one sysrq-t dump of 5,900 tasks: the
+// tasks of run2-B's dump (between its header line and "Sched Debug
+// Version") repeated 100 times, as a large machine prints them.
+func BenchmarkReadFileLargeDump(b *testing.B) {
+	dump := fixture.Read(b, fixture.Path(boots+"run2-B/dmesg-sysrq-t.txt"))
+	nl := bytes.IndexByte(dump, '\n') + 1
+	end := bytes.Index(dump, []byte("Sched Debug Version"))
+	end = bytes.LastIndexByte(dump[:end], '\n') + 1
+	data := append([]byte{}, dump[:nl]...)
+	for range 100 {
+		data = append(data, dump[nl:end]...)
+	}
+	data = append(data, dump[end:]...)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := ReadFile(bytes.NewReader(data), "b")
+		if err != nil || len(f.Stacks) != 5900 {
+			b.Fatalf("%v, %d stacks", err, len(f.Stacks))
+		}
+	}
+}

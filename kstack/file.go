@@ -20,10 +20,18 @@ type File struct {
 	// Ignored counts the reports of other kinds (oops, warnings...), whose
 	// stacks say where something failed, not where tasks wait.
 	Ignored map[string]int
+	// Truncated counts the reports cut at klog.DefaultMaxLines lines (a
+	// sysrq-t dump of some 5,000 tasks or more): the stacks printed after
+	// the cut are not in Stacks, nor is the last one before it, which may
+	// be cut short.
+	Truncated int
 }
 
 // maxLine is the longest line ReadFile reads; longer lines are cut.
 const maxLine = 64 << 10
+
+// maxReportLines is where klog cuts a report (a variable for the tests).
+var maxReportLines = klog.DefaultMaxLines
 
 // ReadFile reads the stacks of a file: /proc/PID/stack captures (see
 // ParseFrameLine for their layouts) and kernel log text with sysrq-t and
@@ -38,7 +46,7 @@ const maxLine = 64 << 10
 func ReadFile(r io.Reader, name string) (*File, error) {
 	f := &File{Used: map[string]int{}, Ignored: map[string]int{}}
 	caps := &captures{source: name}
-	var sp klog.Splitter
+	sp := klog.Splitter{MaxLines: maxReportLines}
 	emit := func(rep *klog.Report) {
 		if rep != nil {
 			f.report(rep, name)
@@ -89,12 +97,18 @@ func readLine(br *bufio.Reader) (string, error) {
 
 // report takes the stacks of one kernel report.
 func (f *File) report(rep *klog.Report, name string) {
+	if rep.Truncated {
+		f.Truncated++
+	}
 	var got []Stack
 	switch rep.Kind {
 	case klog.KindSysrq, klog.KindHungTask:
 		got = taskStacks(rep, name)
 	case klog.KindKmemleak:
 		got = leakStacks(rep, name)
+	}
+	if rep.Truncated && len(got) > 0 {
+		got = got[:len(got)-1] // its frames may go on past the cut
 	}
 	if len(got) == 0 {
 		f.Ignored[string(rep.Kind)]++
@@ -113,6 +127,7 @@ func (f *File) report(rep *klog.Report, name string) {
 // stack rather than another task's.
 func taskStacks(rep *klog.Report, name string) []Stack {
 	var out []Stack
+	byTrace := framesByTrace(rep)
 	for ti, tr := range rep.Traces {
 		s := Stack{Kind: KindTask, PID: -1, TID: -1, Source: sourceOf(rep, name, tr.Line)}
 		if tr.Task != nil {
@@ -122,7 +137,7 @@ func taskStacks(rep *klog.Report, name string) []Stack {
 		} else {
 			continue
 		}
-		s.Frames = traceFrames(rep, ti, 0, -1)
+		s.Frames = traceFrames(rep, byTrace[ti], 0, -1)
 		out = append(out, s)
 	}
 	return out
@@ -166,24 +181,37 @@ func parseOldTask(text string) (*klog.Task, bool) {
 	return &klog.Task{Comm: comm, State: text[16:17], PID: pid}, true
 }
 
-// traceFrames returns the frames of trace ti printed on lines [from, to)
-// of the report (to < 0: to the end), without the frames ReadFile leaves
-// out. An arm32 line "[<pc>] (f) from [<lr>] (g+0x1/0x2)" gives f; its
-// caller g is the function of the next line, except after the last line.
-func traceFrames(rep *klog.Report, ti, from, to int) []Frame {
+// framesByTrace returns the indices in rep.Frames of each trace's frames.
+func framesByTrace(rep *klog.Report) [][]int {
+	out := make([][]int, len(rep.Traces))
+	for i := range rep.Frames {
+		if t := rep.Frames[i].Trace; t >= 0 && t < len(out) {
+			out[t] = append(out[t], i)
+		}
+	}
+	return out
+}
+
+// traceFrames returns the frames rep.Frames[idx] (those of one trace)
+// printed on lines [from, to) of the report (to < 0: to the end), without
+// the frames ReadFile leaves out. An arm32 line "[<pc>] (f) from [<lr>]
+// (g+0x1/0x2)" gives f; its caller g is the function of the next line,
+// except after the last line.
+func traceFrames(rep *klog.Report, idx []int, from, to int) []Frame {
 	out := []Frame{}
 	var last *klog.Frame // the caller printed with the last frame (arm32)
-	for _, kf := range rep.Frames {
-		if kf.Trace != ti || kf.Line < from || to >= 0 && kf.Line >= to {
+	for _, i := range idx {
+		kf := &rep.Frames[i]
+		if kf.Line < from || to >= 0 && kf.Line >= to {
 			continue
 		}
 		if kf.Kind != klog.FrameTrace || kf.User || !kf.Reliable || kf.Inline {
 			continue
 		}
-		if kf.Name == "" && endMarker(rep, &kf) {
+		if kf.Name == "" && endMarker(rep, kf) {
 			continue
 		}
-		out = append(out, frameOf(&kf))
+		out = append(out, frameOf(kf))
 		last = kf.From
 	}
 	if last != nil { // arm32: the last line's caller is printed on no line of its own
@@ -230,6 +258,7 @@ func sourceOf(rep *klog.Report, name string, line int) string {
 // frames of its "backtrace:" up to the next object.
 func leakStacks(rep *klog.Report, name string) []Stack {
 	var out []Stack
+	byTrace := framesByTrace(rep)
 	for i := 0; i < len(rep.Lines); i++ {
 		size, ok := leakSize(rep.Lines[i].Text)
 		if !ok {
@@ -249,8 +278,8 @@ func leakStacks(rep *klog.Report, name string) []Stack {
 				break
 			}
 		}
-		for ti := range rep.Traces {
-			s.Frames = append(s.Frames, traceFrames(rep, ti, i, next)...)
+		for _, idx := range byTrace {
+			s.Frames = append(s.Frames, traceFrames(rep, idx, i, next)...)
 		}
 		out = append(out, s)
 		i = next - 1

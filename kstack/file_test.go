@@ -137,6 +137,19 @@ func TestSysrqDumps(t *testing.T) {
 	}
 }
 
+// TestTruncatedReport: a report cut at klog's line limit (here lowered to
+// 300) keeps the tasks before the cut but the last, which may be cut short:
+// head -300 dmesg-sysrq-t.txt | grep -c task: gives 25 (run2-B's dump
+// begins at its first line).
+func TestTruncatedReport(t *testing.T) {
+	defer func(n int) { maxReportLines = n }(maxReportLines)
+	maxReportLines = 300
+	f := readFixture(t, boots+"run2-B/dmesg-sysrq-t.txt")
+	if len(f.Stacks) != 24 || f.Truncated != 1 {
+		t.Errorf("%d stacks, %d truncated", len(f.Stacks), f.Truncated)
+	}
+}
+
 // TestHungTask: the hung task report of run2-B, by hand from the file: sh,
 // pid 780, state D, the frames without the four "? " ones.
 func TestHungTask(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ksym-dev/ksym/input"
+	"github.com/ksym-dev/ksym/klog"
 	"github.com/ksym-dev/ksym/kstack"
 	"github.com/ksym-dev/ksym/machine"
 	"github.com/spf13/cobra"
@@ -184,6 +185,9 @@ func (a *app) stacksFromFile(o stacksOpts, states string) (*stackSet, error) {
 		set.kind, set.stacks = kstack.KindLeak, leaks
 	} else if len(leaks) > 0 {
 		set.warnings = append(set.warnings, fmt.Sprintf("%s also has %d kmemleak objects: --leaks ranks them", name, len(leaks)))
+	}
+	if file.Truncated > 0 {
+		set.warnings = append(set.warnings, fmt.Sprintf("%s: %s longer than %d lines cut there: the stacks printed after the cut are not counted", name, plural(file.Truncated, "report"), klog.DefaultMaxLines))
 	}
 	if len(file.Stacks) == 0 {
 		set.warnings = append(set.warnings, fmt.Sprintf("%s has no task stacks and no leaks: ksym stacks reads /proc/PID/stack captures, sysrq-t and sysrq-w dumps, hung task and kmemleak reports%s", name, ignored(file.Ignored)))
