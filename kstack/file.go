@@ -21,7 +21,7 @@ type File struct {
 	// stacks say where something failed, not where tasks wait.
 	Ignored map[string]int
 	// Truncated counts the reports cut at klog.DefaultMaxLines lines (a
-	// sysrq-t dump of some 5,000 tasks or more): the stacks printed after
+	// sysrq-t dump of about 8,000 tasks or more): the stacks printed after
 	// the cut are not in Stacks, nor is the last one before it, which may
 	// be cut short.
 	Truncated int
@@ -33,10 +33,16 @@ const maxLine = 64 << 10
 // maxReportLines is where klog cuts a report (a variable for the tests).
 var maxReportLines = klog.DefaultMaxLines
 
-// ReadFile reads the stacks of a file: /proc/PID/stack captures (see
-// ParseFrameLine for their layouts) and kernel log text with sysrq-t and
-// sysrq-w dumps, hung task reports and kmemleak reports, in any mix.
-// name is used in Stack.Source. It fails only when r fails.
+// ReadFile reads the stacks of a file: /proc/PID/stack captures and kernel
+// log text with sysrq-t and sysrq-w dumps, hung task reports and kmemleak
+// reports, in any mix. name is used in Stack.Source. It fails only when r
+// fails.
+//
+// A capture is a run of frame lines (ParseFrameLine) at the start of their
+// lines, as "cat /proc/PID/stack" prints them; "PATH:" before each (grep -H
+// over several files) or a "==> PATH <==" line before each file (head, tail)
+// separates the captures, and a path /proc/PID/stack or
+// /proc/PID/task/TID/stack gives the ids. Any other line ends a capture.
 //
 // Frames are taken as the kernel printed them. Left out: "? " frames (stale
 // return addresses the unwinder cannot vouch for, which differ between
