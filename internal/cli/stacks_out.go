@@ -312,8 +312,9 @@ func writeStacksJSON(w io.Writer, set *stackSet, groups, shown []kstack.Group) {
 
 // writePprof writes the stacks as a pprof profile: one sample per task
 // name, state and stack, with the functions as locations (innermost first,
-// pprof's order) and "comm" and "state" labels. Leaks have two values,
-// objects and bytes.
+// pprof's order; named "func [mod]" for module functions, as in the other
+// outputs, the module also as the file name) and "comm" and "state" labels.
+// Leaks have two values, objects and bytes.
 func writePprof(w io.Writer, set *stackSet) error {
 	p := &profile.Profile{
 		SampleType: []*profile.ValueType{{Type: "stacks", Unit: "count"}},
@@ -327,16 +328,19 @@ func writePprof(w io.Writer, set *stackSet) error {
 		p.DurationNanos = set.elapsed.Nanoseconds()
 	}
 	locs := map[string]*profile.Location{}
-	location := func(name, module string) *profile.Location {
-		key := name + "\x00" + module
+	location := func(f kstack.Frame) *profile.Location {
+		key := f.Func()
 		if l, ok := locs[key]; ok {
 			return l
 		}
-		file := module
+		file, system := f.Module, f.Name
 		if file == "" {
 			file = "vmlinux"
 		}
-		fn := &profile.Function{ID: uint64(len(p.Function) + 1), Name: name, SystemName: name, Filename: file}
+		if system == "" {
+			system = key
+		}
+		fn := &profile.Function{ID: uint64(len(p.Function) + 1), Name: key, SystemName: system, Filename: file}
 		l := &profile.Location{ID: uint64(len(p.Location) + 1), Mapping: p.Mapping[0], Line: []profile.Line{{Function: fn}}}
 		p.Function = append(p.Function, fn)
 		p.Location = append(p.Location, l)
@@ -353,14 +357,10 @@ func writePprof(w io.Writer, set *stackSet) error {
 				sm.Label["state"] = []string{s.State}
 			}
 			for _, f := range s.Frames {
-				name := f.Name
-				if name == "" {
-					name = f.Func()
-				}
-				sm.Location = append(sm.Location, location(name, f.Module))
+				sm.Location = append(sm.Location, location(f))
 			}
 			if len(s.Frames) == 0 {
-				sm.Location = append(sm.Location, location(noStack, ""))
+				sm.Location = append(sm.Location, location(kstack.Frame{Name: noStack}))
 			}
 			samples[key] = sm
 			p.Sample = append(p.Sample, sm)

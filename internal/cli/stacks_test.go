@@ -168,11 +168,10 @@ func TestStacksPprof(t *testing.T) {
 		total += s.Value[0]
 		if s.Label["state"][0] == "D" {
 			for _, l := range s.Location {
-				name := l.Line[0].Function.Name
-				if f := l.Line[0].Function.Filename; f != "vmlinux" {
-					name += " [" + f + "]"
-				}
-				dTask = append(dTask, name)
+				dTask = append(dTask, l.Line[0].Function.Name)
+			}
+			if f := s.Location[2].Line[0].Function; f.Filename != "lkdtm" || f.SystemName != "direct_entry.cold" {
+				t.Errorf("module function %+v", f)
 			}
 			if s.Label["comm"][0] != "sh" || s.Value[0] != 1 {
 				t.Errorf("D sample %+v", s)
