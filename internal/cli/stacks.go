@@ -240,7 +240,7 @@ func (a *app) stacksLive(ctx context.Context, o stacksOpts, states string) (*sta
 	set := &stackSet{kind: kstack.KindTask, source: "live", stacks: res.Stacks, rounds: res.Rounds, elapsed: res.Elapsed, states: states}
 	if res.Denied > 0 {
 		msg := deniedAdvice(res.DeniedErr)
-		if len(res.Stacks) == 0 && res.Filtered == 0 {
+		if len(res.Stacks) == 0 { // every stack it tried to read was refused
 			return nil, &exitError{code: ExitUsage, err: fmt.Errorf("no task stack could be read: %s", msg)}
 		}
 		set.warnings = append(set.warnings, fmt.Sprintf("the stacks of %s could not be read and are left out: %s", plural(res.Denied, "task"), msg))
