@@ -111,6 +111,7 @@ const rootExample = `  ksym addr ffffffffc09e64a5
   ksym info vfs_write
   ksym stats --top 20 --json
   ksym --kallsyms kallsyms.txt.gz decode crash.txt
+  sudo ksym stacks --duration 5s --svg stuck.svg
   sudo ksym snapshot save -o web-7.ksnap
   ksym diff old.ksnap new.ksnap`
 
@@ -144,6 +145,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newModcheckCmd(),
 		a.newMemCmd(),
 		a.newDecodeCmd(),
+		a.newStacksCmd(),
 		a.newDiffCmd(),
 		a.newSnapshotCmd(),
 		a.newCacheCmd(),
