@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/ksym-dev/ksym/decode"
 	"github.com/ksym-dev/ksym/input"
@@ -101,6 +103,10 @@ type decodeRun struct {
 	ident    *tableIdentity // the table's kernel, checked against the log
 	reports  int
 	mismatch bool
+	read     int       // inputs read to their end
+	failed   bool      // an input could not be read
+	held     heldLines // lines read and not printed yet
+	cutSaid  bool      // a cut line of this input was warned about
 }
 
 func (a *app) runDecode(o decodeOpts, args []string) error {
@@ -121,12 +127,21 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 	if opts.Modules, err = a.loadModules(o.modules); err != nil {
 		return err
 	}
-	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout), multi: len(args) > 1, ident: ident}
+	paths, walkErrs := inputFiles(args)
+	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout), ident: ident,
+		multi: len(paths) > 1 || len(paths) < len(args) || len(walkErrs) > 0}
 	run.print = printer{out: run.out, pal: palette{on: color}}
-	for _, path := range args {
+	for _, err := range walkErrs {
+		run.inputError(err)
+	}
+	for _, path := range paths {
 		if err := run.file1(path); err != nil {
-			run.out.Flush()
-			return err
+			var ie *inputError
+			if !errors.As(err, &ie) {
+				run.out.Flush()
+				return err
+			}
+			run.inputError(ie.err)
 		}
 	}
 	if err := run.out.Flush(); err != nil {
@@ -225,6 +240,11 @@ func (a *app) loadModules(path string) ([]decode.Module, error) {
 // status is the exit status after every input was decoded.
 func (run *decodeRun) status() error {
 	switch {
+	case run.failed && run.reports == 0 && run.read > 0:
+		fmt.Fprintf(run.a.stderr, "ksym: decode: no kernel report found in the inputs that could be read\n")
+		return &exitError{code: ExitUsage}
+	case run.failed:
+		return &exitError{code: ExitUsage}
 	case run.reports == 0:
 		return &exitError{code: ExitNotFound, err: fmt.Errorf("decode: no kernel report found")}
 	case run.mismatch:
@@ -233,76 +253,81 @@ func (run *decodeRun) status() error {
 	return nil
 }
 
-// file1 decodes one input, printing each report as it ends.
+// file1 decodes one input, printing each report as it ends. Errors of the
+// input are *inputError.
 func (run *decodeRun) file1(path string) error {
-	r, name, err := run.open(path)
+	r, name, live, err := run.open(path)
 	if err != nil {
-		return &exitError{code: ExitUsage, err: fileAdvice(err)}
+		return &inputError{err}
 	}
 	defer r.Close()
-	run.file = name
-	tee := &lineTee{r: r}
-	if !run.o.summary && !run.a.json {
-		tee.spill = run.passThrough
-	}
+	run.file, run.cutSaid = name, false
 	run.split = &klog.Splitter{}
-	err = klog.ScanWith(tee, run.split, func(rep *klog.Report) error {
-		return run.report(rep, tee)
-	})
-	if err != nil {
-		return &exitError{code: ExitUsage, err: fileAdvice(fmt.Errorf("%s: %w", name, err))}
+	sc := &klog.Scanner{Splitter: run.split, Report: run.report, Line: run.line}
+	if live {
+		sc.IdleAfter, sc.Idle = idleFlush, run.idle
 	}
-	lines := tee.upTo(-1)
-	if tee.spill != nil {
-		run.print.print(lines, -1)
+	err = sc.Scan(r)
+	if run.annotated() {
+		run.print.print(run.held.take(-1), -1)
 	}
+	var oe *outputError
+	switch {
+	case errors.As(err, &oe):
+		return oe.err
+	case err != nil:
+		return &inputError{fmt.Errorf("%s: %w", name, err)}
+	}
+	run.read++
 	return nil
 }
 
-// passThrough prints a line that is in no report.
-func (run *decodeRun) passThrough(l rawLine) {
-	run.out.WriteString(l.text)
-	run.out.WriteByte('\n')
-}
-
-// open opens an input, "-" being this invocation's standard input.
-func (run *decodeRun) open(path string) (io.ReadCloser, string, error) {
+// open opens an input, "-" being this invocation's standard input, and
+// tells whether it is live: not a regular file (a pipe, a terminal, a
+// character device such as /dev/kmsg), so that it may pause.
+func (run *decodeRun) open(path string) (io.ReadCloser, string, bool, error) {
 	if path != input.Stdin {
+		st, err := os.Stat(path)
+		live := err == nil && !st.Mode().IsRegular()
 		r, err := input.Open(path)
-		return r, path, err
+		return r, path, live, err
+	}
+	f, live := run.a.stdin.(*os.File)
+	if live {
+		st, err := f.Stat()
+		live = err == nil && !st.Mode().IsRegular()
 	}
 	r, err := input.NewReader(run.a.stdin)
 	if err != nil {
-		return nil, "standard input", fmt.Errorf("standard input: %w", err)
+		return nil, "standard input", false, fmt.Errorf("standard input: %w", err)
 	}
-	return r, "standard input", nil
+	return r, "standard input", live, nil
 }
 
 // report decodes and prints one report.
-func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
+func (run *decodeRun) report(rep *klog.Report) error {
 	res := run.dec.Decode(rep)
 	run.reports++
 	run.mismatch = run.mismatch || res.Mismatch || len(res.Warnings) > 0
 	for _, w := range res.Warnings {
-		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
+		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, clipEcho(w))
 	}
 	for _, w := range run.ident.check(rep) {
 		run.mismatch = true
-		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
+		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, clipEcho(w))
 	}
 	switch {
 	case run.a.json:
-		tee.upTo(lastNum(rep)) // the lines are not printed
-		return writeJSONLine(run.out, reportJSON(run.file, firstNum(rep), lastNum(rep), res))
+		if err := writeJSONLine(run.out, reportJSON(run.file, firstNum(rep), lastNum(rep), res)); err != nil {
+			return &outputError{err}
+		}
 	case run.o.summary:
-		tee.upTo(lastNum(rep))
 		run.summaryLine(rep, res)
 	default:
 		run.print.add(rep, res)
-		lim := run.print.limit(run.split.Oldest())
-		run.print.print(tee.upTo(lim), lim)
+		run.printUpTo(run.held.last())
 	}
-	return run.out.Flush()
+	return run.flush()
 }
 
 // firstNum is the line number of a report's first line.
