@@ -35,13 +35,14 @@ func (s Summary) Signature() Signature {
 	return Signature{Kind: s.Kind, Title: maskNumbers(s.Title)}
 }
 
-// String reads "kind in func", or "kind: title" when there is no function.
+// String reads "kind in func", or `kind "title"` when there is no
+// function.
 func (g Signature) String() string {
 	switch {
 	case g.Func != "":
 		return string(g.Kind) + " in " + g.Func
 	case g.Title != "":
-		return string(g.Kind) + ": " + g.Title
+		return string(g.Kind) + ` "` + g.Title + `"`
 	}
 	return string(g.Kind)
 }

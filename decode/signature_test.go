@@ -28,9 +28,9 @@ func TestSignature(t *testing.T) {
 		{Summary{Kind: klog.KindKASAN, GuiltyFunc: "hid_parser.llvm.4210786"},
 			Signature{Kind: klog.KindKASAN, Func: "hid_parser"}, "kasan in hid_parser"},
 		{Summary{Kind: klog.KindPanic, Title: "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000009"},
-			Signature{Kind: klog.KindPanic, Title: "Kernel panic - not syncing: Attempted to kill init! exitcode=N"}, "panic: Kernel panic - not syncing: Attempted to kill init! exitcode=N"},
+			Signature{Kind: klog.KindPanic, Title: "Kernel panic - not syncing: Attempted to kill init! exitcode=N"}, `panic "Kernel panic - not syncing: Attempted to kill init! exitcode=N"`},
 		{Summary{Kind: klog.KindBUG, Title: "BUG: Bad rss-counter state mm:00000000a1b2c3d4 type:MM_ANONPAGES val:1 on CPU#3 amd64 ext4"},
-			Signature{Kind: klog.KindBUG, Title: "BUG: Bad rss-counter state mm:N type:MM_ANONPAGES val:N on CPU#N amd64 ext4"}, "bug: BUG: Bad rss-counter state mm:N type:MM_ANONPAGES val:N on CPU#N amd64 ext4"},
+			Signature{Kind: klog.KindBUG, Title: "BUG: Bad rss-counter state mm:N type:MM_ANONPAGES val:N on CPU#N amd64 ext4"}, `bug "BUG: Bad rss-counter state mm:N type:MM_ANONPAGES val:N on CPU#N amd64 ext4"`},
 		{Summary{Kind: klog.KindRCUStall}, Signature{Kind: klog.KindRCUStall}, "rcu-stall"},
 	}
 	for _, tc := range tests {

@@ -67,6 +67,7 @@ type decodeOpts struct {
 	systemMap string
 	modules   string
 	summary   bool
+	group     bool
 	color     string
 	noColor   bool
 }
@@ -85,6 +86,7 @@ func (a *app) newDecodeCmd() *cobra.Command {
 	c.Flags().StringVar(&o.systemMap, "system-map", "", "read link-time addresses from the System.map `FILE` and find the KASLR slide from the log")
 	c.Flags().StringVar(&o.modules, "modules", "", "read the modules' places from `FILE`, a saved /proc/modules of the crashed boot")
 	c.Flags().BoolVar(&o.summary, "summary", false, "print one line per report")
+	c.Flags().BoolVar(&o.group, "group", false, "count the reports of all inputs by signature (kind and guilty function): one line per bucket, the largest first")
 	c.Flags().StringVar(&o.color, "color", "auto", "colour the annotated log `WHEN`: auto (on a terminal, unless NO_COLOR is set), always, never")
 	c.Flags().BoolVar(&o.noColor, "no-color", false, "do not colour the output")
 	return c
@@ -103,10 +105,11 @@ type decodeRun struct {
 	ident    *tableIdentity // the table's kernel, checked against the log
 	reports  int
 	mismatch bool
-	read     int       // inputs read to their end
-	failed   bool      // an input could not be read
-	held     heldLines // lines read and not printed yet
-	cutSaid  bool      // a cut line of this input was warned about
+	read     int            // inputs read to their end
+	failed   bool           // an input could not be read
+	held     heldLines      // lines read and not printed yet
+	groups   decode.Buckets // --group
+	cutSaid  bool           // a cut line of this input was warned about
 }
 
 func (a *app) runDecode(o decodeOpts, args []string) error {
@@ -142,6 +145,11 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 				return err
 			}
 			run.inputError(ie.err)
+		}
+	}
+	if o.group {
+		if err := run.printGroups(); err != nil {
+			return err
 		}
 	}
 	if err := run.out.Flush(); err != nil {
@@ -317,6 +325,8 @@ func (run *decodeRun) report(rep *klog.Report) error {
 		fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, clipEcho(w))
 	}
 	switch {
+	case run.o.group:
+		run.groups.Add(res.Summary, decode.Place{File: run.file, Line: firstNum(rep)})
 	case run.a.json:
 		if err := writeJSONLine(run.out, reportJSON(run.file, firstNum(rep), lastNum(rep), res)); err != nil {
 			return &outputError{err}

@@ -48,8 +48,9 @@ func (run *decodeRun) flush() error {
 	return nil
 }
 
-// annotated reports whether the log is printed (not --summary or --json).
-func (run *decodeRun) annotated() bool { return !run.o.summary && !run.a.json }
+// annotated reports whether the log is printed (not --summary, --json or
+// --group).
+func (run *decodeRun) annotated() bool { return !run.o.summary && !run.a.json && !run.o.group }
 
 // line takes a line read, before the Splitter does: it prints the lines no
 // report still open may hold, and holds this one.
