@@ -134,9 +134,11 @@ func (sp *Splitter) open() *stream {
 	for _, st := range sp.streams {
 		st.stale = st.stale || st.ended
 	}
-	st := &stream{}
+	var st *stream
 	if n := len(sp.spare); n > 0 {
 		st, sp.spare = sp.spare[n-1], sp.spare[:n-1]
+	} else {
+		st = &stream{}
 	}
 	*st = stream{max: sp.MaxLines, maxBytes: sp.MaxBytes, ctx: st.ctx[:0], buf: st.buf[:0], regs: st.regs[:0],
 		lines: st.lines[:0], frames: st.frames[:0]}

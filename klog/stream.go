@@ -188,6 +188,9 @@ func (lr *lineReader) next() (string, bool, error) {
 			lr.skip = lr.skip && !errors.Is(err, io.EOF)
 			return "", false, err
 		}
+		if err == nil && len(lr.part) == 0 && len(chunk) <= MaxLineLength+1 {
+			return string(chunk[:len(chunk)-1]), false, nil // a whole line at once
+		}
 		room := MaxLineLength - len(lr.part)
 		if len(bytes.TrimSuffix(chunk, []byte{'\n'})) > room {
 			line := string(lr.part) + string(chunk[:room])
