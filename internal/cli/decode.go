@@ -44,22 +44,37 @@ from its base: a System.map has no module symbols), and the modules of a
 kallsyms table are checked against it (a warning if they are from another
 boot).
 
+Inputs: files (compressed or not), directories (every file under them, in
+lexical order, hidden ones left out), or standard input.
+
 Output: the report lines with the decoded facts appended, then a summary of
 each report (kind, title, guilty frame, task, taint in words, what is
 uncertain). On a terminal the annotations are coloured (--color, --no-color,
 NO_COLOR). --summary prints one tab-separated line per report; --json one
-JSON object per report (JSON Lines, schema in docs/decode.md). Reports are
-printed as soon as they end, so ksym decode works as a filter; reports of
-different tasks printed at the same time are told apart by printk caller id.
+JSON object per report (JSON Lines, schema in docs/decode.md). --group
+counts the reports of all inputs by signature (kind and guilty function,
+without offsets, addresses, PIDs or kernel versions): count, signature,
+kernels, first and last FILE:LINE per bucket, the largest first (with
+--json, one object per bucket).
+
+ksym decode works as a filter (dmesg -w | ksym decode): lines outside
+reports are printed as they come, each report as soon as it ends, and when
+a pipe, a terminal or /dev/kmsg stays silent for 200 ms, what was read is
+printed, a report whose end has not come yet as far as it goes (its summary
+follows when it ends). Reports of different tasks printed at the same time
+are told apart by printk caller id. Lines longer than 64 KiB are cut, and
+reports longer than 100000 lines or 16 MiB, so memory stays bounded.
 
 Exit status: 0 decoded, 1 no report found or the table does not match the
-log, 2 usage or input error.`
+log, 2 usage or input error (an input that cannot be read is reported and
+the others are still decoded).`
 
 const decodeExample = `  ksym decode --kallsyms kallsyms.txt.gz oops.txt
   dmesg | ksym decode
   journalctl -k -b -1 | ksym decode --system-map /boot/System.map-$(uname -r)
   ksym decode --system-map System.map --modules modules.txt console.log
   ksym decode --summary --kallsyms kallsyms.txt.gz logs/*.txt
+  ksym decode --group --kallsyms kallsyms.txt.gz crashes/
   ksym decode --json --kallsyms kallsyms.txt.gz oops.txt | jq .summary.title`
 
 // decodeOpts are the flags of ksym decode.
