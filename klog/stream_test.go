@@ -441,3 +441,34 @@ func TestScannerIdle(t *testing.T) {
 		t.Errorf("at the end: %d lines (%q), %d reports", len(lines), lines[len(lines)-1], len(reps))
 	}
 }
+
+// TestScannerIdleLeavesNoGoroutine: when Idle fails, Scan returns its error
+// only once the read in progress has returned, so that no goroutine of its
+// own is left running; the goroutines are as many as before. (The count is
+// polled for up to 10 s: the reading goroutine exits just after handing
+// over its result.)
+func TestScannerIdleLeavesNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	pr, pw := io.Pipe()
+	errStop := fmt.Errorf("stop")
+	sc := Scanner{Report: func(*Report) error { return nil }, IdleAfter: 20 * time.Millisecond,
+		Idle: func() error { return errStop }}
+	done := make(chan error, 1)
+	go func() { done <- sc.Scan(pr) }()
+	io.WriteString(pw, "a line\n")
+	select {
+	case err := <-done:
+		t.Fatalf("Scan returned %v while its read was in progress", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	pw.Close()
+	if err := <-done; err != errStop {
+		t.Fatalf("Scan returned %v, want %v", err, errStop)
+	}
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after Scan, %d before", n, before)
+	}
+}
