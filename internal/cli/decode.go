@@ -150,7 +150,7 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 		multi: len(paths) > 1 || len(paths) < len(args) || len(walkErrs) > 0}
 	run.print = printer{out: run.out, pal: palette{on: color}}
 	for _, err := range walkErrs {
-		run.inputError(err)
+		run.reportInputError(err)
 	}
 	for _, path := range paths {
 		if err := run.file1(path); err != nil {
@@ -159,7 +159,7 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 				run.out.Flush()
 				return err
 			}
-			run.inputError(ie.err)
+			run.reportInputError(ie.err)
 		}
 	}
 	if o.group {

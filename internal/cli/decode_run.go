@@ -32,9 +32,9 @@ type outputError struct{ err error }
 
 func (e *outputError) Error() string { return e.err.Error() }
 
-// inputError reports an input that cannot be read; the others are still
+// reportInputError reports an input that cannot be read; the others are still
 // decoded, and the exit status is 2.
-func (run *decodeRun) inputError(err error) {
+func (run *decodeRun) reportInputError(err error) {
 	run.out.Flush()
 	run.failed = true
 	fmt.Fprintf(run.a.stderr, "ksym: %s\n", clipEcho(fileAdvice(err).Error()))
