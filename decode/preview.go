@@ -9,6 +9,10 @@ import "github.com/ksym-dev/ksym/klog"
 // Decode would give now; a caller that shows them should not show Decode's
 // again.
 func (d *Decoder) Preview(r *klog.Report) *Result {
+	// A copy of the Decoder decodes: what it learns stays in the copy.
+	// State kept across reports must therefore be values, or maps and
+	// slices copied here, or built whole once (tableMods); TestPreview
+	// checks that the original still gives its warning.
 	cp := *d
 	cp.buf = nil
 	return cp.Decode(r)
