@@ -67,20 +67,20 @@ func (sc *Scanner) Scan(r io.Reader) error {
 		src = idle
 	}
 	lr := lineReader{br: bufio.NewReaderSize(src, 64<<10)}
-	for num := 1; ; num++ {
+	for num := 0; ; {
 		raw, cut, err := lr.next()
 		switch {
 		case errors.Is(err, errIdle):
 			if err := sc.Idle(); err != nil {
 				return err
 			}
-			num--
 			continue
 		case errors.Is(err, io.EOF) && raw == "" && !cut:
 			return sc.flush()
 		case err != nil && !errors.Is(err, io.EOF):
 			return err
 		}
+		num++
 		if err := sc.push(raw, cut, num); err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func (sp *Splitter) Partial() []*Report {
 // not come when the input falls idle.
 type lineReader struct {
 	br   *bufio.Reader
-	part []byte // the start of a line read before the input fell idle
+	part []byte // the start of the line being read, across full buffers and silences
 	skip bool   // the line being read was returned cut: drop the rest of it
 }
 
