@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -405,7 +406,12 @@ func TestScannerIdle(t *testing.T) {
 		Line:      func(l Line) error { lines = append(lines, l.Text); return nil },
 		IdleAfter: 50 * time.Millisecond,
 	}
+	seen := 0 // lines when Idle was last called
 	sc.Idle = func() error {
+		if len(lines) == seen {
+			return nil // a silence before the test wrote (a loaded machine)
+		}
+		seen = len(lines)
 		var b strings.Builder
 		fmt.Fprintf(&b, "%d lines", len(lines))
 		for _, p := range sc.Splitter.Partial() {
@@ -442,28 +448,62 @@ func TestScannerIdle(t *testing.T) {
 	}
 }
 
-// TestScannerIdleLeavesNoGoroutine: when Idle fails, Scan returns its error
-// only once the read in progress has returned, so that no goroutine of its
-// own is left running; the goroutines are as many as before. (The count is
-// polled for up to 10 s: the reading goroutine exits just after handing
-// over its result.)
+// gateReader returns one line, then blocks its next Read until gate is
+// closed, and ends.
+type gateReader struct {
+	line    string
+	gate    chan struct{}
+	blocked atomic.Bool // a Read waits at the gate
+}
+
+func (r *gateReader) Read(p []byte) (int, error) {
+	if r.line != "" {
+		n := copy(p, r.line)
+		r.line = r.line[n:]
+		return n, nil
+	}
+	r.blocked.Store(true)
+	<-r.gate
+	r.blocked.Store(false)
+	return 0, io.EOF
+}
+
+// TestScannerIdleLeavesNoGoroutine: when Idle fails while a read is in
+// progress, Scan returns its error only once that read has returned, so
+// that no goroutine of its own is left running; the goroutines are as many
+// as before. (The count is polled for up to 10 s: the reading goroutine
+// exits just after handing over its result.)
 func TestScannerIdleLeavesNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
-	pr, pw := io.Pipe()
+	r := &gateReader{line: "a line\n", gate: make(chan struct{})}
 	errStop := fmt.Errorf("stop")
+	failed := make(chan struct{})
 	sc := Scanner{Report: func(*Report) error { return nil }, IdleAfter: 20 * time.Millisecond,
-		Idle: func() error { return errStop }}
+		Idle: func() error {
+			if !r.blocked.Load() {
+				return nil // a silence before the first line (a loaded machine)
+			}
+			close(failed)
+			return errStop
+		}}
 	done := make(chan error, 1)
-	go func() { done <- sc.Scan(pr) }()
-	io.WriteString(pw, "a line\n")
+	go func() { done <- sc.Scan(r) }()
+	select {
+	case <-failed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Idle not called while the read waited")
+	}
 	select {
 	case err := <-done:
 		t.Fatalf("Scan returned %v while its read was in progress", err)
-	case <-time.After(500 * time.Millisecond):
+	case <-time.After(200 * time.Millisecond):
 	}
-	pw.Close()
+	close(r.gate)
 	if err := <-done; err != errStop {
 		t.Fatalf("Scan returned %v, want %v", err, errStop)
+	}
+	if r.blocked.Load() {
+		t.Error("Scan returned while its read was in progress")
 	}
 	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
