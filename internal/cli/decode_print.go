@@ -73,6 +73,7 @@ type printer struct {
 	out     *bufio.Writer
 	pal     palette
 	notes   map[int][]note // annotations by line number, until printed
+	first   int            // no line before it has annotations
 	pending []pendingSummary
 }
 
@@ -89,6 +90,9 @@ func (p *printer) add(rep *klog.Report, res *decode.Result) {
 func (p *printer) annotate(rep *klog.Report, res *decode.Result, guilty bool) {
 	if p.notes == nil {
 		p.notes = map[int][]note{}
+	}
+	if n := len(rep.Lines); n > 0 && (len(p.notes) == 0 || rep.Lines[0].Num < p.first) {
+		p.first = rep.Lines[0].Num
 	}
 	g := res.Summary.GuiltyIndex
 	if !guilty {
@@ -121,19 +125,31 @@ func (p *printer) print(lines []rawLine, lim int) {
 	}
 	p.annotated(lines)
 	if lim < 0 {
-		clear(p.notes)
+		p.notes = nil
 	} else {
 		p.forget(lim)
 	}
 }
 
 // forget drops the annotations of lines up to num that were never printed
-// (passed through unannotated when held too long).
+// (passed through unannotated when held too long, or printed before the
+// report ended). print runs for every line, and ranging over a map takes
+// the time of the most it ever held: the map is ranged over only when it
+// may hold such lines (from first on), and dropped when empty.
 func (p *printer) forget(num int) {
+	if len(p.notes) == 0 || num < p.first {
+		return
+	}
+	p.first = num + 1
 	for k := range p.notes {
 		if k <= num {
 			delete(p.notes, k)
+		} else {
+			p.first = min(p.first, k)
 		}
+	}
+	if len(p.notes) == 0 {
+		p.notes = nil
 	}
 }
 
