@@ -147,7 +147,7 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 	}
 	paths, walkErrs := inputFiles(args)
 	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout), ident: ident,
-		multi: len(paths) > 1 || len(paths) < len(args) || len(walkErrs) > 0}
+		multi: len(paths) != 1 || paths[0] != args[0] || len(walkErrs) > 0}
 	run.print = printer{out: run.out, pal: palette{on: color}}
 	for _, err := range walkErrs {
 		run.reportInputError(err)

@@ -205,6 +205,11 @@ func TestDecodeInputErrors(t *testing.T) {
 	if code != ExitUsage || out != wantOut || errs != wantErr {
 		t.Errorf("status %d, stdout\n%s\nstderr\n%s\nwant\n%s\n%s", code, out, errs, wantOut, wantErr)
 	}
+	// A directory of one file still names the file.
+	out, _, code = run(t, "", "--kallsyms", kallsymsGz, "decode", "--summary", logs+"/.git")
+	if want := logs + "/.git/x.txt:2\t" + summary; code != ExitOK || out != want {
+		t.Errorf("a directory of one file: status %d, stdout\n%s\nwant\n%s", code, out, want)
+	}
 }
 
 // TestDecodeCRLF: a CRLF log (a serial console capture; made here from
