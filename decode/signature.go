@@ -48,10 +48,14 @@ func (g Signature) String() string {
 }
 
 // stripClone strips compiler suffixes from a symbol name: a C identifier has
-// no ".", so everything from the first one was added by the compiler.
+// no ".", so everything from the first one was added by the compiler (a
+// leading "." is kept: it is not a suffix).
 func stripClone(name string) string {
-	if i := strings.IndexByte(name, '.'); i > 0 {
-		return name[:i]
+	if name == "" {
+		return name
+	}
+	if i := strings.IndexByte(name[1:], '.'); i >= 0 {
+		return name[:i+1]
 	}
 	return name
 }

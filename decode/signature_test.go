@@ -97,3 +97,26 @@ func TestPreview(t *testing.T) {
 		t.Errorf("preview warnings %q, report warnings %q", pre.Warnings, res.Warnings)
 	}
 }
+
+// FuzzSignature: masking numbers never panics, is idempotent, and leaves
+// no word that is a number; a signature's function has no compiler suffix
+// (a name that starts with "." is kept as it is).
+func FuzzSignature(f *testing.F) {
+	f.Add("Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000009", "tcp_sendmsg_locked.isra.0")
+	f.Add("BUG: Bad rss-counter state mm:00000000a1b2c3d4 type:MM_ANONPAGES val:1 on CPU#3", ".cold")
+	f.Add("", ".a.b")
+	f.Fuzz(func(t *testing.T, title, fn string) {
+		m := maskNumbers(title)
+		if maskNumbers(m) != m {
+			t.Fatalf("%q masks to %q, then to %q", title, m, maskNumbers(m))
+		}
+		for _, w := range strings.FieldsFunc(m, func(r rune) bool { return r > 127 || !isWordByte(byte(r)) }) {
+			if isNumber(w) {
+				t.Fatalf("%q: number %q left in %q", title, w, m)
+			}
+		}
+		if g := (Summary{GuiltyFunc: fn}).Signature(); strings.Contains(strings.TrimPrefix(g.Func, "."), ".") {
+			t.Fatalf("%q: function %q", fn, g.Func)
+		}
+	})
+}
