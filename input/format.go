@@ -109,11 +109,10 @@ func formatError(f Format, err error) error {
 // here; other damage is reported by Read as a *FormatError.
 func NewReader(r io.Reader) (io.ReadCloser, error) {
 	br := bufio.NewReaderSize(r, peekSize)
-	head, err := br.Peek(magicLen)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+	f, err := detectPrefix(br)
+	if err != nil {
 		return nil, err
 	}
-	f := Detect(head)
 	if f == Plain {
 		return io.NopCloser(br), nil
 	}
@@ -122,6 +121,40 @@ func NewReader(r io.Reader) (io.ReadCloser, error) {
 		return nil, formatError(f, err)
 	}
 	return &reader{format: f, dec: dec}, nil
+}
+
+// detectPrefix finds the format of br's content from its first bytes,
+// reading no more of them than it takes to decide: text whose first byte
+// starts no magic number is Plain at once, so that a pipe that delivers a
+// short line and then waits (dmesg -w, tail -f) is not held until more
+// comes.
+func detectPrefix(br *bufio.Reader) (Format, error) {
+	for n := 1; n <= magicLen; n++ {
+		head, err := br.Peek(n)
+		if err == io.EOF {
+			return Plain, nil
+		}
+		if err != nil {
+			return Plain, err
+		}
+		if f := Detect(head); f != Plain {
+			return f, nil
+		}
+		if !magicPrefix(head) {
+			return Plain, nil
+		}
+	}
+	return Plain, nil
+}
+
+// magicPrefix reports whether b is the start of some magic number.
+func magicPrefix(b []byte) bool {
+	for _, m := range [][]byte{magicGzip, magicXZ, magicZstd} {
+		if bytes.HasPrefix(m, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // newDecompressor starts the decompressor for f (not Plain) over br.

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ksym-dev/ksym/internal/fixture"
 
@@ -517,6 +519,64 @@ func TestXZDictionaryLimit(t *testing.T) {
 			t.Errorf("%s: %v", tt.name, err)
 		case !tt.ok && (!errors.As(err, &fe) || fe.Format != XZ || !strings.Contains(err.Error(), "MiB allowed")):
 			t.Errorf("%s: err = %v, want the dictionary limit error", tt.name, err)
+		}
+	}
+}
+
+// blockingReader serves data, then blocks on its gate channel until the
+// test closes it, and ends: a pipe whose writer pauses.
+type blockingReader struct {
+	data string
+	gate chan struct{}
+}
+
+func (r *blockingReader) Read(p []byte) (int, error) {
+	if r.data == "" {
+		<-r.gate
+		return 0, io.EOF
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestNewReaderShortStart: a stream that starts with fewer bytes than the
+// longest magic number and then waits is recognised as plain text without
+// waiting, when its first bytes start no magic number ("a\n", as from
+// (echo a; sleep 3; echo b)); a stream whose first bytes may still be a
+// magic number is read on until it is decided.
+func TestNewReaderShortStart(t *testing.T) {
+	gate := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		r, err := NewReader(&blockingReader{data: "a\n", gate: gate})
+		if err == nil {
+			buf := make([]byte, 8)
+			var n int
+			n, err = r.Read(buf)
+			if err == nil && string(buf[:n]) != "a\n" {
+				err = fmt.Errorf("read %q, want \"a\\n\"", buf[:n])
+			}
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("NewReader waited for more than the first two bytes of plain text")
+	}
+	close(gate)
+	for _, data := range []string{"\x1f", "\xfd7z"} { // gzip and xz prefixes, then the end
+		r, err := NewReader(strings.NewReader(data))
+		if err != nil {
+			t.Fatalf("%q: %v", data, err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || string(got) != data {
+			t.Errorf("%q: read %q, %v", data, got, err)
 		}
 	}
 }

@@ -40,6 +40,9 @@ type Line struct {
 	// Glued is text found before the printk prefix on a serial console
 	// capture, such as "syzkaller login: ", which is not part of the message.
 	Glued string
+	// Cut reports that the line was longer than MaxLineLength: Raw holds
+	// its first MaxLineLength bytes, the rest was dropped (Scan).
+	Cut bool
 }
 
 // ParseLine splits one line of log text (without its terminator) into its

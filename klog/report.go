@@ -29,8 +29,12 @@ type Report struct {
 	// a sysrq dump, each "-> #N" lockdep chain, KASAN allocation and free
 	// stacks. Frame.Trace indexes it.
 	Traces []Trace
-	// Truncated reports that the report was cut at Splitter.MaxLines.
+	// Truncated reports that the report was cut at Splitter.MaxLines or
+	// Splitter.MaxBytes.
 	Truncated bool
+	// Partial marks a copy of a report still open (Splitter.Partial): its
+	// end has not been read yet.
+	Partial bool
 }
 
 // Trace is one stack dump within a report.

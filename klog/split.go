@@ -1,10 +1,6 @@
 package klog
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
-	"io"
 	"strings"
 )
 
@@ -12,8 +8,10 @@ import (
 // Splitter.MaxLines is zero.
 const DefaultMaxLines = 100000
 
-// MaxLineLength is the longest line Scan keeps; longer lines are cut.
-const MaxLineLength = 64 << 10
+// DefaultMaxBytes is the size of its lines (Line.Raw) after which a report
+// is cut when Splitter.MaxBytes is zero: with lines up to MaxLineLength,
+// MaxLines alone would let one report that never ends hold gigabytes.
+const DefaultMaxBytes = 16 << 20
 
 // Splitter cuts a stream of lines into reports. Feed it lines with Push and
 // call Flush at the end of input until it returns nil; memory is bounded by
@@ -28,6 +26,9 @@ type Splitter struct {
 	// MaxLines cuts a report (marking it Truncated) after that many lines;
 	// DefaultMaxLines when zero.
 	MaxLines int
+	// MaxBytes cuts a report (marking it Truncated) once its lines hold
+	// that many bytes; DefaultMaxBytes when zero.
+	MaxBytes int
 
 	streams []*stream // open reports, at most one per task caller id
 	pushed  int       // lines pushed so far
@@ -48,8 +49,10 @@ const IdleLines = 1000
 
 // stream cuts the lines of one caller into reports.
 type stream struct {
-	max  int // line limit of a report
-	last int // Splitter.pushed when the stream last took a line
+	max      int // line limit of a report
+	maxBytes int // byte limit of a report
+	bytes    int // bytes of the lines of the current report
+	last     int // Splitter.pushed when the stream last took a line
 	// stale: the report printed its end marker and another task began a
 	// report: close it.
 	stale bool
@@ -131,11 +134,13 @@ func (sp *Splitter) open() *stream {
 	for _, st := range sp.streams {
 		st.stale = st.stale || st.ended
 	}
-	st := &stream{}
+	var st *stream
 	if n := len(sp.spare); n > 0 {
 		st, sp.spare = sp.spare[n-1], sp.spare[:n-1]
+	} else {
+		st = &stream{}
 	}
-	*st = stream{max: sp.MaxLines, ctx: st.ctx[:0], buf: st.buf[:0], regs: st.regs[:0],
+	*st = stream{max: sp.MaxLines, maxBytes: sp.MaxBytes, ctx: st.ctx[:0], buf: st.buf[:0], regs: st.regs[:0],
 		lines: st.lines[:0], frames: st.frames[:0]}
 	sp.streams = append(sp.streams, st)
 	return st
@@ -231,7 +236,7 @@ func (s *stream) push(l Line) *Report {
 		return done
 	}
 	s.add(l)
-	if len(s.lines) >= s.maxLines() {
+	if len(s.lines) >= s.maxLines() || s.bytes >= s.maxSize() {
 		s.cur.Truncated = true
 		return s.finish()
 	}
@@ -323,7 +328,7 @@ func (s *stream) refine(l Line, k Kind) {
 func (s *stream) begin(l Line, k Kind, start bool) {
 	s.cur = &Report{Kind: k, Header: newHeader()}
 	s.caller, s.timed = l.Caller, l.Time != ""
-	s.lines, s.frames = s.lines[:0], s.frames[:0]
+	s.lines, s.frames, s.bytes = s.lines[:0], s.frames[:0], 0
 	s.buf, s.regs = ParseFrames(l.Text, s.buf[:0]), s.regs[:0]
 	if start && (k != KindUnknown) {
 		s.cur.Title = l.Text
@@ -359,11 +364,20 @@ func (s *stream) maxLines() int {
 	return DefaultMaxLines
 }
 
+// maxSize returns the effective byte limit.
+func (s *stream) maxSize() int {
+	if s.maxBytes > 0 {
+		return s.maxBytes
+	}
+	return DefaultMaxBytes
+}
+
 // add appends l to the current report and records what it states.
 func (s *stream) add(l Line) {
 	r := s.cur
 	idx := len(s.lines)
 	s.lines = append(s.lines, l)
+	s.bytes += len(l.Raw)
 	t := l.Text
 	if s.marker(t) {
 		return
@@ -517,74 +531,6 @@ func isBody(t string) bool {
 // holds frames, registers or code bytes.
 func (s *stream) frameOrRegs(t string) bool {
 	return len(s.buf) > 0 || len(s.regs) > 0 || strings.HasPrefix(t, "Code: ")
-}
-
-// Scan reads log text from r line by line and calls emit with each report
-// as soon as it ends, and with the last one at the end of input. Memory is
-// bounded by the longest report (see Splitter.MaxLines) and MaxLineLength.
-// It returns the first error of r (other than io.EOF) or of emit; after a
-// read error the report still open is dropped.
-func Scan(r io.Reader, emit func(*Report) error) error {
-	return ScanWith(r, &Splitter{}, emit)
-}
-
-// ScanWith is Scan with the caller's Splitter (its MaxLines), so that emit
-// may ask it about the reports still open (Oldest).
-func ScanWith(r io.Reader, s *Splitter, emit func(*Report) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	num := 0
-	for {
-		raw, err := readLine(br)
-		if err != nil && !(errors.Is(err, io.EOF) && raw != "") {
-			if !errors.Is(err, io.EOF) {
-				return err
-			}
-			for rep := s.Flush(); rep != nil; rep = s.Flush() {
-				if err := emit(rep); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		num++
-		l := ParseLine(raw)
-		l.Num = num
-		if rep := s.Push(l); rep != nil {
-			if err := emit(rep); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// readLine reads one line without its terminator, cut at MaxLineLength.
-func readLine(br *bufio.Reader) (string, error) {
-	chunk, err := br.ReadSlice('\n')
-	if !errors.Is(err, bufio.ErrBufferFull) {
-		return string(bytes.TrimSuffix(chunk, []byte{'\n'})), err
-	}
-	b := append([]byte(nil), chunk...)
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(b)+len(chunk) <= MaxLineLength {
-			b = append(b, chunk...)
-		}
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		line := strings.TrimSuffix(string(b), "\n")
-		return line, err
-	}
-}
-
-// Parse splits a whole log into its reports.
-func Parse(log string) []*Report {
-	var out []*Report
-	_ = Scan(strings.NewReader(log), func(r *Report) error {
-		out = append(out, r)
-		return nil
-	})
-	return out
 }
 
 // mayBeRegisters is a fast check that t can be a register dump line: a

@@ -39,7 +39,7 @@ func ParseModules(r io.Reader) ([]Module, error) {
 		}
 		m, err := parseModuleLine(text)
 		if err != nil {
-			return nil, fmt.Errorf("modules line %d: %w: %q", line, err, text)
+			return nil, fmt.Errorf("modules line %d: %w: %q", line, err, clip(text))
 		}
 		mods = append(mods, m)
 	}
@@ -47,6 +47,18 @@ func ParseModules(r io.Reader) ([]Module, error) {
 		return nil, fmt.Errorf("modules: %w", err)
 	}
 	return mods, nil
+}
+
+// maxQuote is the most of a malformed line an error quotes (as package
+// kallsyms does).
+const maxQuote = 80
+
+// clip cuts s to maxQuote bytes for an error message, marking the cut.
+func clip(s string) string {
+	if len(s) <= maxQuote {
+		return s
+	}
+	return s[:maxQuote] + "..."
 }
 
 // parseModuleLine parses "name size refcount deps state addr [(taints)]".
@@ -58,12 +70,12 @@ func parseModuleLine(text string) (Module, error) {
 	m := Module{Name: f[0], State: f[4]}
 	var err error
 	if m.Size, err = strconv.ParseUint(f[1], 10, 64); err != nil {
-		return Module{}, fmt.Errorf("size %q is not a number", f[1])
+		return Module{}, fmt.Errorf("size %q is not a number", clip(f[1]))
 	}
 	if f[2] == "-" { // kernel without CONFIG_MODULE_UNLOAD prints " - -"
 		m.Refcount = -1
 	} else if m.Refcount, err = strconv.Atoi(f[2]); err != nil {
-		return Module{}, fmt.Errorf("reference count %q is not a number", f[2])
+		return Module{}, fmt.Errorf("reference count %q is not a number", clip(f[2]))
 	}
 	m.Deps, m.Perm = parseDeps(f[3])
 	if m.Addr, err = parseModuleAddr(f[5]); err != nil {
@@ -72,7 +84,7 @@ func parseModuleLine(text string) (Module, error) {
 	if len(f) == 7 {
 		t := f[6]
 		if len(t) < 2 || t[0] != '(' || t[len(t)-1] != ')' {
-			return Module{}, fmt.Errorf("taint flags %q are not in parentheses", t)
+			return Module{}, fmt.Errorf("taint flags %q are not in parentheses", clip(t))
 		}
 		m.Taints = t[1 : len(t)-1]
 	}
@@ -101,7 +113,7 @@ func parseModuleAddr(s string) (uint64, error) {
 	}
 	v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 64)
 	if err != nil {
-		return 0, fmt.Errorf("address %q is not hexadecimal", s)
+		return 0, fmt.Errorf("address %q is not hexadecimal", clip(s))
 	}
 	return v, nil
 }

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/ksym-dev/ksym/input"
 	"github.com/ksym-dev/ksym/internal/kcache"
@@ -88,4 +91,39 @@ const hiddenAdvice = "read the table as root, or check `sysctl kernel.kptr_restr
 func hiddenError(source string) error {
 	return &advisedError{err: kallsyms.ErrAddressesHidden,
 		msg: source + ": addresses are hidden (all zero): " + hiddenAdvice}
+}
+
+// maxEcho is about the most of a piece of input an error or a warning
+// repeats: a malformed line may be 64 KiB long.
+const maxEcho = 100
+
+// clipEcho cuts every word of msg longer than maxEcho bytes (a piece of
+// input echoed: a line, a field, a release), saying how long it was.
+func clipEcho(msg string) string {
+	if len(msg) <= maxEcho {
+		return msg
+	}
+	var b strings.Builder
+	for len(msg) > 0 {
+		i := strings.IndexAny(msg, " \t\n")
+		if i < 0 {
+			i = len(msg)
+		}
+		word := msg[:i]
+		if len(word) > maxEcho {
+			cut := maxEcho
+			for cut > 0 && !utf8.RuneStart(word[cut]) {
+				cut--
+			}
+			fmt.Fprintf(&b, "%s... (%d bytes)", word[:cut], len(word))
+		} else {
+			b.WriteString(word)
+		}
+		if i < len(msg) {
+			b.WriteByte(msg[i])
+			i++
+		}
+		msg = msg[i:]
+	}
+	return b.String()
 }

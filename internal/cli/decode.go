@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/ksym-dev/ksym/decode"
 	"github.com/ksym-dev/ksym/input"
@@ -52,17 +53,31 @@ from its base: a System.map has no module symbols), and the modules of a
 kallsyms table are checked against it (a warning if they are from another
 boot).
 
+Inputs: files (compressed or not), directories (every file under them, in
+lexical order, hidden ones left out), or standard input.
+
 Output: the report lines with the decoded facts appended, then a summary of
 each report (kind, title, guilty frame, task, taint in words, what is
 uncertain). On a terminal the annotations are coloured (--color, --no-color,
 NO_COLOR). --summary prints one tab-separated line per report; --json one
-JSON object per report (JSON Lines, schema in docs/decode.md). Reports are
-printed as soon as they end, so ksym decode works as a filter; reports of
-different tasks printed at the same time are told apart by printk caller id.
+JSON object per report (JSON Lines, schema in docs/decode.md). --group
+counts the reports of all inputs by signature (kind and guilty function,
+without offsets, addresses, PIDs or kernel versions): count, signature,
+kernels, first and last FILE:LINE per bucket, the largest first (with
+--json, one object per bucket).
+
+ksym decode works as a filter (dmesg -w | ksym decode): lines outside
+reports are printed as they come, each report as soon as it ends, and when
+a pipe, a terminal or /dev/kmsg stays silent for 200 ms, what was read is
+printed, a report whose end has not come yet as far as it goes (its summary
+follows when it ends). Reports of different tasks printed at the same time
+are told apart by printk caller id. Lines longer than 64 KiB are cut, and
+reports longer than 100000 lines or 16 MiB, so memory stays bounded.
 
 Exit status: 0 decoded, 1 no report found or a table given with --kallsyms
 or --system-map does not match the log (or --modules disagrees), 2 usage or
-input error.`
+input error (an input that cannot be read is reported and the others are
+still decoded).`
 
 const decodeExample = `  ksym decode --kallsyms kallsyms.txt.gz oops.txt
   dmesg | ksym decode
@@ -70,6 +85,7 @@ const decodeExample = `  ksym decode --kallsyms kallsyms.txt.gz oops.txt
   journalctl -k -b -1 | ksym decode --system-map /boot/System.map-$(uname -r)
   ksym decode --system-map System.map --modules modules.txt console.log
   ksym decode --summary --kallsyms kallsyms.txt.gz logs/*.txt
+  ksym decode --group --kallsyms kallsyms.txt.gz crashes/
   ksym decode --json --kallsyms kallsyms.txt.gz oops.txt | jq .summary.title`
 
 // decodeOpts are the flags of ksym decode.
@@ -77,6 +93,7 @@ type decodeOpts struct {
 	systemMap string
 	modules   string
 	summary   bool
+	group     bool
 	color     string
 	noColor   bool
 	noTable   bool
@@ -96,6 +113,7 @@ func (a *app) newDecodeCmd() *cobra.Command {
 	c.Flags().StringVar(&o.systemMap, "system-map", "", "read link-time addresses from the System.map `FILE` and find the KASLR slide from the log")
 	c.Flags().StringVar(&o.modules, "modules", "", "read the modules' places from `FILE`, a saved /proc/modules of the crashed boot")
 	c.Flags().BoolVar(&o.summary, "summary", false, "print one line per report")
+	c.Flags().BoolVar(&o.group, "group", false, "count the reports of all inputs by signature (kind and guilty function): one line per bucket, the largest first")
 	c.Flags().StringVar(&o.color, "color", "auto", "colour the annotated log `WHEN`: auto (on a terminal, unless NO_COLOR is set), always, never")
 	c.Flags().BoolVar(&o.noColor, "no-color", false, "do not colour the output")
 	c.Flags().BoolVar(&o.noTable, "no-table", false, "use no symbol table: decode from the log alone (frames as printed, unchecked)")
@@ -116,6 +134,11 @@ type decodeRun struct {
 	said     bool           // the table's mismatch with the input being read was said
 	reports  int
 	mismatch bool
+	read     int            // inputs read to their end
+	failed   bool           // an input could not be read
+	held     heldLines      // lines read and not printed yet
+	groups   decode.Buckets // --group
+	cutSaid  bool           // a cut line of this input was warned about
 }
 
 func (a *app) runDecode(o decodeOpts, args []string) error {
@@ -136,12 +159,26 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 	if opts.Modules, err = a.loadModules(o.modules); err != nil {
 		return err
 	}
-	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout), multi: len(args) > 1,
+	paths, walkErrs := inputFiles(args)
+	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout),
+		multi:    len(paths) != 1 || paths[0] != args[0] || len(walkErrs) > 0,
 		implicit: t != nil && a.kallsymsPath == "" && o.systemMap == ""}
 	run.print = printer{out: run.out, pal: palette{on: color}}
-	for _, path := range args {
+	for _, err := range walkErrs {
+		run.reportInputError(err)
+	}
+	for _, path := range paths {
 		if err := run.file1(path); err != nil {
-			run.out.Flush()
+			var ie *inputError
+			if !errors.As(err, &ie) {
+				run.out.Flush()
+				return err
+			}
+			run.reportInputError(ie.err)
+		}
+	}
+	if o.group {
+		if err := run.printGroups(); err != nil {
 			return err
 		}
 	}
@@ -252,6 +289,11 @@ func (a *app) loadModules(path string) ([]decode.Module, error) {
 // status is the exit status after every input was decoded.
 func (run *decodeRun) status() error {
 	switch {
+	case run.failed && run.reports == 0 && run.read > 0:
+		fmt.Fprintf(run.a.stderr, "ksym: decode: no kernel report found in the inputs that could be read\n")
+		return &exitError{code: ExitUsage}
+	case run.failed:
+		return &exitError{code: ExitUsage}
 	case run.reports == 0:
 		return &exitError{code: ExitNotFound, err: fmt.Errorf("decode: no kernel report found")}
 	case run.mismatch:
@@ -260,70 +302,77 @@ func (run *decodeRun) status() error {
 	return nil
 }
 
-// file1 decodes one input, printing each report as it ends.
+// file1 decodes one input, printing each report as it ends. Errors of the
+// input are *inputError.
 func (run *decodeRun) file1(path string) error {
-	r, name, err := run.open(path)
+	r, name, live, err := run.open(path)
 	if err != nil {
-		return &exitError{code: ExitUsage, err: fileAdvice(err)}
+		return &inputError{err}
 	}
 	defer r.Close()
-	run.file, run.said = name, false
+	run.file, run.said, run.cutSaid = name, false, false
 	run.dec.Reset()
-	tee := &lineTee{r: r}
-	if !run.o.summary && !run.a.json {
-		tee.spill = run.passThrough
-	}
 	run.split = &klog.Splitter{}
-	err = klog.ScanWith(tee, run.split, func(rep *klog.Report) error {
-		return run.report(rep, tee)
-	})
-	if err != nil {
-		return &exitError{code: ExitUsage, err: fileAdvice(fmt.Errorf("%s: %w", name, err))}
+	sc := &klog.Scanner{Splitter: run.split, Report: run.report, Line: run.line}
+	if live {
+		sc.IdleAfter, sc.Idle = idleFlush, run.idle
 	}
-	lines := tee.upTo(-1)
-	if tee.spill != nil {
-		run.print.print(lines, -1)
+	err = sc.Scan(r)
+	if run.annotated() {
+		run.print.print(run.held.take(-1), -1)
 	}
+	var oe *outputError
+	switch {
+	case errors.As(err, &oe):
+		return oe.err
+	case err != nil:
+		return &inputError{fmt.Errorf("%s: %w", name, err)}
+	}
+	run.read++
 	return nil
 }
 
-// passThrough prints a line that is in no report.
-func (run *decodeRun) passThrough(l rawLine) {
-	run.out.WriteString(l.text)
-	run.out.WriteByte('\n')
-}
-
-// open opens an input, "-" being this invocation's standard input.
-func (run *decodeRun) open(path string) (io.ReadCloser, string, error) {
+// open opens an input, "-" being this invocation's standard input, and
+// tells whether it is live: not a regular file (a pipe, a terminal, a
+// character device such as /dev/kmsg), so that it may pause.
+func (run *decodeRun) open(path string) (io.ReadCloser, string, bool, error) {
 	if path != input.Stdin {
+		st, err := os.Stat(path)
+		live := err == nil && !st.Mode().IsRegular()
 		r, err := input.Open(path)
-		return r, path, err
+		return r, path, live, err
+	}
+	f, live := run.a.stdin.(*os.File)
+	if live {
+		st, err := f.Stat()
+		live = err == nil && !st.Mode().IsRegular()
 	}
 	r, err := input.NewReader(run.a.stdin)
 	if err != nil {
-		return nil, "standard input", fmt.Errorf("standard input: %w", err)
+		return nil, "standard input", false, fmt.Errorf("standard input: %w", err)
 	}
-	return r, "standard input", nil
+	return r, "standard input", live, nil
 }
 
 // report decodes and prints one report.
-func (run *decodeRun) report(rep *klog.Report, tee *lineTee) error {
+func (run *decodeRun) report(rep *klog.Report) error {
 	res := run.dec.Decode(rep)
 	run.reports++
 	run.warn(res)
 	switch {
+	case run.o.group:
+		run.groups.Add(res.Summary, decode.Place{File: run.file, Line: firstNum(rep)})
 	case run.a.json:
-		tee.upTo(lastNum(rep)) // the lines are not printed
-		return writeJSONLine(run.out, reportJSON(run.file, firstNum(rep), lastNum(rep), res))
+		if err := writeJSONLine(run.out, reportJSON(run.file, firstNum(rep), lastNum(rep), res)); err != nil {
+			return &outputError{err}
+		}
 	case run.o.summary:
-		tee.upTo(lastNum(rep))
 		run.summaryLine(rep, res)
 	default:
 		run.print.add(rep, res)
-		lim := run.print.limit(run.split.Oldest())
-		run.print.print(tee.upTo(lim), lim)
+		run.printUpTo(run.held.last())
 	}
-	return run.out.Flush()
+	return run.flush()
 }
 
 // exactAdvice says which tables make a foreign log's frames exact.
@@ -339,13 +388,13 @@ func (run *decodeRun) warn(res *decode.Result) {
 		switch {
 		case !res.Mismatch || w != res.MismatchReason:
 			run.mismatch = true
-			fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, w)
+			fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s\n", run.file, clipEcho(w))
 		case run.said:
 		case run.implicit:
-			fmt.Fprintf(run.a.stderr, "ksym: %s: %s: decoded from the log alone; %s\n", run.file, w, exactAdvice)
+			fmt.Fprintf(run.a.stderr, "ksym: %s: %s: decoded from the log alone; %s\n", run.file, clipEcho(w), exactAdvice)
 		default:
 			run.mismatch = true
-			fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s: decoded from the log alone\n", run.file, w)
+			fmt.Fprintf(run.a.stderr, "ksym: warning: %s: %s: decoded from the log alone\n", run.file, clipEcho(w))
 		}
 		if res.Mismatch && w == res.MismatchReason {
 			run.said = true

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -68,27 +67,42 @@ type pendingSummary struct {
 
 // printer prints the annotated log: the lines as read, each report's
 // annotations on its lines, and its summary after its last line. Reports
-// of different tasks may interleave (printk caller ids): lines are held
-// until no report that may still be emitted covers them.
+// of different tasks may interleave (printk caller ids): the caller holds
+// lines until no report that may still be emitted covers them.
 type printer struct {
 	out     *bufio.Writer
 	pal     palette
 	notes   map[int][]note // annotations by line number, until printed
+	first   int            // no line before it has annotations
 	pending []pendingSummary
-	maxLast int // the last line of every report emitted so far
 }
 
 // add records the annotations and summary of a decoded report.
 func (p *printer) add(rep *klog.Report, res *decode.Result) {
+	p.annotate(rep, res, true)
+	p.pending = append(p.pending, pendingSummary{lastNum(rep), res})
+	sort.SliceStable(p.pending, func(i, j int) bool { return p.pending[i].last < p.pending[j].last })
+}
+
+// annotate records the annotations of a decoded report, the guilty frame
+// coloured as such when guilty is set (not for a report still open, whose
+// guilty frame may change).
+func (p *printer) annotate(rep *klog.Report, res *decode.Result, guilty bool) {
 	if p.notes == nil {
 		p.notes = map[int][]note{}
 	}
-	guilty := res.Summary.GuiltyIndex
+	if n := len(rep.Lines); n > 0 && (len(p.notes) == 0 || rep.Lines[0].Num < p.first) {
+		p.first = rep.Lines[0].Num
+	}
+	g := res.Summary.GuiltyIndex
+	if !guilty {
+		g = -1
+	}
 	for i := range res.Frames {
 		f := &res.Frames[i]
 		if s := frameNote(f); s != "" && f.Line < len(rep.Lines) {
 			num := rep.Lines[f.Line].Num
-			p.notes[num] = append(p.notes[num], note{s, frameStyle(f, i == guilty)})
+			p.notes[num] = append(p.notes[num], note{s, frameStyle(f, i == g)})
 		}
 	}
 	for _, r := range res.Registers {
@@ -97,20 +111,6 @@ func (p *printer) add(rep *klog.Report, res *decode.Result) {
 			p.notes[num] = append(p.notes[num], note{r.Name + "=" + r.Text, styleInfo})
 		}
 	}
-	last := lastNum(rep)
-	p.pending = append(p.pending, pendingSummary{last, res})
-	sort.SliceStable(p.pending, func(i, j int) bool { return p.pending[i].last < p.pending[j].last })
-	p.maxLast = max(p.maxLast, last)
-}
-
-// limit is the last line that may be printed: every report emitted ended
-// there or before, and no report still open (its first line oldest, 0 when
-// none) begins before it.
-func (p *printer) limit(oldest int) int {
-	if oldest > 0 {
-		return min(p.maxLast, oldest-1)
-	}
-	return p.maxLast
 }
 
 // print writes lines, the lines up to lim (every line left when lim is
@@ -125,23 +125,37 @@ func (p *printer) print(lines []rawLine, lim int) {
 	}
 	p.annotated(lines)
 	if lim < 0 {
-		clear(p.notes)
+		p.notes = nil
 	} else {
 		p.forget(lim)
 	}
 }
 
 // forget drops the annotations of lines up to num that were never printed
-// (passed through unannotated when held too long).
+// (passed through unannotated when held too long, or printed before the
+// report ended). print runs for every line, and ranging over a map takes
+// the time of the most it ever held: the map is ranged over only when it
+// may hold such lines (from first on), and dropped when empty.
 func (p *printer) forget(num int) {
+	if len(p.notes) == 0 || num < p.first {
+		return
+	}
+	p.first = num + 1
 	for k := range p.notes {
 		if k <= num {
 			delete(p.notes, k)
+		} else {
+			p.first = min(p.first, k)
 		}
+	}
+	if len(p.notes) == 0 {
+		p.notes = nil
 	}
 }
 
 // annotated prints lines with their annotations aligned in one column.
+// A line keeps its carriage returns (a CRLF log): the annotation goes
+// before them, so that every line of the log ends as it did.
 func (p *printer) annotated(lines []rawLine) {
 	col := 0
 	for _, l := range lines {
@@ -167,6 +181,7 @@ func (p *printer) annotated(lines []rawLine) {
 			}
 			p.out.WriteString(p.pal.paint(x.style, x.text))
 		}
+		p.out.WriteString(l.text[len(text):])
 		p.out.WriteByte('\n')
 	}
 }
@@ -267,73 +282,4 @@ func slideText(s decode.Slide) string {
 		return "slide " + s.Detail
 	}
 	return fmt.Sprintf("slide %s (%s: %s)", hex0x(s.Value), s.Method, s.Detail)
-}
-
-// rawLine is one line of input as read, with its number.
-type rawLine struct {
-	num  int
-	text string
-}
-
-// teeLimit is the number of unprinted lines lineTee keeps. A line further
-// back than a report's maximum length (klog.DefaultMaxLines) plus what
-// klog.Scan may have read ahead (64 KiB, so at most 64 Ki lines) cannot be
-// part of a report still open: it is printed as it is (or dropped, for
-// --json and --summary), which bounds memory on logs without reports.
-var teeLimit = klog.DefaultMaxLines + 64<<10
-
-// lineTee passes reads through and keeps the lines read but not yet
-// printed, so that the report lines can be printed with their
-// annotations and the lines between reports as they are.
-type lineTee struct {
-	r       io.Reader
-	pending []byte // bytes read and not yet handed out
-	lines   int    // complete lines in pending
-	next    int    // number of the first line in pending, minus 1
-	spill   func(rawLine)
-}
-
-func (t *lineTee) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.pending = append(t.pending, p[:n]...)
-	t.lines += bytes.Count(p[:n], []byte{'\n'})
-	for t.lines > teeLimit {
-		l, _ := t.pop()
-		if t.spill != nil {
-			t.spill(l)
-		}
-	}
-	return n, err
-}
-
-// pop removes the first complete line of pending.
-func (t *lineTee) pop() (rawLine, bool) {
-	i := bytes.IndexByte(t.pending, '\n')
-	if i < 0 {
-		return rawLine{}, false
-	}
-	t.next++
-	t.lines--
-	l := rawLine{t.next, string(t.pending[:i])}
-	t.pending = t.pending[i+1:]
-	return l, true
-}
-
-// upTo returns the pending lines numbered up to last (every complete or
-// final line when last is -1) and forgets them.
-func (t *lineTee) upTo(last int) []rawLine {
-	var out []rawLine
-	for last < 0 || t.next < last {
-		l, ok := t.pop()
-		if !ok {
-			if last < 0 && len(t.pending) > 0 {
-				t.next++
-				out = append(out, rawLine{t.next, string(t.pending)})
-				t.pending = t.pending[:0]
-			}
-			break
-		}
-		out = append(out, l)
-	}
-	return out
 }

@@ -367,8 +367,8 @@ func (r *lineReader) Read(p []byte) (int, error) {
 // lines with a tee limit just above the report's length: the lines are
 // passed through in order and the report is still annotated.
 func TestDecodeBoundedPassThrough(t *testing.T) {
-	defer func(n int) { teeLimit = n }(teeLimit)
-	teeLimit = 60 // the report has 54 lines
+	defer func(n int) { holdLines = n }(holdLines)
+	holdLines = 60 // the report has 54 lines
 	var b strings.Builder
 	for i := range 50 {
 		fmt.Fprintf(&b, "[    1.%06d] noise line %d\n", i, i)

@@ -59,11 +59,11 @@ func (a *app) exitStatus(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(a.stderr, "ksym: %v\n", ee.err)
+			fmt.Fprintf(a.stderr, "ksym: %s\n", clipEcho(ee.err.Error()))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(a.stderr, "ksym: %v\n", err)
+	fmt.Fprintf(a.stderr, "ksym: %s\n", clipEcho(err.Error()))
 	return ExitUsage
 }
 
