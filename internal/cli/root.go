@@ -141,6 +141,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newTypesCmd(),
 		a.newStatsCmd(),
 		a.newCheckCmd(),
+		a.newProbeCmd(),
 		a.newDecodeCmd(),
 		a.newDiffCmd(),
 		a.newSnapshotCmd(),

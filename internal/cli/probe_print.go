@@ -1,0 +1,254 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+
+	"github.com/ksym-dev/ksym/probe"
+)
+
+// writeProbe renders a probe report for people.
+func writeProbe(w *bufio.Writer, rep *probe.Report, notes []string) {
+	fmt.Fprintf(w, "%s: %s\n", rep.Query, summary(rep))
+	for _, v := range rep.NotFunctions {
+		fmt.Fprintf(w, "  %s is a variable (type %s), not a function: nothing attaches to it\n", describeTarget(v), v.Type)
+	}
+	switch {
+	case !rep.Found && len(rep.Targets) == 0:
+		fmt.Fprintf(w, "  no function %s in the table: it was likely inlined into its callers, or static and removed as unused;\n  a tracepoint or a probe on its callers may see it (ksym search '*%s*' lists similar names)\n", rep.Name, rep.Name)
+	case !rep.Found:
+		fmt.Fprintf(w, "  no function %s in the table, but the compiler made clones of it:\n", rep.Name)
+		writeCloneAdvice(w, rep.Targets)
+	case len(rep.Targets) > 1:
+		fmt.Fprintf(w, "  %d functions share this name (static functions of different files or modules)\n", len(rep.Targets))
+	}
+	amb := ambiguity(rep)
+	for _, tg := range rep.Targets {
+		writeTarget(w, tg, amb)
+	}
+	if len(rep.Clones) > 0 {
+		fmt.Fprintf(w, "clones of %s beside it (calls that go to a clone do not reach %s):\n", rep.Name, rep.Name)
+		writeCloneAdvice(w, rep.Clones)
+	}
+	if len(rep.Targets) > 1 {
+		writePickAdvice(w, rep, amb)
+	}
+	if len(notes) > 0 {
+		w.WriteString("notes:\n")
+		for _, n := range notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
+}
+
+// summary is the one-line answer.
+func summary(rep *probe.Report) string {
+	var yes []string
+	for _, m := range probe.Mechanisms {
+		for _, tg := range rep.Targets {
+			if verdictOf(tg, m).Answer == probe.Yes {
+				yes = append(yes, string(m))
+				break
+			}
+		}
+	}
+	switch {
+	case len(yes) > 0:
+		return "can be traced (" + strings.Join(yes, ", ") + ")"
+	case rep.Attachable() == probe.Unknown:
+		return "cannot tell whether it can be traced"
+	case len(rep.Targets) == 0:
+		return "no such function"
+	}
+	return "cannot be traced"
+}
+
+// verdictOf returns a target's verdict for m.
+func verdictOf(tg probe.Target, m probe.Mechanism) probe.Verdict {
+	for _, v := range tg.Verdicts {
+		if v.Mechanism == m {
+			return v
+		}
+	}
+	return probe.Verdict{Mechanism: m, Answer: probe.Unknown}
+}
+
+// describeTarget names a target: "name [module] at address".
+func describeTarget(tg probe.Target) string {
+	s := tg.Name
+	if tg.Module != "" {
+		s += " [" + tg.Module + "]"
+	}
+	if tg.Addr != 0 {
+		s += " at " + addr16(tg.Addr)
+	}
+	return s
+}
+
+// writeTarget prints one function, its verdicts and its commands.
+func writeTarget(w *bufio.Writer, tg probe.Target, amb map[string]bool) {
+	fmt.Fprintf(w, "function %s (%s, %s)\n", describeTarget(tg), tg.Type, tg.Section)
+	for _, v := range tg.Verdicts {
+		fmt.Fprintf(w, "  %-6s  %-7s  %s\n", v.Mechanism, v.Answer, strings.Join(v.Reasons, "; "))
+	}
+	cmds := commands(tg, amb)
+	if len(cmds) == 0 {
+		return
+	}
+	w.WriteString("  commands:\n")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "    %s\n", c)
+	}
+}
+
+// ambiguity reports, per module ("" for the core), whether a kprobe by
+// name would be ambiguous: the kernel's by-name lookup for the core kernel
+// counts every function of that name (Linux 6.7 and later refuse several),
+// and MODULE:NAME counts those of the module.
+func ambiguity(rep *probe.Report) map[string]bool {
+	perMod := map[string]int{}
+	total := 0
+	for _, tg := range rep.Targets {
+		perMod[tg.Module]++
+		total++
+	}
+	amb := map[string]bool{}
+	for mod, n := range perMod {
+		amb[mod] = n > 1 || mod == "" && total > 1
+	}
+	return amb
+}
+
+// commands returns the ready commands for the mechanisms that are not No.
+func commands(tg probe.Target, amb map[string]bool) []string {
+	var out []string
+	for _, v := range tg.Verdicts {
+		if v.Answer == probe.No {
+			continue
+		}
+		var cmds []string
+		switch v.Mechanism {
+		case probe.Kprobe:
+			cmds = kprobeCommands(tg, amb[tg.Module])
+		case probe.Fentry:
+			cmds = []string{"bpftrace -e '" + v.AttachPoint + " { @[kstack] = count(); }'"}
+		case probe.Ftrace:
+			cmds = []string{"echo '" + v.AttachPoint + "' > /sys/kernel/tracing/set_ftrace_filter && echo function > /sys/kernel/tracing/current_tracer"}
+		}
+		if v.Answer == probe.Unknown {
+			for i := range cmds {
+				cmds[i] += "   # if the unknowns above allow"
+			}
+		}
+		out = append(out, cmds...)
+	}
+	return out
+}
+
+// kprobeCommands returns the bpftrace and perf commands for a kprobe, or,
+// when the name is ambiguous, a kprobe_events line by address.
+func kprobeCommands(tg probe.Target, ambiguous bool) []string {
+	if ambiguous {
+		if tg.Addr == 0 {
+			return nil
+		}
+		event := strings.NewReplacer(".", "_", "-", "_").Replace(tg.Name)
+		return []string{fmt.Sprintf("echo 'p:ksym/%s_%x 0x%x' >> /sys/kernel/tracing/kprobe_events   # by address: this boot only", event, tg.Addr&0xfffff, tg.Addr)}
+	}
+	bp := "bpftrace -e 'kprobe:" + tg.Name + " { @[kstack] = count(); }'"
+	perf := "perf probe -a " + tg.Name
+	if tg.Module != "" {
+		bp = "bpftrace -e 'kprobe:" + tg.Module + ":" + tg.Name + " { @[kstack] = count(); }'"
+		perf = "perf probe -m " + tg.Module + " -a " + tg.Name
+	}
+	return []string{bp, perf}
+}
+
+// writeCloneAdvice lists clones and says which to use.
+func writeCloneAdvice(w *bufio.Writer, clones []probe.Target) {
+	for _, tg := range clones {
+		fmt.Fprintf(w, "  %s: %s\n", describeTarget(tg), cloneWords(tg.Clone))
+	}
+}
+
+// cloneWords says what a clone is and whether to use it.
+func cloneWords(c *probe.Clone) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Cold:
+		return "the cold part (rarely run branches moved out); never the entry: do not use"
+	case c.Partial:
+		return "the out-of-line part; its first part is inlined in the callers, so only calls that get past it arrive here: use it, knowing it misses the rest"
+	case c.ArgsChanged:
+		return "a copy of the whole function with its arguments changed (dropped, or constants folded in): use it, but its arguments may not match the source"
+	}
+	return "the whole function, renamed: use it"
+}
+
+// writePickAdvice says how to select one of several functions.
+func writePickAdvice(w *bufio.Writer, rep *probe.Report, amb map[string]bool) {
+	w.WriteString("to pick one:\n")
+	if amb[""] {
+		w.WriteString("  in the core kernel the name is ambiguous: Linux 6.7 and later refuse a kprobe by this name, older kernels take the first;\n" +
+			"  attach by address (the kprobe_events lines above), or with debug info by source file: perf probe -a 'NAME@FILE'\n")
+	}
+	for mod, a := range amb {
+		if mod != "" && !a {
+			w.WriteString("  a module's function: kprobe:MODULE:NAME (bpftrace), perf probe -m MODULE -a NAME, set_ftrace_filter 'NAME:mod:MODULE'\n")
+			break
+		}
+	}
+	fmt.Fprintf(w, "  set_ftrace_filter '%s' selects every function of that name; fentry attaches to the one the kernel's BTF names\n", rep.Name)
+}
+
+// jsonProbe is the JSON answer of ksym probe.
+type jsonProbe struct {
+	Query        string       `json:"query"`
+	Name         string       `json:"name"`
+	Module       string       `json:"module,omitempty"`
+	Found        bool         `json:"found"`
+	Attachable   probe.Answer `json:"attachable"`
+	Targets      []jsonTarget `json:"targets"`
+	Clones       []jsonTarget `json:"clones,omitempty"`
+	NotFunctions []jsonTarget `json:"not_functions,omitempty"`
+	Notes        []string     `json:"notes,omitempty"`
+}
+
+// jsonTarget is one function in JSON output; the address is a hex string.
+type jsonTarget struct {
+	Name     string          `json:"name"`
+	Module   string          `json:"module"`
+	Address  string          `json:"address"`
+	Type     string          `json:"type"`
+	Section  string          `json:"section"`
+	Clone    *probe.Clone    `json:"clone,omitempty"`
+	Verdicts []probe.Verdict `json:"verdicts"`
+	Commands []string        `json:"commands,omitempty"`
+}
+
+func probeJSON(rep *probe.Report, notes []string) jsonProbe {
+	amb := ambiguity(rep)
+	conv := func(ts []probe.Target, withCmds bool) []jsonTarget {
+		out := make([]jsonTarget, 0, len(ts))
+		for _, tg := range ts {
+			jt := jsonTarget{Name: tg.Name, Module: tg.Module, Address: hex0x(tg.Addr), Type: tg.Type,
+				Section: string(tg.Section), Clone: tg.Clone, Verdicts: tg.Verdicts}
+			if withCmds {
+				jt.Commands = commands(tg, amb)
+			}
+			out = append(out, jt)
+		}
+		return out
+	}
+	j := jsonProbe{Query: rep.Query, Name: rep.Name, Module: rep.Module, Found: rep.Found,
+		Attachable: rep.Attachable(), Targets: conv(rep.Targets, true), Notes: notes}
+	if len(rep.Clones) > 0 {
+		j.Clones = conv(rep.Clones, true)
+	}
+	if len(rep.NotFunctions) > 0 {
+		j.NotFunctions = conv(rep.NotFunctions, false)
+	}
+	return j
+}
