@@ -339,7 +339,7 @@ func (c *checker) nokprobe(s sym) bool {
 // architecture's arch_populate_kprobe_blacklist), by their marker symbols.
 var areas = []struct {
 	start, end, what string
-	arch         []string // nil: every architecture
+	arch             []string // nil: every architecture
 }{
 	{"__kprobes_text_start", "__kprobes_text_end", "the __kprobes text", nil},
 	{"__noinstr_text_start", "__noinstr_text_end", "the noinstr text", nil},
