@@ -463,7 +463,7 @@ func (c *checker) btf(s sym, r *reasons) {
 	case b != nil && b.HasFunc(s.name):
 		r.yes = append(r.yes, "in the kernel's BTF")
 	case b != nil:
-		r.no = append(r.no, "no BTF FUNC entry for "+s.name+" in /sys/kernel/btf/vmlinux")
+		r.no = append(r.no, noBTF(s))
 	case errors.Is(c.env.BTFErr, fs.ErrNotExist) && c.env.Config != nil && c.env.Config.Enabled("CONFIG_DEBUG_INFO_BTF"):
 		r.unknown = append(r.unknown, "the kernel has BTF (CONFIG_DEBUG_INFO_BTF=y) but /sys/kernel/btf/vmlinux was not found")
 	case errors.Is(c.env.BTFErr, fs.ErrNotExist):
@@ -482,9 +482,19 @@ func (c *checker) moduleBTF(s sym, r *reasons) {
 	switch err := c.env.ModuleBTF(s.module); {
 	case err == nil:
 		r.yes = append(r.yes, "module "+s.module+" has BTF")
+	case errors.Is(err, fs.ErrNotExist) && c.env.Config != nil && c.env.Config.Enabled("CONFIG_DEBUG_INFO_BTF_MODULES"):
+		r.unknown = append(r.unknown, "modules have BTF (CONFIG_DEBUG_INFO_BTF_MODULES=y) but /sys/kernel/btf/"+s.module+" was not found (a module built out of tree may lack it)")
 	case errors.Is(err, fs.ErrNotExist):
 		r.no = append(r.no, "module "+s.module+" has no BTF (/sys/kernel/btf/"+s.module+" does not exist)")
 	default:
 		r.unknown = append(r.unknown, fmt.Sprintf("module %s's BTF was not read (%v)", s.module, err))
 	}
+}
+
+// noBTF says why a function has no BTF entry.
+func noBTF(s sym) string {
+	if s.clone != nil {
+		return "a clone has no BTF FUNC entry of its own (BTF names functions as the source does)"
+	}
+	return "no BTF FUNC entry for " + s.name + " in /sys/kernel/btf/vmlinux"
 }
