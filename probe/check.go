@@ -186,6 +186,12 @@ func (c *checker) target(i int, cl *Clone) Target {
 		Section: t.Section(t.Addr(i)),
 		Clone:   cl,
 	}
+	if cl == nil {
+		if _, own, ok := ParseClone(tg.Name); ok {
+			cl = &own // the query named a clone itself
+			tg.Clone = cl
+		}
+	}
 	s := c.symbol(i, cl)
 	tg.Verdicts = []Verdict{c.kprobe(s), c.fentry(s), c.ftrace(s)}
 	return tg
@@ -455,6 +461,10 @@ func (c *checker) fentry(s sym) Verdict {
 
 // btf checks that the function has BTF.
 func (c *checker) btf(s sym, r *reasons) {
+	if s.clone != nil {
+		r.no = append(r.no, noBTF(s))
+		return
+	}
 	if s.module != "" {
 		c.moduleBTF(s, r)
 		return

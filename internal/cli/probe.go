@@ -68,6 +68,9 @@ func (a *app) runProbe(query string, rootGiven bool) error {
 	if err != nil {
 		return usageErrorf("probe: %v", err)
 	}
+	if len(rep.Targets) == 0 {
+		notes = nil // no function: what the tracing files would say does not matter
+	}
 	if a.json {
 		if err := writeJSON(a.stdout, probeJSON(rep, notes)); err != nil {
 			return err
@@ -118,7 +121,7 @@ func (a *app) probeEnv(t *kallsyms.Table, rootGiven bool) (*probe.Env, []string)
 	} else {
 		env.FunctionsErr = pathErr(path, err)
 		if env.Config == nil || env.Config.Enabled("CONFIG_FUNCTION_TRACER") {
-			note(tracingAdvice(err))
+			note(tracingAdvice(err, env.Config, mfs.Root() == "/"))
 		}
 	}
 	if text, path, err := mfs.KprobeBlacklistText(); err == nil {
@@ -126,7 +129,7 @@ func (a *app) probeEnv(t *kallsyms.Table, rootGiven bool) (*probe.Env, []string)
 	} else {
 		env.BlacklistErr = pathErr(path, err)
 		if env.Config == nil || env.Config.Enabled("CONFIG_KPROBES") {
-			note(debugfsAdvice(err))
+			note(debugfsAdvice(err, mfs.Root() == "/"))
 		}
 	}
 	if data, path, err := mfs.BTF(""); err == nil {
@@ -165,24 +168,30 @@ func pathErr(path string, err error) error {
 }
 
 // tracingAdvice says what to do when available_filter_functions cannot be
-// read.
-func tracingAdvice(err error) string {
+// read, on the live machine or in a saved tree.
+func tracingAdvice(err error, cfg *probe.Config, live bool) string {
 	switch {
+	case !live && (errors.Is(err, machine.ErrTracefsNotMounted) || errors.Is(err, fs.ErrNotExist)):
+		return "the saved tree has no available_filter_functions: save sys/kernel/tracing/available_filter_functions with it (as root, tracefs mounted)"
 	case errors.Is(err, machine.ErrTracefsNotMounted):
 		return "tracefs is not mounted: mount it with `mount -t tracefs nodev /sys/kernel/tracing` (as root)"
 	case errors.Is(err, fs.ErrPermission) && os.Geteuid() == 0:
 		return "the kernel refuses available_filter_functions even to root: it is locked down (cat /sys/kernel/security/lockdown) or a security module denies it"
 	case errors.Is(err, fs.ErrPermission):
 		return "available_filter_functions is readable by root only: run as root (sudo)"
+	case errors.Is(err, fs.ErrNotExist) && (cfg == nil || cfg.Enabled("CONFIG_DYNAMIC_FTRACE")):
+		return "tracefs has no available_filter_functions"
 	case errors.Is(err, fs.ErrNotExist):
-		return "tracefs has no available_filter_functions: the kernel has no dynamic ftrace (CONFIG_DYNAMIC_FTRACE)"
+		return "there is no available_filter_functions: the kernel has no dynamic ftrace (CONFIG_DYNAMIC_FTRACE)"
 	}
 	return ""
 }
 
 // debugfsAdvice says what to do when the kprobe blacklist cannot be read.
-func debugfsAdvice(err error) string {
+func debugfsAdvice(err error, live bool) string {
 	switch {
+	case !live && (errors.Is(err, machine.ErrDebugfsNotMounted) || errors.Is(err, fs.ErrNotExist)):
+		return "the saved tree has no kprobe blacklist: save sys/kernel/debug/kprobes/blacklist with it (as root, debugfs mounted)"
 	case errors.Is(err, machine.ErrDebugfsNotMounted):
 		return "debugfs is not mounted, so the kprobe blacklist was not read: mount it with `mount -t debugfs nodev /sys/kernel/debug` (as root)"
 	case errors.Is(err, fs.ErrPermission):

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/ksym-dev/ksym/probe"
@@ -31,9 +32,7 @@ func writeProbe(w *bufio.Writer, rep *probe.Report, notes []string) {
 		fmt.Fprintf(w, "clones of %s beside it (calls that go to a clone do not reach %s):\n", rep.Name, rep.Name)
 		writeCloneAdvice(w, rep.Clones)
 	}
-	if len(rep.Targets) > 1 {
-		writePickAdvice(w, rep, amb)
-	}
+	writePickAdvice(w, amb)
 	if len(notes) > 0 {
 		w.WriteString("notes:\n")
 		for _, n := range notes {
@@ -87,7 +86,7 @@ func describeTarget(tg probe.Target) string {
 }
 
 // writeTarget prints one function, its verdicts and its commands.
-func writeTarget(w *bufio.Writer, tg probe.Target, amb map[string]bool) {
+func writeTarget(w *bufio.Writer, tg probe.Target, amb map[nameKey]bool) {
 	fmt.Fprintf(w, "function %s (%s, %s)\n", describeTarget(tg), tg.Type, tg.Section)
 	for _, v := range tg.Verdicts {
 		fmt.Fprintf(w, "  %-6s  %-7s  %s\n", v.Mechanism, v.Answer, strings.Join(v.Reasons, "; "))
@@ -102,26 +101,29 @@ func writeTarget(w *bufio.Writer, tg probe.Target, amb map[string]bool) {
 	}
 }
 
-// ambiguity reports, per module ("" for the core), whether a kprobe by
-// name would be ambiguous: the kernel's by-name lookup for the core kernel
-// counts every function of that name (Linux 6.7 and later refuse several),
-// and MODULE:NAME counts those of the module.
-func ambiguity(rep *probe.Report) map[string]bool {
-	perMod := map[string]int{}
-	total := 0
+// nameKey is a function name in a module ("" for the core kernel).
+type nameKey struct{ name, module string }
+
+// ambiguity reports, per name and module, whether a kprobe by name would
+// be ambiguous: the kernel's by-name lookup for the core kernel counts
+// every function of that name, modules included (Linux 6.7 and later
+// refuse several), and MODULE:NAME counts those of the module.
+func ambiguity(rep *probe.Report) map[nameKey]bool {
+	perMod := map[nameKey]int{}
+	perName := map[string]int{}
 	for _, tg := range rep.Targets {
-		perMod[tg.Module]++
-		total++
+		perMod[nameKey{tg.Name, tg.Module}]++
+		perName[tg.Name]++
 	}
-	amb := map[string]bool{}
-	for mod, n := range perMod {
-		amb[mod] = n > 1 || mod == "" && total > 1
+	amb := map[nameKey]bool{}
+	for k, n := range perMod {
+		amb[k] = n > 1 || k.module == "" && perName[k.name] > 1
 	}
 	return amb
 }
 
 // commands returns the ready commands for the mechanisms that are not No.
-func commands(tg probe.Target, amb map[string]bool) []string {
+func commands(tg probe.Target, amb map[nameKey]bool) []string {
 	var out []string
 	for _, v := range tg.Verdicts {
 		if v.Answer == probe.No {
@@ -130,7 +132,7 @@ func commands(tg probe.Target, amb map[string]bool) []string {
 		var cmds []string
 		switch v.Mechanism {
 		case probe.Kprobe:
-			cmds = kprobeCommands(tg, amb[tg.Module])
+			cmds = kprobeCommands(tg, amb[nameKey{tg.Name, tg.Module}])
 		case probe.Fentry:
 			cmds = []string{"bpftrace -e '" + v.AttachPoint + " { @[kstack] = count(); }'"}
 		case probe.Ftrace:
@@ -154,7 +156,10 @@ func kprobeCommands(tg probe.Target, ambiguous bool) []string {
 			return nil
 		}
 		event := strings.NewReplacer(".", "_", "-", "_").Replace(tg.Name)
-		return []string{fmt.Sprintf("echo 'p:ksym/%s_%x 0x%x' >> /sys/kernel/tracing/kprobe_events   # by address: this boot only", event, tg.Addr&0xfffff, tg.Addr)}
+		return []string{
+			fmt.Sprintf("bpftrace -e 'kprobe:0x%x { @[kstack] = count(); }'   # by address: this boot only", tg.Addr),
+			fmt.Sprintf("echo 'p:ksym/%s_%x 0x%x' >> /sys/kernel/tracing/kprobe_events   # by address: this boot only", event, tg.Addr&0xfffff, tg.Addr),
+		}
 	}
 	bp := "bpftrace -e 'kprobe:" + tg.Name + " { @[kstack] = count(); }'"
 	perf := "perf probe -a " + tg.Name
@@ -187,20 +192,36 @@ func cloneWords(c *probe.Clone) string {
 	return "the whole function, renamed: use it"
 }
 
-// writePickAdvice says how to select one of several functions.
-func writePickAdvice(w *bufio.Writer, rep *probe.Report, amb map[string]bool) {
-	w.WriteString("to pick one:\n")
-	if amb[""] {
-		w.WriteString("  in the core kernel the name is ambiguous: Linux 6.7 and later refuse a kprobe by this name, older kernels take the first;\n" +
-			"  attach by address (the kprobe_events lines above), or with debug info by source file: perf probe -a 'NAME@FILE'\n")
-	}
-	for mod, a := range amb {
-		if mod != "" && !a {
-			w.WriteString("  a module's function: kprobe:MODULE:NAME (bpftrace), perf probe -m MODULE -a NAME, set_ftrace_filter 'NAME:mod:MODULE'\n")
-			break
+// writePickAdvice says how to select one of several functions of the
+// same name.
+func writePickAdvice(w *bufio.Writer, amb map[nameKey]bool) {
+	var names []string
+	core, module := false, false
+	for k, a := range amb {
+		if !a {
+			continue
 		}
+		if !contains(names, k.name) {
+			names = append(names, k.name)
+		}
+		core = core || k.module == ""
+		module = module || k.module != ""
 	}
-	fmt.Fprintf(w, "  set_ftrace_filter '%s' selects every function of that name; fentry attaches to the one the kernel's BTF names\n", rep.Name)
+	if len(names) == 0 {
+		return
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "to pick one of several functions named %s:\n", strings.Join(names, ", "))
+	if core {
+		w.WriteString("  by name the kernel cannot choose: kernels since late 2023 (6.6, and 6.1.60 and other stable releases)\n" +
+			"  refuse such a kprobe (EADDRNOTAVAIL), older ones take the first;\n" +
+			"  attach by address (the commands above), or with debug info by source file: perf probe -a 'NAME@FILE'\n")
+	}
+	if module {
+		w.WriteString("  within one module the same holds: attach by address\n")
+	}
+	w.WriteString("  a module's function alone: kprobe:MODULE:NAME (bpftrace), perf probe -m MODULE -a NAME, set_ftrace_filter 'NAME:mod:MODULE'\n" +
+		"  set_ftrace_filter 'NAME' selects every function of that name; fentry attaches to the one the kernel resolves the name to\n")
 }
 
 // jsonProbe is the JSON answer of ksym probe.
