@@ -37,7 +37,8 @@ type Verdict struct {
 	Mechanism Mechanism `json:"mechanism"`
 	Answer    Answer    `json:"answer"`
 	// Reasons are the facts that decided: for No the obstacles, for
-	// Unknown what is missing, for Yes what was checked.
+	// Unknown what is missing and then what was checked, for Yes what was
+	// checked.
 	Reasons []string `json:"reasons"`
 	// AttachPoint is the mechanism's name for the function: bpftrace's
 	// "kprobe:mod:func" and "fentry:mod:func", set_ftrace_filter's
@@ -219,7 +220,7 @@ func (r *reasons) verdict(m Mechanism, point string) Verdict {
 	case len(r.no) > 0:
 		return Verdict{Mechanism: m, Answer: No, Reasons: r.no}
 	case len(r.unknown) > 0:
-		return Verdict{Mechanism: m, Answer: Unknown, Reasons: r.unknown, AttachPoint: point}
+		return Verdict{Mechanism: m, Answer: Unknown, Reasons: append(r.unknown, r.yes...), AttachPoint: point}
 	}
 	return Verdict{Mechanism: m, Answer: Yes, Reasons: r.yes, AttachPoint: point}
 }

@@ -68,8 +68,8 @@ func (a *app) runProbe(query string, rootGiven bool) error {
 	if err != nil {
 		return usageErrorf("probe: %v", err)
 	}
-	if len(rep.Targets) == 0 {
-		notes = nil // no function: what the tracing files would say does not matter
+	if !anyUnknown(rep) {
+		notes = nil // nothing unknown: what the missing files would say does not matter
 	}
 	if a.json {
 		if err := writeJSON(a.stdout, probeJSON(rep, notes)); err != nil {
@@ -96,9 +96,9 @@ func (a *app) runProbe(query string, rootGiven bool) error {
 func (a *app) probeEnv(t *kallsyms.Table, rootGiven bool) (*probe.Env, []string) {
 	env := &probe.Env{}
 	if a.kallsymsPath != "" && !rootGiven {
-		err := errors.New("not read: --kallsyms names a saved table; give --root DIR with the saved /proc and /sys of the same boot")
+		err := errors.New("not read: a saved table and no --root")
 		env.ConfigErr, env.FunctionsErr, env.BlacklistErr, env.BTFErr = err, err, err, err
-		return env, nil
+		return env, []string{"--kallsyms names a saved table, so this machine's configuration, tracing files and BTF were not read (they may belong to another kernel): give --root DIR with the saved /proc and /sys of the same boot"}
 	}
 	mfs, err := machine.NewFS(a.root)
 	if err != nil {
@@ -222,6 +222,20 @@ func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true
+		}
+	}
+	return false
+}
+
+// anyUnknown reports whether some verdict of the report is Unknown.
+func anyUnknown(rep *probe.Report) bool {
+	for _, ts := range [][]probe.Target{rep.Targets, rep.Clones} {
+		for _, tg := range ts {
+			for _, v := range tg.Verdicts {
+				if v.Answer == probe.Unknown {
+					return true
+				}
+			}
 		}
 	}
 	return false

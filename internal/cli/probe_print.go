@@ -20,7 +20,7 @@ func writeProbe(w *bufio.Writer, rep *probe.Report, notes []string) {
 		fmt.Fprintf(w, "  no function %s in the table: it was likely inlined into its callers, or static and removed as unused;\n  a tracepoint or a probe on its callers may see it (ksym search '*%s*' lists similar names)\n", rep.Name, rep.Name)
 	case !rep.Found:
 		fmt.Fprintf(w, "  no function %s in the table, but the compiler made clones of it:\n", rep.Name)
-		writeCloneAdvice(w, rep.Targets)
+		writeCloneAdvice(w, rep.Targets, false)
 	case len(rep.Targets) > 1:
 		fmt.Fprintf(w, "  %d functions share this name (static functions of different files or modules)\n", len(rep.Targets))
 	}
@@ -29,8 +29,8 @@ func writeProbe(w *bufio.Writer, rep *probe.Report, notes []string) {
 		writeTarget(w, tg, amb)
 	}
 	if len(rep.Clones) > 0 {
-		fmt.Fprintf(w, "clones of %s beside it (calls that go to a clone do not reach %s):\n", rep.Name, rep.Name)
-		writeCloneAdvice(w, rep.Clones)
+		fmt.Fprintf(w, "compiler clones of %s beside it:\n", rep.Name)
+		writeCloneAdvice(w, rep.Clones, true)
 	}
 	writePickAdvice(w, amb)
 	if len(notes) > 0 {
@@ -170,24 +170,31 @@ func kprobeCommands(tg probe.Target, ambiguous bool) []string {
 	return []string{bp, perf}
 }
 
-// writeCloneAdvice lists clones and says which to use.
-func writeCloneAdvice(w *bufio.Writer, clones []probe.Target) {
+// writeCloneAdvice lists clones and says which to use; beside tells that
+// the function itself exists too.
+func writeCloneAdvice(w *bufio.Writer, clones []probe.Target, beside bool) {
 	for _, tg := range clones {
-		fmt.Fprintf(w, "  %s: %s\n", describeTarget(tg), cloneWords(tg.Clone))
+		fmt.Fprintf(w, "  %s: %s\n", describeTarget(tg), cloneWords(tg.Clone, beside))
 	}
 }
 
 // cloneWords says what a clone is and whether to use it.
-func cloneWords(c *probe.Clone) string {
+func cloneWords(c *probe.Clone, beside bool) string {
 	switch {
 	case c == nil:
 		return ""
 	case c.Cold:
 		return "the cold part (rarely run branches moved out); never the entry: do not use"
+	case c.Partial && beside:
+		return "the out-of-line rest, called where the first part was inlined into callers: probe it too (it misses calls that end in the inlined part)"
 	case c.Partial:
-		return "the out-of-line part; its first part is inlined in the callers, so only calls that get past it arrive here: use it, knowing it misses the rest"
+		return "the out-of-line rest; the first part is inlined into the callers, so only calls that get past it arrive here: use it, knowing it misses the rest"
+	case c.ArgsChanged && beside:
+		return "a copy with its arguments changed (dropped, or constants folded in) that some callers call instead: probe it too to see every call"
 	case c.ArgsChanged:
 		return "a copy of the whole function with its arguments changed (dropped, or constants folded in): use it, but its arguments may not match the source"
+	case beside:
+		return "a renamed copy that some callers call instead: probe it too"
 	}
 	return "the whole function, renamed: use it"
 }
@@ -196,8 +203,9 @@ func cloneWords(c *probe.Clone) string {
 // same name.
 func writePickAdvice(w *bufio.Writer, amb map[nameKey]bool) {
 	var names []string
-	core, module := false, false
+	core, module, anyModule := false, false, false
 	for k, a := range amb {
+		anyModule = anyModule || k.module != ""
 		if !a {
 			continue
 		}
@@ -220,8 +228,10 @@ func writePickAdvice(w *bufio.Writer, amb map[nameKey]bool) {
 	if module {
 		w.WriteString("  within one module the same holds: attach by address\n")
 	}
-	w.WriteString("  a module's function alone: kprobe:MODULE:NAME (bpftrace), perf probe -m MODULE -a NAME, set_ftrace_filter 'NAME:mod:MODULE'\n" +
-		"  set_ftrace_filter 'NAME' selects every function of that name; fentry attaches to the one the kernel resolves the name to\n")
+	if anyModule {
+		w.WriteString("  a module's function alone: kprobe:MODULE:NAME (bpftrace), perf probe -m MODULE -a NAME, set_ftrace_filter 'NAME:mod:MODULE'\n")
+	}
+	w.WriteString("  set_ftrace_filter 'NAME' selects every function of that name; fentry attaches to the one the kernel resolves the name to\n")
 }
 
 // jsonProbe is the JSON answer of ksym probe.
