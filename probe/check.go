@@ -419,6 +419,14 @@ func (c *checker) patchSite(s sym, r *reasons) {
 		return
 	}
 	listed := ff.Count(s.name, s.module)
+	if sites, ok := ff.Sites(s.name, s.module); ok && listed > 0 && !c.t.Hidden() {
+		if c.hasSite(s, sites) {
+			r.yes = append(r.yes, "in available_filter_functions_addrs at its address")
+		} else {
+			r.no = append(r.no, fmt.Sprintf("available_filter_functions_addrs lists %d function(s) named %s, none at this one's address: no ftrace patch site here", listed, s.name))
+		}
+		return
+	}
 	same := c.sameName(s)
 	switch {
 	case listed == 0:
@@ -508,4 +516,16 @@ func noBTF(s sym) string {
 		return "a clone has no BTF FUNC entry of its own (BTF names functions as the source does)"
 	}
 	return "no BTF FUNC entry for " + s.name + " in /sys/kernel/btf/vmlinux"
+}
+
+// hasSite reports whether one of the patch sites lies in function s: the
+// table resolves it to s (the site is the function's first instruction, or
+// the one after its endbr64).
+func (c *checker) hasSite(s sym, sites []uint64) bool {
+	for _, a := range sites {
+		if loc, err := c.t.Lookup(a); err == nil && c.t.Addr(loc.Index) == s.addr {
+			return true
+		}
+	}
+	return false
 }

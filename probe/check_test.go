@@ -266,3 +266,31 @@ func TestParseClone(t *testing.T) {
 		}
 	}
 }
+
+// With addresses, the patch sites tell which of 17 type_show functions
+// ftrace can filter on: the two listed, not the others.
+func TestCheckFilterSites(t *testing.T) {
+	tab, cfg := debian(t)
+	ff, err := ParseFilterFunctionsAddrs([]byte("ffffffff99639ea0 type_show\nffffffff996d47e0 type_show\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Config: cfg, Functions: ff, BlacklistErr: fs.ErrNotExist, BTFErr: fs.ErrNotExist, Arch: "x86_64"}
+	r, err := Check(tab, "type_show", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[uint64]bool{0xffffffff99639ea0: true, 0xffffffff996d47e0: true}
+	if len(r.Targets) != 17 {
+		t.Fatalf("%d targets", len(r.Targets))
+	}
+	for _, tg := range r.Targets {
+		want := No
+		if listed[tg.Addr] {
+			want = Yes
+		}
+		if got := verdict(tg, Ftrace).Answer; got != want {
+			t.Errorf("type_show at %x: ftrace %s, want %s (%v)", tg.Addr, got, want, verdict(tg, Ftrace).Reasons)
+		}
+	}
+}

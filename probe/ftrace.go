@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -16,8 +17,9 @@ const invalidFunction = "__ftrace_invalid_address__"
 // trampoline (fentry/fexit) attaches to.
 type FilterFunctions struct {
 	counts  map[funcKey]int
-	total   int // lines naming a function
-	invalid int // __ftrace_invalid_address___ lines
+	sites   map[funcKey][]uint64 // patch site addresses, from available_filter_functions_addrs
+	total   int                  // lines naming a function
+	invalid int                  // __ftrace_invalid_address___ lines
 }
 
 // funcKey names one function: module "" is the core kernel.
@@ -29,7 +31,24 @@ type funcKey struct{ name, module string }
 // several times is several functions (static functions of different files).
 // A malformed line is an error naming its line number.
 func ParseFilterFunctions(data []byte) (*FilterFunctions, error) {
+	return parseFilterFunctions(data, false)
+}
+
+// ParseFilterFunctionsAddrs parses available_filter_functions_addrs (Linux
+// 6.5 and later): the same lines, each after the address of the function's
+// patch site in hex and a space ("ffffffff811c5e44 vfs_read"). The
+// addresses tell apart functions of the same name (see Site).
+func ParseFilterFunctionsAddrs(data []byte) (*FilterFunctions, error) {
+	return parseFilterFunctions(data, true)
+}
+
+func parseFilterFunctions(data []byte, addrs bool) (*FilterFunctions, error) {
+	file := "available_filter_functions"
 	ff := &FilterFunctions{counts: make(map[funcKey]int, bytes.Count(data, []byte{'\n'})+1)}
+	if addrs {
+		file += "_addrs"
+		ff.sites = make(map[funcKey][]uint64, len(ff.counts))
+	}
 	for n := 1; len(data) > 0; n++ {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -37,18 +56,42 @@ func ParseFilterFunctions(data []byte) (*FilterFunctions, error) {
 		} else {
 			data = nil
 		}
-		name, mod, err := parseNameModule(string(line))
+		text := string(line)
+		var site uint64
+		if addrs {
+			hex, rest, ok := strings.Cut(text, " ")
+			v, err := strconv.ParseUint(hex, 16, 64)
+			if !ok || err != nil || len(hex) > 16 {
+				return nil, fmt.Errorf("%s line %d: %q does not start with a hex address and a space", file, n, clip(text))
+			}
+			site, text = v, rest
+		}
+		name, mod, err := parseNameModule(text)
 		if err != nil {
-			return nil, fmt.Errorf("available_filter_functions line %d: %w", n, err)
+			return nil, fmt.Errorf("%s line %d: %w", file, n, err)
 		}
 		if strings.HasPrefix(name, invalidFunction) {
 			ff.invalid++
 			continue
 		}
-		ff.counts[funcKey{name, mod}]++
+		k := funcKey{name, mod}
+		ff.counts[k]++
+		if addrs {
+			ff.sites[k] = append(ff.sites[k], site)
+		}
 		ff.total++
 	}
 	return ff, nil
+}
+
+// Sites returns the patch site addresses of the functions named name of
+// module, and whether the list has addresses at all (it was parsed from
+// available_filter_functions_addrs).
+func (ff *FilterFunctions) Sites(name, module string) ([]uint64, bool) {
+	if ff.sites == nil {
+		return nil, false
+	}
+	return ff.sites[funcKey{name, module}], true
 }
 
 // parseNameModule parses "name" or "name [module]", as the kernel's %ps

@@ -34,6 +34,24 @@ func FuzzParseFilterFunctions(f *testing.F) {
 	})
 }
 
+// FuzzParseFilterFunctionsAddrs: no panic; every function has as many
+// sites as it is counted.
+func FuzzParseFilterFunctionsAddrs(f *testing.F) {
+	f.Add([]byte("ffffffff99639ea0 type_show\nffffffff996d47e0 type_show\nffffffffc085b090 lkdtm_do_action [lkdtm]\n"))
+	f.Add([]byte("0 __ftrace_invalid_address___620\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ff, err := ParseFilterFunctionsAddrs(data)
+		if err != nil {
+			return
+		}
+		for k, n := range ff.counts {
+			if sites, ok := ff.Sites(k.name, k.module); !ok || len(sites) != n {
+				t.Fatalf("%+v: %d sites, counted %d", k, len(sites), n)
+			}
+		}
+	})
+}
+
 // FuzzParseBlacklist: no panic; every entry has a name and a range that
 // does not run backwards.
 func FuzzParseBlacklist(f *testing.F) {

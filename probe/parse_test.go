@@ -252,3 +252,30 @@ func TestParseBTFErrors(t *testing.T) {
 		}
 	}
 }
+
+// available_filter_functions_addrs lines as t_show prints them with
+// FTRACE_ITER_ADDRS ("%lx " before the name), with the addresses of the
+// real Debian run1-A type_show functions (two of its 17), and their patch
+// sites at the first instruction (6.1 has no endbr64 before __fentry__).
+func TestParseFilterFunctionsAddrs(t *testing.T) {
+	ff, err := ParseFilterFunctionsAddrs([]byte("ffffffff99639ea0 type_show\nffffffff996d47e0 type_show\nffffffffc085b090 lkdtm_do_action [lkdtm]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sites, ok := ff.Sites("type_show", "")
+	if !ok || len(sites) != 2 || sites[0] != 0xffffffff99639ea0 || sites[1] != 0xffffffff996d47e0 || ff.Count("type_show", "") != 2 {
+		t.Errorf("type_show sites %x, %v", sites, ok)
+	}
+	if sites, ok := ff.Sites("lkdtm_do_action", "lkdtm"); !ok || len(sites) != 1 || sites[0] != 0xffffffffc085b090 {
+		t.Errorf("lkdtm_do_action sites %x, %v", sites, ok)
+	}
+	plain, _ := ParseFilterFunctions([]byte("type_show\n"))
+	if _, ok := plain.Sites("type_show", ""); ok {
+		t.Error("available_filter_functions has no addresses")
+	}
+	for _, bad := range []string{"type_show\n", "xyz type_show\n", "ffffffff99639ea0\n", "1ffffffff99639ea00 type_show\n"} {
+		if _, err := ParseFilterFunctionsAddrs([]byte(bad)); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

@@ -116,7 +116,9 @@ func (a *app) probeEnv(t *kallsyms.Table, rootGiven bool) (*probe.Env, []string)
 	} else {
 		env.ConfigErr = err
 	}
-	if text, path, err := mfs.TracingFile("available_filter_functions"); err == nil {
+	if text, path, err := mfs.TracingFile("available_filter_functions_addrs"); err == nil && !t.Hidden() {
+		env.Functions, env.FunctionsErr = parseAt(path, text, probe.ParseFilterFunctionsAddrs) // Linux 6.5 and later
+	} else if text, path, err := mfs.TracingFile("available_filter_functions"); err == nil {
 		env.Functions, env.FunctionsErr = parseAt(path, text, probe.ParseFilterFunctions)
 	} else {
 		env.FunctionsErr = pathErr(path, err)
