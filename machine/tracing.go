@@ -131,3 +131,34 @@ func (fs FS) BTF(module string) ([]byte, string, error) {
 	data, err := readAll(path, 8<<20)
 	return data, path, err
 }
+
+// EventSourcesPath lists the perf event sources (PMUs) the kernel has.
+const EventSourcesPath = "/sys/bus/event_source/devices"
+
+// HasEventSource reports whether the kernel registered the perf event
+// source name, such as "kprobe" (registered with CONFIG_KPROBE_EVENTS, and
+// used by bpftrace and perf to create kprobes). The error is
+// os.ErrNotExist when the tree has no event source directory at all, so
+// that nothing can be told.
+func (fs FS) HasEventSource(name string) (bool, error) {
+	entries, err := os.ReadDir(fs.Path(EventSourcesPath))
+	if err != nil {
+		return false, err
+	}
+	if len(entries) == 0 {
+		return false, fmt.Errorf("%s is empty: %w", fs.Path(EventSourcesPath), os.ErrNotExist)
+	}
+	for _, e := range entries {
+		if e.Name() == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// HasBTF reports whether a loaded module has BTF (/sys/kernel/btf/<module>):
+// nil when it has, an error wrapping os.ErrNotExist when it has not.
+func (fs FS) HasBTF(module string) error {
+	_, err := os.Stat(fs.Path("/sys/kernel/btf/" + module))
+	return err
+}

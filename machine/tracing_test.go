@@ -108,3 +108,19 @@ func TestTracingLive(t *testing.T) {
 		t.Errorf("%s has no README, TracingDir = %q", TracefsPath, dir)
 	}
 }
+
+func TestHasEventSource(t *testing.T) {
+	fc, _ := NewFS(fcTree)
+	for name, want := range map[string]bool{"uprobe": true, "tracepoint": true, "kprobe": false} {
+		if got, err := fc.HasEventSource(name); got != want || err != nil {
+			t.Errorf("HasEventSource(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	debian, _ := NewFS("testdata/run1-A")
+	if _, err := debian.HasEventSource("kprobe"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("run1-A: %v, want not exist", err)
+	}
+	if err := fc.HasBTF("lkdtm"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("HasBTF: %v", err)
+	}
+}

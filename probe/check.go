@@ -123,6 +123,10 @@ type Env struct {
 	// (/sys/kernel/btf/<module>): nil when it has, an error wrapping
 	// fs.ErrNotExist when it has not. A nil func means unknown.
 	ModuleBTF func(module string) error
+	// KprobePMU tells whether the kernel registered the perf "kprobe"
+	// event source (/sys/bus/event_source/devices/kprobe), through which
+	// bpftrace and perf create kprobes; nil when unknown.
+	KprobePMU *bool
 	// Arch is the machine's architecture as uname -m prints it ("" when
 	// unknown); it selects the architecture's kprobe blacklist areas.
 	Arch string
@@ -283,13 +287,20 @@ func attachPoint(prefix string, s sym) string {
 func (c *checker) kprobe(s sym) Verdict {
 	var r reasons
 	c.common(s, &r)
+	pmu := c.env.KprobePMU
 	switch {
-	case c.env.Blacklist != nil:
-		r.yes = append(r.yes, "the kernel has kprobes (it has a kprobe blacklist)")
-	case c.configSays("CONFIG_KPROBES", "no kprobes at all", &r):
-		if c.env.Config != nil {
+	case c.env.Config != nil:
+		if c.configSays("CONFIG_KPROBES", "no kprobes at all", &r) &&
+			c.configSays("CONFIG_KPROBE_EVENTS", "no kprobe events, which bpftrace and perf create kprobes through", &r) {
 			r.yes = append(r.yes, "the kernel has kprobes (CONFIG_KPROBES=y)")
 		}
+	case pmu != nil && *pmu:
+		r.yes = append(r.yes, "the kernel has kprobes (it has the perf kprobe event source)")
+	case pmu != nil:
+		r.no = append(r.no, "the kernel has no kprobe events (no perf kprobe event source in /sys/bus/event_source/devices)")
+	case c.env.Blacklist != nil:
+		r.yes = append(r.yes, "the kernel has kprobes (it has a kprobe blacklist)")
+	default:
 		c.configMissing("kprobes", &r)
 	}
 	c.kprobeBlacklist(s, &r)
@@ -398,8 +409,8 @@ func (c *checker) ftrace(s sym) Verdict {
 	var r reasons
 	c.common(s, &r)
 	if c.configSays("CONFIG_FUNCTION_TRACER", "no function tracer", &r) &&
-		c.configSays("CONFIG_DYNAMIC_FTRACE", "no per-function filter", &r) {
-		c.configMissing("the function tracer", &r)
+		c.configSays("CONFIG_DYNAMIC_FTRACE", "no per-function filter", &r) && c.env.Functions == nil {
+		c.configMissing("the function tracer", &r) // a list read is proof enough
 	}
 	c.patchSite(s, &r)
 	point := s.name

@@ -294,3 +294,29 @@ func TestCheckFilterSites(t *testing.T) {
 		}
 	}
 }
+
+// Without a configuration, the perf kprobe event source tells whether
+// bpftrace and perf can create kprobes (the development VM has none: see
+// machine/testdata/fc-6.18.44-tracing.md).
+func TestCheckKprobePMU(t *testing.T) {
+	tab, _ := debian(t)
+	yes, no := true, false
+	tests := []struct {
+		pmu  *bool
+		want Answer
+	}{
+		{&yes, Yes},
+		{&no, No},
+		{nil, Unknown},
+	}
+	for _, tt := range tests {
+		env := &Env{ConfigErr: fs.ErrNotExist, FunctionsErr: fs.ErrNotExist, BlacklistErr: fs.ErrNotExist, BTFErr: fs.ErrNotExist, KprobePMU: tt.pmu, Arch: "x86_64"}
+		r, err := Check(tab, "vfs_read", env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := verdict(r.Targets[0], Kprobe); got.Answer != tt.want {
+			t.Errorf("PMU %v: kprobe %s, want %s (%v)", tt.pmu, got.Answer, tt.want, got.Reasons)
+		}
+	}
+}

@@ -139,9 +139,9 @@ func (a *app) probeEnv(t *kallsyms.Table, rootGiven bool) (*probe.Env, []string)
 	} else {
 		env.BTFErr = err
 	}
-	env.ModuleBTF = func(module string) error {
-		_, err := os.Stat(mfs.Path("/sys/kernel/btf/" + module))
-		return err
+	env.ModuleBTF = mfs.HasBTF
+	if has, err := mfs.HasEventSource("kprobe"); err == nil {
+		env.KprobePMU = &has
 	}
 	env.Arch = machineArch(mfs, env.Config)
 	if t.Hidden() {
