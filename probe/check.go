@@ -491,7 +491,7 @@ func (c *checker) btf(s sym, r *reasons) {
 	}
 	switch b := c.env.BTF; {
 	case b != nil && b.HasFunc(s.name):
-		r.yes = append(r.yes, "in the kernel's BTF")
+		r.yes = append(r.yes, "has a BTF entry (/sys/kernel/btf/vmlinux)")
 	case b != nil:
 		r.no = append(r.no, noBTF(s))
 	case errors.Is(c.env.BTFErr, fs.ErrNotExist) && c.env.Config != nil && c.env.Config.Enabled("CONFIG_DEBUG_INFO_BTF"):

@@ -16,7 +16,7 @@ const probeLong = `Tell whether a kernel function can be traced here, by which m
 under which name:
 
   kprobe   a breakpoint at the function (bpftrace kprobe:, perf probe)
-  fentry   a BPF trampoline (bpftrace fentry:/fexit:, older bpftrace kfunc:)
+  fentry   a BPF trampoline (bpftrace fentry:/fexit:; kfunc: before bpftrace 0.20)
   ftrace   the function tracer's filter (set_ftrace_filter)
 
 Each answer is yes, no or unknown, with the facts that decided it: the symbol

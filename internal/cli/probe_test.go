@@ -285,7 +285,7 @@ func TestProbeLive(t *testing.T) {
 		wants = append(wants, "  kprobe  no       kernel built without CONFIG_KPROBES (no kprobes at all)\n")
 	}
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err == nil {
-		wants = append(wants, "; in the kernel's BTF\n")
+		wants = append(wants, "; has a BTF entry (/sys/kernel/btf/vmlinux)\n")
 	}
 	if _, err := os.Stat("/sys/kernel/tracing/README"); errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Stat("/sys/kernel/debug/tracing/README"); errors.Is(err, fs.ErrNotExist) {
