@@ -320,3 +320,42 @@ func TestCheckKprobePMU(t *testing.T) {
 		}
 	}
 }
+
+// An unprivileged reader sees the same table with every address zero (the
+// kernel prints them so: see the fixture's kallsyms-nonroot-head.txt);
+// here the whole run1-A table is zeroed the same way. Names still decide
+// what they can (the NOKPROBE_SYMBOL marker); what needs an address is
+// unknown.
+func TestCheckHiddenTable(t *testing.T) {
+	_, cfg := debian(t)
+	var b strings.Builder
+	for _, line := range strings.Split(string(fixture.Read(t, fixture.Path(debianKallsyms))), "\n") {
+		if len(line) > 16 {
+			line = "0000000000000000" + line[16:]
+		}
+		b.WriteString(line + "\n")
+	}
+	tab, err := kallsyms.ParseBytes([]byte(b.String()), kallsyms.Options{Source: "hidden"})
+	if err != nil || !tab.Hidden() {
+		t.Fatalf("hidden table: %v, hidden %v", err, tab != nil && tab.Hidden())
+	}
+	env := &Env{Config: cfg, FunctionsErr: fs.ErrNotExist, BlacklistErr: fs.ErrNotExist, BTFErr: fs.ErrNotExist, Arch: "x86_64"}
+	tests := []struct {
+		query  string
+		kprobe Answer
+		reason string
+	}{
+		{"do_int3", No, "marked NOKPROBE_SYMBOL (the table has _kbl_addr_do_int3)"},
+		{"vfs_read", Unknown, "the table's addresses are hidden (all zero): the section cannot be told"},
+	}
+	for _, tt := range tests {
+		r, err := Check(tab, tt.query, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := verdict(r.Targets[0], Kprobe)
+		if v.Answer != tt.kprobe || !strings.Contains(strings.Join(v.Reasons, "; "), tt.reason) {
+			t.Errorf("%s: kprobe %s %q, want %s with %q", tt.query, v.Answer, v.Reasons, tt.kprobe, tt.reason)
+		}
+	}
+}

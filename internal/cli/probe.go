@@ -63,7 +63,10 @@ func (a *app) runProbe(query string, rootGiven bool) error {
 	if err != nil {
 		return err
 	}
-	env, notes := a.probeEnv(t, rootGiven)
+	env, notes, err := a.probeEnv(t, rootGiven)
+	if err != nil {
+		return err
+	}
 	rep, err := probe.Check(t, query, env)
 	if err != nil {
 		return usageErrorf("probe: %v", err)
@@ -93,17 +96,19 @@ func (a *app) runProbe(query string, rootGiven bool) error {
 
 // probeEnv reads the machine's facts under --root, and returns the advice
 // for the files that could not be read.
-func (a *app) probeEnv(t *kallsyms.Table, rootGiven bool) (*probe.Env, []string) {
+func (a *app) probeEnv(t *kallsyms.Table, rootGiven bool) (*probe.Env, []string, error) {
 	env := &probe.Env{}
 	if a.kallsymsPath != "" && !rootGiven {
 		err := errors.New("not read: a saved table and no --root")
 		env.ConfigErr, env.FunctionsErr, env.BlacklistErr, env.BTFErr = err, err, err, err
-		return env, []string{"--kallsyms names a saved table, so this machine's configuration, tracing files and BTF were not read (they may belong to another kernel): give --root DIR with the saved /proc and /sys of the same boot"}
+		return env, []string{"--kallsyms names a saved table, so this machine's configuration, tracing files and BTF were not read (they may belong to another kernel): give --root DIR with the saved /proc and /sys of the same boot"}, nil
 	}
 	mfs, err := machine.NewFS(a.root)
 	if err != nil {
-		env.ConfigErr, env.FunctionsErr, env.BlacklistErr, env.BTFErr = err, err, err, err
-		return env, nil
+		return nil, nil, &exitError{code: ExitUsage, err: err}
+	}
+	if err := a.sameBoot(mfs); err != nil {
+		return nil, nil, err
 	}
 	var notes []string
 	note := func(n string) {
@@ -147,7 +152,24 @@ func (a *app) probeEnv(t *kallsyms.Table, rootGiven bool) (*probe.Env, []string)
 	if t.Hidden() {
 		note("the table's addresses are hidden: " + hiddenAdvice)
 	}
-	return env, notes
+	return env, notes, nil
+}
+
+// sameBoot refuses a saved table whose snapshot names another kernel or
+// boot than the tree under --root: the answer would mix two kernels' facts.
+// Tables saved as plain text carry no identity, and are taken on trust.
+func (a *app) sameBoot(mfs machine.FS) error {
+	info := a.loaded.info
+	if a.kallsymsPath == "" || info == nil {
+		return nil
+	}
+	if rel, err := mfs.Release(); err == nil && info.Release != "" && rel != info.Release {
+		return usageErrorf("probe: %s is a table of Linux %s, but %s is of Linux %s: give the tree saved with the table", a.kallsymsPath, info.Release, mfs.Root(), rel)
+	}
+	if boot, err := mfs.BootID(); err == nil && info.BootID != "" && boot != info.BootID {
+		return usageErrorf("probe: %s was saved in boot %s, but %s is of boot %s: give the tree saved with the table", a.kallsymsPath, info.BootID, mfs.Root(), boot)
+	}
+	return nil
 }
 
 // parseAt parses a file's content, naming the file in the error.

@@ -302,3 +302,20 @@ func TestProbeLive(t *testing.T) {
 	}
 	t.Logf("exit %d\n%s", code, out)
 }
+
+// A snapshot of the Debian boot with the VM's tree: two kernels, refused.
+func TestProbeSnapshotOfAnotherKernel(t *testing.T) {
+	snap := filepath.Join(t.TempDir(), "run1.ksnap")
+	if _, errs, code := run(t, "", "--root", machineRoot, "snapshot", "save", "-o", snap); code != 0 {
+		t.Fatalf("save: %d %s", code, errs)
+	}
+	_, errs, code := run(t, "", "--kallsyms", snap, "--root", fcTree, "probe", "vfs_read")
+	want := "ksym: probe: " + snap + " is a table of Linux 6.1.0-56-amd64, but " + fcTree + " is of Linux 6.18.44-fc-v1272: give the tree saved with the table\n"
+	if code != 2 || errs != want {
+		t.Errorf("exit %d, stderr %q; want 2, %q", code, errs, want)
+	}
+	// With the tree it was saved from, the answer comes.
+	if _, errs, code := run(t, "", "--kallsyms", snap, "--root", machineRoot, "probe", "lkdtm_do_action"); code == 2 && strings.Contains(errs, "give the tree") {
+		t.Errorf("the snapshot's own tree refused: %s", errs)
+	}
+}
