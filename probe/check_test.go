@@ -98,7 +98,8 @@ func TestCheckDebian(t *testing.T) {
 		{"start_kernel", 1, [3]Answer{N, N, N}, "in .init.text, freed after boot"},
 		// A module's function; the tree has no /sys/kernel/btf/lkdtm.
 		{"lkdtm:lkdtm_do_action", 1, [3]Answer{Y, U, U}, "the kernel has kprobes (CONFIG_KPROBES=y)"},
-		// The __pfx_ padding GCC puts before functions is not in 6.1.
+		// vmlinux: selects the core kernel.
+		{"vmlinux:vfs_read", 1, [3]Answer{Y, U, U}, "not NOKPROBE_SYMBOL"},
 		// Static functions of 17 files.
 		{"type_show", 17, [3]Answer{Y, U, U}, "not NOKPROBE_SYMBOL"},
 	}
@@ -185,6 +186,10 @@ func TestCheckNotAFunction(t *testing.T) {
 	}
 	if r.Found || len(r.Targets) != 0 || len(r.NotFunctions) != 1 || r.NotFunctions[0].Type != "D" || r.Attachable() != No {
 		t.Errorf("jiffies: %+v", r)
+	}
+	r, err = Check(tab, "lkdtm:vfs_read", env) // a core function asked of a module
+	if err != nil || r.Found || len(r.Targets) != 0 || r.Attachable() != No {
+		t.Errorf("lkdtm:vfs_read: %+v, %v", r, err)
 	}
 	r, err = Check(tab, "no_such_function_anywhere", env)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -317,5 +318,48 @@ func TestProbeSnapshotOfAnotherKernel(t *testing.T) {
 	// With the tree it was saved from, the answer comes.
 	if _, errs, code := run(t, "", "--kallsyms", snap, "--root", machineRoot, "probe", "lkdtm_do_action"); code == 2 && strings.Contains(errs, "give the tree") {
 		t.Errorf("the snapshot's own tree refused: %s", errs)
+	}
+}
+
+// parse_options: one in the core kernel, one in ext4, one in fat (run2-B).
+// Each module's is unique within its module and is picked by module name;
+// the core one shares its name with them, so by name the kernel cannot
+// pick it: it gets the by-address commands.
+func TestProbeCoreAndModuleDuplicates(t *testing.T) {
+	var core, ext4, fat rawSym
+	for _, s := range fixture(t) {
+		if s.name != "parse_options" {
+			continue
+		}
+		switch s.mod {
+		case "":
+			core = s
+		case "ext4":
+			ext4 = s
+		case "fat":
+			fat = s
+		}
+	}
+	out, _, code := run(t, "", "--kallsyms", kallsymsGz, "--root", debianTree(t), "--json", "probe", "parse_options")
+	var got struct {
+		Targets []struct {
+			Module, Address string
+			Commands        []string
+		} `json:"targets"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || len(got.Targets) != 3 {
+		t.Fatalf("exit %d, %v\n%s", code, err, out)
+	}
+	want := [][]string{
+		{"bpftrace -e 'kprobe:" + hex0x(core.addr) + " { @[kstack] = count(); }'   # by address: this boot only",
+			"echo 'p:ksym/parse_options_" + strconv.FormatUint(core.addr&0xfffff, 16) + " " + hex0x(core.addr) + "' >> /sys/kernel/tracing/kprobe_events   # by address: this boot only"},
+		{"bpftrace -e 'kprobe:ext4:parse_options { @[kstack] = count(); }'", "perf probe -m ext4 -a parse_options"},
+		{"bpftrace -e 'kprobe:fat:parse_options { @[kstack] = count(); }'", "perf probe -m fat -a parse_options"},
+	}
+	for i, s := range []rawSym{core, ext4, fat} {
+		tg := got.Targets[i]
+		if tg.Module != s.mod || tg.Address != hex0x(s.addr) || len(tg.Commands) < 2 || tg.Commands[0] != want[i][0] || tg.Commands[1] != want[i][1] {
+			t.Errorf("target %d: %+v\nwant module %q at %s, commands %q", i, tg, s.mod, hex0x(s.addr), want[i])
+		}
 	}
 }
