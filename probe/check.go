@@ -155,7 +155,7 @@ func Check(t *kallsyms.Table, query string, env *Env) (*Report, error) {
 	r.Found = len(r.Targets) > 0
 	var entry, rest []Target
 	for _, i := range FindClones(t, name, module) {
-		_, cl, _ := ParseClone(t.Name(i))
+		cl, _ := parseSuffix(t.Name(i)[len(name):])
 		tg := c.target(i, &cl)
 		if cl.Entry() {
 			entry = append(entry, tg)

@@ -364,3 +364,36 @@ func TestCheckHiddenTable(t *testing.T) {
 		}
 	}
 }
+
+// nmi_handle, nmi_handle.part.0 and nmi_handle.part.0.cold exist (run1-A); asked by its own name, the clone is the target, its cold part
+// is listed beside it, and no fentry is possible on a clone.
+func TestCheckCloneByName(t *testing.T) {
+	tab, cfg := debian(t)
+	env := &Env{Config: cfg, FunctionsErr: fs.ErrNotExist, BlacklistErr: fs.ErrNotExist, BTFErr: fs.ErrNotExist, Arch: "x86_64"}
+	r, err := Check(tab, "nmi_handle.part.0", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Found || len(r.Targets) != 1 || r.Targets[0].Clone == nil || !r.Targets[0].Clone.Partial {
+		t.Fatalf("targets %+v", r.Targets)
+	}
+	if len(r.Clones) != 1 || r.Clones[0].Name != "nmi_handle.part.0.cold" || !r.Clones[0].Clone.Cold || r.Clones[0].Clone.Suffix != ".cold" {
+		t.Errorf("clones %+v", r.Clones)
+	}
+	if v := verdict(r.Targets[0], Fentry); v.Answer != No {
+		t.Errorf("fentry on a clone: %s %v", v.Answer, v.Reasons)
+	}
+	r, err = Check(tab, "nmi_handle", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// nmi_handle exists too: its clones are listed beside it, the entry
+	// clone first.
+	var names []string
+	for _, tg := range r.Clones {
+		names = append(names, tg.Name)
+	}
+	if !r.Found || len(r.Targets) != 1 || !reflect.DeepEqual(names, []string{"nmi_handle.part.0", "nmi_handle.part.0.cold"}) {
+		t.Errorf("nmi_handle: found %v, %d targets, clones %q", r.Found, len(r.Targets), names)
+	}
+}

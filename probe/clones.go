@@ -92,7 +92,9 @@ func isDigits(s string) bool {
 }
 
 // FindClones returns the indices of the symbols of t that are clones of
-// the function name (see ParseClone), in address order; module restricts
+// the function name: name followed by a clone suffix (see ParseClone), so
+// that the clones of "f.isra.0" include "f.isra.0.cold". They come in
+// address order; module restricts
 // them to one module ("" for any, "vmlinux" or "kernel" for the core).
 func FindClones(t *kallsyms.Table, name, module string) []int {
 	prefix := name + "."
@@ -102,8 +104,8 @@ func FindClones(t *kallsyms.Table, name, module string) []int {
 		if !strings.HasPrefix(n, prefix) {
 			continue
 		}
-		if base, _, ok := ParseClone(n); !ok || base != name {
-			continue
+		if _, ok := parseSuffix(n[len(name):]); !ok {
+			continue // another function whose name goes on after a dot
 		}
 		if module != "" && !inModule(t, i, module) {
 			continue
