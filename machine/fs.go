@@ -1,7 +1,9 @@
 // Package machine reads what ksym needs from a running Linux machine's /proc
 // and /sys: the live symbol table, kptr_restrict and perf_event_paranoid, the
 // kernel release and build ID, the loaded modules with their sections and build
-// IDs, and whether this process may see kernel addresses at all.
+// IDs, whether this process may see kernel addresses at all, and for tracing:
+// the tracefs and debugfs files, the kernel configuration, BTF and the perf
+// event sources.
 //
 // Every path goes through an FS root, like prometheus/procfs: the zero FS (or
 // NewFS("/")) reads the real machine, NewFS("testdata/run1-A") reads a

@@ -144,6 +144,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newCheckCmd(),
 		a.newModcheckCmd(),
 		a.newMemCmd(),
+		a.newProbeCmd(),
 		a.newDecodeCmd(),
 		a.newStacksCmd(),
 		a.newDiffCmd(),
