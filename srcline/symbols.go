@@ -1,0 +1,160 @@
+package srcline
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+)
+
+// ErrAmbiguous reports a symbol name that names several addresses.
+var ErrAmbiguous = errors.New("several symbols have this name")
+
+// ErrNoSymbol reports a symbol name the file's symbol table lacks.
+var ErrNoSymbol = errors.New("no such symbol")
+
+// Symbol is a defined symbol of the file's symbol table.
+type Symbol struct {
+	Name    string
+	Section string // the section it is defined in
+	// Value is its address: for a relocatable object, the offset in its
+	// section.
+	Value uint64
+	Size  uint64
+	Func  bool // STT_FUNC
+}
+
+// Symbols returns the file's defined symbols that lie in an allocated
+// section (its .symtab), in the file's order.
+func (s *Symbolizer) Symbols() ([]Symbol, error) {
+	var out []Symbol
+	err := guard(s.obj.path, func() error {
+		syms, err := s.obj.ef.Symbols()
+		if err != nil {
+			return fmt.Errorf("%s: symbol table: %w", s.obj.path, err)
+		}
+		secs := s.obj.ef.Sections
+		for _, sym := range syms {
+			i := int(sym.Section)
+			if sym.Section == elf.SHN_UNDEF || i >= len(secs) || secs[i].Flags&elf.SHF_ALLOC == 0 {
+				continue
+			}
+			t := elf.ST_TYPE(sym.Info)
+			if t == elf.STT_SECTION || t == elf.STT_FILE {
+				continue
+			}
+			out = append(out, Symbol{sym.Name, secs[i].Name, sym.Value, sym.Size, t == elf.STT_FUNC})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SymbolAddress returns the address of the symbol named name: its value,
+// plus for a relocatable object the base its section was laid out at.
+func (s *Symbolizer) SymbolAddress(name string) (uint64, error) {
+	if s.syms == nil && s.symErr == nil {
+		syms, err := s.Symbols()
+		s.symErr = err
+		s.syms = make(map[string][]Symbol)
+		for _, sym := range syms {
+			s.syms[sym.Name] = append(s.syms[sym.Name], sym)
+		}
+	}
+	if s.symErr != nil {
+		return 0, s.symErr
+	}
+	cands := s.syms[name]
+	if len(cands) == 0 {
+		return 0, fmt.Errorf("%s: %s: %w", s.obj.path, name, ErrNoSymbol)
+	}
+	var addr uint64
+	for i, c := range cands {
+		base, _, _ := s.obj.sectionBase(c.Section)
+		a := c.Value
+		if s.Relocatable() {
+			a += base
+		}
+		if i > 0 && a != addr {
+			return 0, fmt.Errorf("%s: %s: %w", s.obj.path, name, ErrAmbiguous)
+		}
+		addr = a
+	}
+	return addr, nil
+}
+
+// BuildID returns the file's GNU build ID (its NT_GNU_BUILD_ID note) in
+// hexadecimal, or "" when it has none.
+func (s *Symbolizer) BuildID() string {
+	var id string
+	guard(s.obj.path, func() error {
+		id = buildID(s.obj.ef, s.obj.data)
+		return nil
+	})
+	return id
+}
+
+// buildID returns the hexadecimal build ID of an ELF file, read from its
+// note sections, or "" when none is found.
+func buildID(ef *elf.File, data []byte) string {
+	for _, sec := range ef.Sections {
+		if sec.Type != elf.SHT_NOTE {
+			continue
+		}
+		end := sec.Offset + sec.FileSize
+		if end < sec.Offset || end > uint64(len(data)) {
+			continue
+		}
+		if id := noteBuildID(data[sec.Offset:end], ef.ByteOrder); id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
+// noteBuildID returns the NT_GNU_BUILD_ID in a list of ELF notes.
+func noteBuildID(b []byte, bo binary.ByteOrder) string {
+	for len(b) >= 12 {
+		namesz, descsz, typ := uint64(bo.Uint32(b)), uint64(bo.Uint32(b[4:])), bo.Uint32(b[8:])
+		name := (namesz + 3) &^ 3
+		desc := (descsz + 3) &^ 3
+		if 12+name+desc > uint64(len(b)) {
+			return ""
+		}
+		if typ == ntGNUBuildID && namesz == 4 && bytes.Equal(b[12:16], []byte("GNU\x00")) && descsz > 0 {
+			return hex.EncodeToString(b[12+name : 12+name+descsz])
+		}
+		b = b[12+name+desc:]
+	}
+	return ""
+}
+
+// DebugLink returns the file name a stripped file names in its
+// .gnu_debuglink section, and the CRC-32 of that file, or "" when none.
+func (s *Symbolizer) DebugLink() (string, uint32) { return debugLink(s.obj.ef, s.obj.data) }
+
+func debugLink(ef *elf.File, data []byte) (string, uint32) {
+	sec := ef.Section(".gnu_debuglink")
+	if sec == nil {
+		return "", 0
+	}
+	end := sec.Offset + sec.FileSize
+	if end < sec.Offset || end > uint64(len(data)) {
+		return "", 0
+	}
+	b := data[sec.Offset:end]
+	i := bytes.IndexByte(b, 0)
+	if i <= 0 {
+		return "", 0
+	}
+	p := (i + 4) &^ 3
+	if p+4 > len(b) {
+		return string(b[:i]), 0
+	}
+	return string(b[:i]), ef.ByteOrder.Uint32(b[p:])
+}
+
+// ntGNUBuildID is the note type of a GNU build ID.
+const ntGNUBuildID = 3

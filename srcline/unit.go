@@ -1,0 +1,322 @@
+package srcline
+
+import (
+	"debug/dwarf"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// unit is one compilation unit, parsed as far as lookups have needed.
+type unit struct {
+	off     uint64 // header offset in .debug_info
+	d       *dwarf.Data
+	base    dwarf.Offset // the unit's header in d
+	cu      *dwarf.Entry
+	compDir string
+	root    string // the source tree, see treePath
+
+	funcs    []funcRange // top-level subprograms with code, by address
+	funcsErr error
+	haveFunc bool
+
+	lines    []lineSeq
+	files    []*dwarf.LineFile
+	linesErr error
+	haveLine bool
+
+	names map[dwarf.Offset]string
+}
+
+// funcRange is one address range of a subprogram.
+type funcRange struct {
+	lo, hi uint64
+	off    dwarf.Offset
+}
+
+// lineSeq is one sequence of the line table: rows by increasing address.
+type lineSeq struct {
+	lo, hi uint64
+	rows   []lineRow
+}
+
+// lineRow is one row of the line table.
+type lineRow struct {
+	addr      uint64
+	file      *dwarf.LineFile
+	line, col int32
+}
+
+// openUnit opens the unit at off and reads its root entry.
+func (o *object) openUnit(off uint64) (*unit, error) {
+	d, base, err := o.newUnitData(off)
+	if err != nil {
+		return nil, err
+	}
+	r := d.Reader()
+	r.Seek(base)
+	cu, err := r.Next()
+	if err != nil {
+		return nil, err
+	}
+	if cu == nil || (cu.Tag != dwarf.TagCompileUnit && cu.Tag != dwarf.TagPartialUnit) {
+		return nil, fmt.Errorf(".debug_info: no compilation unit at 0x%x", off)
+	}
+	u := &unit{off: off, d: d, base: base, cu: cu, names: make(map[dwarf.Offset]string)}
+	u.compDir, _ = cu.Val(dwarf.AttrCompDir).(string)
+	name, _ := cu.Val(dwarf.AttrName).(string)
+	u.root = sourceRoot(name, u.compDir)
+	return u, nil
+}
+
+// ranges returns the unit's own address ranges.
+func (u *unit) ranges() ([][2]uint64, error) { return u.d.Ranges(u.cu) }
+
+// subprograms indexes the unit's top-level subprograms by address.
+func (u *unit) subprograms() ([]funcRange, error) {
+	if u.haveFunc {
+		return u.funcs, u.funcsErr
+	}
+	u.haveFunc = true
+	r := u.d.Reader()
+	r.Seek(u.base)
+	if _, err := r.Next(); err != nil { // the unit's root
+		u.funcsErr = err
+		return nil, err
+	}
+	for {
+		e, err := r.Next()
+		if err != nil {
+			u.funcsErr = err
+			return nil, err
+		}
+		if e == nil || e.Tag == 0 {
+			break
+		}
+		if e.Tag == dwarf.TagSubprogram {
+			rs, err := u.d.Ranges(e)
+			if err != nil {
+				u.funcsErr = err
+				return nil, err
+			}
+			for _, rg := range rs {
+				if rg[1] > rg[0] {
+					u.funcs = append(u.funcs, funcRange{rg[0], rg[1], e.Offset})
+				}
+			}
+		}
+		if e.Children {
+			r.SkipChildren()
+		}
+	}
+	sort.Slice(u.funcs, func(i, j int) bool { return u.funcs[i].lo < u.funcs[j].lo })
+	return u.funcs, nil
+}
+
+// function returns the subprogram whose code holds pc.
+func (u *unit) function(pc uint64) (dwarf.Offset, bool, error) {
+	fs, err := u.subprograms()
+	if err != nil {
+		return 0, false, err
+	}
+	i := sort.Search(len(fs), func(i int) bool { return fs[i].lo > pc }) - 1
+	for k := i; k >= 0 && k > i-8; k-- {
+		if fs[k].lo <= pc && pc < fs[k].hi {
+			return fs[k].off, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// scopes returns the subprogram at off and the inlined subroutines in it
+// that hold pc, outermost first.
+func (u *unit) scopes(off dwarf.Offset, pc uint64) (*dwarf.Entry, []*dwarf.Entry, error) {
+	r := u.d.Reader()
+	r.Seek(off)
+	sub, err := r.Next()
+	if err != nil {
+		return nil, nil, err
+	}
+	if sub == nil || !sub.Children {
+		return sub, nil, nil
+	}
+	var chain []*dwarf.Entry
+	// stack holds, for each level entered, whether it was entered because
+	// its ranges hold pc (then no sibling after it can) or because it has
+	// no ranges of its own (a lexical block without addresses).
+	stack := []bool{true}
+	for len(stack) > 0 {
+		e, err := r.Next()
+		if err != nil {
+			return nil, nil, err
+		}
+		if e == nil {
+			break
+		}
+		if e.Tag == 0 {
+			holds := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if holds {
+				break
+			}
+			continue
+		}
+		if e.Tag != dwarf.TagInlinedSubroutine && e.Tag != dwarf.TagLexDwarfBlock {
+			if e.Children {
+				r.SkipChildren()
+			}
+			continue
+		}
+		rs, err := u.d.Ranges(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		holds := inRanges(rs, pc)
+		switch {
+		case holds && e.Tag == dwarf.TagInlinedSubroutine:
+			chain = append(chain, e)
+		case !holds && len(rs) > 0:
+			if e.Children {
+				r.SkipChildren()
+			}
+			continue
+		}
+		if e.Children {
+			stack = append(stack, holds)
+		}
+	}
+	return sub, chain, nil
+}
+
+func inRanges(rs [][2]uint64, pc uint64) bool {
+	for _, r := range rs {
+		if r[0] <= pc && pc < r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// lineTable reads the unit's whole line table, once.
+func (u *unit) lineTable() ([]lineSeq, error) {
+	if u.haveLine {
+		return u.lines, u.linesErr
+	}
+	u.haveLine = true
+	lr, err := u.d.LineReader(u.cu)
+	if err == nil && lr == nil {
+		err = errors.New("unit has no line table")
+	}
+	if err != nil {
+		u.linesErr = err
+		return nil, err
+	}
+	var seq []lineRow
+	var le dwarf.LineEntry
+	for {
+		if err := lr.Next(&le); err != nil {
+			if err == io.EOF {
+				break
+			}
+			u.linesErr = err
+			return nil, err
+		}
+		if le.EndSequence {
+			if len(seq) > 0 && le.Address > seq[0].addr {
+				u.lines = append(u.lines, lineSeq{seq[0].addr, le.Address, seq})
+			}
+			seq = nil
+			continue
+		}
+		if len(seq) > 0 && le.Address < seq[len(seq)-1].addr {
+			continue // not increasing: malformed, ignored
+		}
+		seq = append(seq, lineRow{le.Address, le.File, int32(le.Line), int32(le.Column)})
+	}
+	u.files = lr.Files()
+	for _, f := range u.files {
+		if f != nil {
+			f.Name = u.fullPath(f.Name)
+		}
+	}
+	sort.SliceStable(u.lines, func(i, j int) bool { return u.lines[i].lo < u.lines[j].lo })
+	return u.lines, nil
+}
+
+// line returns the line table row for pc.
+func (u *unit) line(pc uint64) (lineRow, bool, error) {
+	seqs, err := u.lineTable()
+	if err != nil {
+		return lineRow{}, false, err
+	}
+	i := sort.Search(len(seqs), func(i int) bool { return seqs[i].lo > pc }) - 1
+	for k := i; k >= 0 && k > i-8; k-- {
+		s := seqs[k]
+		if pc < s.lo || pc >= s.hi {
+			continue
+		}
+		j := sort.Search(len(s.rows), func(j int) bool { return s.rows[j].addr > pc }) - 1
+		return s.rows[j], true, nil
+	}
+	return lineRow{}, false, nil
+}
+
+// callSite returns the file and line an inlined subroutine was called from.
+func (u *unit) callSite(e *dwarf.Entry) (file string, line, col int) {
+	if _, err := u.lineTable(); err != nil {
+		return "", 0, 0
+	}
+	if i, ok := e.Val(dwarf.AttrCallFile).(int64); ok && i >= 0 && i < int64(len(u.files)) && u.files[i] != nil {
+		file = u.files[i].Name
+	}
+	l, _ := e.Val(dwarf.AttrCallLine).(int64)
+	c, _ := e.Val(dwarf.AttrCallColumn).(int64)
+	return file, int(l), int(c)
+}
+
+// fullPath completes a file name of the line table: the standard decoder
+// joins a DWARF 5 file's directory to it but not the compilation directory
+// to a relative directory, which the standard (and addr2line and
+// llvm-symbolizer) puts in front.
+func (u *unit) fullPath(name string) string {
+	if name == "" || u.compDir == "" || strings.HasPrefix(name, "/") || strings.HasPrefix(name, u.compDir+"/") {
+		return name
+	}
+	return u.compDir + "/" + name
+}
+
+// sourceRoot returns the root of the source tree of a unit named name and
+// compiled in compDir: compDir when the name is relative; else the longest
+// directory the name and compDir share (a kernel built with O= compiles
+// $(srctree)/mm/slub.c in $(srctree)/debian/build/...: the root is srctree).
+func sourceRoot(name, compDir string) string {
+	if name == "" || compDir == "" {
+		return compDir
+	}
+	if !strings.HasPrefix(name, "/") {
+		return compDir
+	}
+	a, b := strings.Split(name, "/"), strings.Split(compDir, "/")
+	n := 0
+	for n < len(a)-1 && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	if n <= 1 {
+		return compDir
+	}
+	return strings.Join(a[:n], "/")
+}
+
+// treePath returns file relative to the unit's compilation directory or,
+// outside it, to its source tree; any other file (a compiler's header)
+// stays as it is.
+func (u *unit) treePath(file string) string {
+	for _, dir := range []string{u.compDir, u.root} {
+		if dir != "" && dir != "/" && strings.HasPrefix(file, dir+"/") {
+			return file[len(dir)+1:]
+		}
+	}
+	return file
+}
