@@ -41,8 +41,10 @@ type Symbolizer struct {
 	units   map[uint64]*unit
 	headers []uint64 // every unit's offset, once needed
 
-	syms   map[string][]Symbol
-	symErr error
+	syms       map[string][]Symbol
+	symErr     error
+	byAddr     []addrSym
+	haveByAddr bool
 }
 
 // Open opens an ELF file with DWARF debug information. A plain file is
@@ -147,8 +149,9 @@ func (s *Symbolizer) lookup(pc uint64) ([]Frame, error) {
 		if !hasLine {
 			return nil, fmt.Errorf("%s: 0x%x: %w", s.obj.path, pc, ErrNoLine)
 		}
-		// Code with lines but no subprogram: assembly.
-		return []Frame{s.frame(u, "", row.file, int(row.line), int(row.col), false)}, nil
+		// Code with lines but no subprogram: assembly, or the padding
+		// after a function's last instruction.
+		return []Frame{s.frame(u, s.symbolAt(pc), row.file, int(row.line), int(row.col), false)}, nil
 	}
 	sub, chain, err := u.scopes(fnOff, pc)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 )
 
 // ErrAmbiguous reports a symbol name that names several addresses.
@@ -158,3 +160,38 @@ func debugLink(ef *elf.File, data []byte) (string, uint32) {
 
 // ntGNUBuildID is the note type of a GNU build ID.
 const ntGNUBuildID = 3
+
+// addrSym is a code symbol at its (laid out) address.
+type addrSym struct {
+	addr uint64
+	name string
+}
+
+// symbolAt returns the name of the code symbol at or before pc in the
+// file's symbol table: the function of code the DWARF describes no
+// subprogram for (assembly, or padding after a function's last
+// instruction), named as addr2line names it.
+func (s *Symbolizer) symbolAt(pc uint64) string {
+	if !s.haveByAddr {
+		s.haveByAddr = true
+		syms, _ := s.Symbols()
+		for _, sym := range syms {
+			_, sec, ok := s.obj.sectionBase(sym.Section)
+			if !ok || sec.Flags&elf.SHF_EXECINSTR == 0 || strings.HasPrefix(sym.Name, "$") {
+				continue
+			}
+			a := sym.Value
+			if s.Relocatable() {
+				base, _, _ := s.obj.sectionBase(sym.Section)
+				a += base
+			}
+			s.byAddr = append(s.byAddr, addrSym{a, sym.Name})
+		}
+		sort.SliceStable(s.byAddr, func(i, j int) bool { return s.byAddr[i].addr < s.byAddr[j].addr })
+	}
+	i := sort.Search(len(s.byAddr), func(i int) bool { return s.byAddr[i].addr > pc }) - 1
+	if i < 0 {
+		return ""
+	}
+	return s.byAddr[i].name
+}
