@@ -2,8 +2,8 @@ package srcline_test
 
 import (
 	"bytes"
-	"errors"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
