@@ -71,9 +71,6 @@ func (o *object) openUnit(off uint64) (*unit, error) {
 	return u, nil
 }
 
-// ranges returns the unit's own address ranges.
-func (u *unit) ranges() ([][2]uint64, error) { return u.d.Ranges(u.cu) }
-
 // subprograms indexes the unit's top-level subprograms by address.
 func (u *unit) subprograms() ([]funcRange, error) {
 	if u.haveFunc {

@@ -1,0 +1,141 @@
+package srcline
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ksym-dev/ksym/kallsyms"
+)
+
+// ErrMismatch reports a debug file that is not the one of the kernel or
+// module it was offered for.
+var ErrMismatch = errors.New("debug file does not match")
+
+// MatchBuildID checks that the file's build ID is want (hexadecimal, any
+// case). It fails with ErrMismatch when they differ or the file has none.
+func (s *Symbolizer) MatchBuildID(want string) error {
+	got := s.BuildID()
+	if got == "" {
+		return fmt.Errorf("%s: %w: it has no build ID, want %s", s.obj.path, ErrMismatch, want)
+	}
+	if !strings.EqualFold(got, want) {
+		return fmt.Errorf("%s: %w: build ID %s, want %s", s.obj.path, ErrMismatch, got, want)
+	}
+	return nil
+}
+
+// minAgreeing is the number of symbols a kallsyms table and a file must
+// share, all at the same distance, for MatchKallsyms to trust the file.
+const minAgreeing = 8
+
+// MatchKallsyms checks that the file's symbol table has the same relative
+// layout as the symbols of module (or, when module is "", of the core
+// kernel) in the kallsyms table tab: every code symbol whose name is unique
+// on both sides lies at the same distance from its kallsyms address, per
+// section for a module (the kernel places each section of a module on its
+// own). For the core kernel it returns that distance, the KASLR offset to
+// subtract from a running kernel's address before Lookup. This is the check
+// for a file whose build ID is not known; it fails with ErrMismatch.
+func (s *Symbolizer) MatchKallsyms(tab *kallsyms.Table, module string) (uint64, error) {
+	want := uniqueText(tab, module)
+	syms, err := s.Symbols()
+	if err != nil {
+		return 0, err
+	}
+	count := map[string]int{}
+	for _, sym := range syms {
+		count[sym.Name]++
+	}
+	what := "the core kernel"
+	if module != "" {
+		what = "module " + module
+	}
+	deltas := map[string]uint64{} // by section; one section for the core
+	agree := 0
+	for _, sym := range syms {
+		a, ok := want[sym.Name]
+		if !ok || count[sym.Name] != 1 || !s.isCode(sym.Section) {
+			continue
+		}
+		key := ""
+		if module != "" {
+			key = sym.Section
+		}
+		d := a - sym.Value
+		if prev, ok := deltas[key]; ok && prev != d {
+			return 0, fmt.Errorf("%s: %w %s in the symbol table %s: %s is at %#x there, %#x here (another build)",
+				s.obj.path, ErrMismatch, what, tab.Source(), sym.Name, a, sym.Value+prev)
+		}
+		deltas[key] = d
+		agree++
+	}
+	if agree < minAgreeing {
+		return 0, fmt.Errorf("%s: %w %s in the symbol table %s: only %d of its code symbols are there",
+			s.obj.path, ErrMismatch, what, tab.Source(), agree)
+	}
+	return deltas[""], nil
+}
+
+// isCode reports whether the section named name holds code.
+func (s *Symbolizer) isCode(name string) bool {
+	_, sec, ok := s.obj.sectionBase(name)
+	return ok && sec.Flags&elf.SHF_EXECINSTR != 0
+}
+
+// uniqueText returns the address of each code symbol of module ("" for the
+// core kernel) whose name appears once there.
+func uniqueText(tab *kallsyms.Table, module string) map[string]uint64 {
+	out := map[string]uint64{}
+	dup := map[string]bool{}
+	for i := 0; i < tab.Len(); i++ {
+		if typ := tab.Type(i); typ != 't' && typ != 'T' {
+			continue
+		}
+		if module == "" && !tab.IsCore(i) || module != "" && (tab.IsCore(i) || !SameModule(tab.ModuleName(i), module)) {
+			continue
+		}
+		name := tab.Name(i)
+		if _, ok := out[name]; ok {
+			dup[name] = true
+		}
+		out[name] = tab.Addr(i)
+	}
+	for name := range dup {
+		delete(out, name)
+	}
+	return out
+}
+
+// SameModule reports whether two module names name the same module: the
+// kernel treats '-' and '_' in module names as the same character
+// (crc32c-intel.ko is loaded as crc32c_intel).
+func SameModule(a, b string) bool {
+	return len(a) == len(b) && strings.ReplaceAll(a, "-", "_") == strings.ReplaceAll(b, "-", "_")
+}
+
+// ModuleName returns the name a module file declares in its .modinfo
+// section (name=lkdtm), or "" when it has none.
+func (s *Symbolizer) ModuleName() string {
+	var name string
+	guard(s.obj.path, func() error {
+		sec := s.obj.ef.Section(".modinfo")
+		if sec == nil || sec.Type == elf.SHT_NOBITS {
+			return nil
+		}
+		end := sec.Offset + sec.FileSize
+		if end < sec.Offset || end > uint64(len(s.obj.data)) {
+			return nil
+		}
+		for _, kv := range bytes.Split(s.obj.data[sec.Offset:end], []byte{0}) {
+			if v, ok := bytes.CutPrefix(kv, []byte("name=")); ok {
+				name = string(v)
+				return nil
+			}
+		}
+		return nil
+	})
+	return name
+}
