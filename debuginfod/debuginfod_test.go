@@ -1,6 +1,7 @@
 package debuginfod_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -161,7 +162,8 @@ func TestRealServer(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command(bin, "-F", dir, "-p", fmt.Sprint(port), "-d", filepath.Join(t.TempDir(), "db.sqlite"), "-t", "1", "-g", "0")
-	cmd.Stderr = os.Stderr
+	var log bytes.Buffer
+	cmd.Stderr = &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +180,7 @@ func TestRealServer(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("debuginfod did not serve %s within 60 s (last: %v)", lkdtmBuildID, err)
+			t.Fatalf("debuginfod did not serve %s within 60 s (last: %v); its log:\n%s", lkdtmBuildID, err, log.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

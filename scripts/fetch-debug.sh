@@ -27,7 +27,6 @@ chmod 777 "$work" # apt-get download runs as _apt
 deb=$(ls "$work"/*.deb)
 dpkg-deb --fsys-tarfile "$deb" |
 	tar -x -C "$work" "./usr/lib/debug/boot/vmlinux-$release"
-got=$(od -An -tx1 -v -j0 -N0 /dev/null) # placeholder: checked below with readelf when present
 if command -v readelf >/dev/null 2>&1; then
 	got=$(readelf -n "$work/usr/lib/debug/boot/vmlinux-$release" | awk '/Build ID/ {print $3; exit}')
 	if [ "$got" != "$buildid" ]; then
