@@ -33,31 +33,44 @@ const minAgreeing = 8
 
 // MatchKallsyms checks that the file's symbol table has the same relative
 // layout as the symbols of module (or, when module is "", of the core
-// kernel) in the kallsyms table tab: every code symbol whose name is unique
-// on both sides lies at the same distance from its kallsyms address, per
-// section for a module (the kernel places each section of a module on its
-// own). For the core kernel it returns that distance, the KASLR offset to
-// subtract from a running kernel's address before Lookup. This is the check
-// for a file whose build ID is not known; it fails with ErrMismatch.
+// kernel) in the kallsyms table tab: every function of the file whose name
+// is unique there (for a vmlinux, every global function: global names are
+// unique in a linked image, and checking only those is cheaper) that the
+// table has once, as a code symbol of that module, lies at the same distance from
+// its kallsyms address, per section for a module (the kernel places each
+// section of a module on its own). For the core kernel it returns that
+// distance, the KASLR offset to subtract from a running kernel's address
+// before Lookup. This is the check for a file whose build ID is not known;
+// it fails with ErrMismatch.
 func (s *Symbolizer) MatchKallsyms(tab *kallsyms.Table, module string) (uint64, error) {
-	want := uniqueText(tab, module)
 	syms, err := s.Symbols()
 	if err != nil {
 		return 0, err
-	}
-	count := map[string]int{}
-	for _, sym := range syms {
-		count[sym.Name]++
 	}
 	what := "the core kernel"
 	if module != "" {
 		what = "module " + module
 	}
+	var count map[string]int
+	if s.Relocatable() {
+		count = map[string]int{}
+		for _, sym := range syms {
+			count[sym.Name]++
+		}
+	}
 	deltas := map[string]uint64{} // by section; one section for the core
 	agree := 0
+	var found []int
 	for _, sym := range syms {
-		a, ok := want[sym.Name]
-		if !ok || count[sym.Name] != 1 || !s.isCode(sym.Section) {
+		unique := sym.Global
+		if count != nil {
+			unique = count[sym.Name] == 1
+		}
+		if !sym.Func || !unique || !s.isCode(sym.Section) {
+			continue
+		}
+		a, ok := uniqueIn(tab, sym.Name, module, found[:0])
+		if !ok {
 			continue
 		}
 		key := ""
@@ -66,14 +79,14 @@ func (s *Symbolizer) MatchKallsyms(tab *kallsyms.Table, module string) (uint64, 
 		}
 		d := a - sym.Value
 		if prev, ok := deltas[key]; ok && prev != d {
-			return 0, fmt.Errorf("%s: %w %s in the symbol table %s: %s is at %#x there, %#x here (another build)",
+			return 0, fmt.Errorf("%s: %w %s in the symbol table %s: %s is at %#x there, where this file puts it at %#x (another build)",
 				s.obj.path, ErrMismatch, what, tab.Source(), sym.Name, a, sym.Value+prev)
 		}
 		deltas[key] = d
 		agree++
 	}
 	if agree < minAgreeing {
-		return 0, fmt.Errorf("%s: %w %s in the symbol table %s: only %d of its code symbols are there",
+		return 0, fmt.Errorf("%s: %w %s in the symbol table %s: only %d of its functions are there",
 			s.obj.path, ErrMismatch, what, tab.Source(), agree)
 	}
 	return deltas[""], nil
@@ -85,28 +98,22 @@ func (s *Symbolizer) isCode(name string) bool {
 	return ok && sec.Flags&elf.SHF_EXECINSTR != 0
 }
 
-// uniqueText returns the address of each code symbol of module ("" for the
-// core kernel) whose name appears once there.
-func uniqueText(tab *kallsyms.Table, module string) map[string]uint64 {
-	out := map[string]uint64{}
-	dup := map[string]bool{}
-	for i := 0; i < tab.Len(); i++ {
+// uniqueIn returns the address of the one code symbol named name of module
+// ("" for the core kernel) in tab.
+func uniqueIn(tab *kallsyms.Table, name, module string, buf []int) (uint64, bool) {
+	var addr uint64
+	n := 0
+	for _, i := range tab.AppendFind(buf, name) {
 		if typ := tab.Type(i); typ != 't' && typ != 'T' {
 			continue
 		}
 		if module == "" && !tab.IsCore(i) || module != "" && (tab.IsCore(i) || !SameModule(tab.ModuleName(i), module)) {
 			continue
 		}
-		name := tab.Name(i)
-		if _, ok := out[name]; ok {
-			dup[name] = true
-		}
-		out[name] = tab.Addr(i)
+		addr = tab.Addr(i)
+		n++
 	}
-	for name := range dup {
-		delete(out, name)
-	}
-	return out
+	return addr, n == 1
 }
 
 // SameModule reports whether two module names name the same module: the

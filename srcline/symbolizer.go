@@ -41,6 +41,8 @@ type Symbolizer struct {
 	units   map[uint64]*unit
 	headers []uint64 // every unit's offset, once needed
 
+	symbols    []Symbol
+	symbolsErr error
 	syms       map[string][]Symbol
 	symErr     error
 	byAddr     []addrSym
@@ -219,27 +221,29 @@ func (s *Symbolizer) unit(off uint64) (*unit, error) {
 	return u, nil
 }
 
-// scanUnits indexes every unit by its own ranges: the fallback when
-// .debug_aranges is absent (clang does not emit it) or incomplete.
+// scanUnits adds to the index the units .debug_aranges does not list, by
+// their own ranges: the fallback when .debug_aranges is absent (clang does
+// not emit it) or incomplete. Only those units are opened.
 func (s *Symbolizer) scanUnits() error {
 	s.scanned = true
 	offs, err := s.unitOffsets()
 	if err != nil && len(offs) == 0 {
 		return fmt.Errorf("%s: %w", s.obj.path, err)
 	}
-	var idx []cuRange
+	listed := make(map[uint64]bool, len(offs))
+	for _, r := range s.index {
+		listed[r.off] = true
+	}
+	idx := s.index
 	for _, off := range offs {
-		d, base, err := s.obj.newUnitData(off)
+		if listed[off] {
+			continue
+		}
+		u, err := s.unit(off)
 		if err != nil {
 			continue
 		}
-		r := d.Reader()
-		r.Seek(base)
-		cu, err := r.Next()
-		if err != nil || cu == nil {
-			continue
-		}
-		rs, err := d.Ranges(cu)
+		rs, err := u.d.Ranges(u.cu)
 		if err != nil {
 			continue
 		}
@@ -249,9 +253,6 @@ func (s *Symbolizer) scanUnits() error {
 			}
 		}
 	}
-	// The units' own ranges first, .debug_aranges after: a unit's own
-	// word is the better one where both exist.
-	idx = append(idx, s.index...)
 	sortRanges(idx)
 	s.index = idx
 	return nil

@@ -2,11 +2,13 @@ package srcline
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -23,35 +25,90 @@ type Symbol struct {
 	Section string // the section it is defined in
 	// Value is its address: for a relocatable object, the offset in its
 	// section.
-	Value uint64
-	Size  uint64
-	Func  bool // STT_FUNC
+	Value  uint64
+	Size   uint64
+	Func   bool // STT_FUNC
+	Global bool // STB_GLOBAL: unique in a linked kernel or module
 }
 
 // Symbols returns the file's defined symbols that lie in an allocated
-// section (its .symtab), in the file's order.
+// section (its .symtab), in the file's order. The slice is the
+// Symbolizer's: the caller must not change it.
 func (s *Symbolizer) Symbols() ([]Symbol, error) {
-	var out []Symbol
+	if s.symbols != nil || s.symbolsErr != nil {
+		return s.symbols, s.symbolsErr
+	}
 	err := guard(s.obj.path, func() error {
-		syms, err := s.obj.ef.Symbols()
-		if err != nil {
-			return fmt.Errorf("%s: symbol table: %w", s.obj.path, err)
-		}
-		secs := s.obj.ef.Sections
-		for _, sym := range syms {
-			i := int(sym.Section)
-			if sym.Section == elf.SHN_UNDEF || i >= len(secs) || secs[i].Flags&elf.SHF_ALLOC == 0 {
-				continue
-			}
-			t := elf.ST_TYPE(sym.Info)
-			if t == elf.STT_SECTION || t == elf.STT_FILE {
-				continue
-			}
-			out = append(out, Symbol{sym.Name, secs[i].Name, sym.Value, sym.Size, t == elf.STT_FUNC})
-		}
-		return nil
+		var err error
+		s.symbols, err = s.obj.readSymbols()
+		return err
 	})
-	return out, err
+	if err != nil {
+		s.symbolsErr = err
+	} else if s.symbols == nil {
+		s.symbols = []Symbol{}
+	}
+	return s.symbols, err
+}
+
+// readSymbols reads .symtab: its names are substrings of one copy of the
+// string table, not one allocation each.
+func (o *object) readSymbols() ([]Symbol, error) {
+	ef := o.ef
+	var tab *elf.Section
+	for _, sec := range ef.Sections {
+		if sec.Type == elf.SHT_SYMTAB {
+			tab = sec
+			break
+		}
+	}
+	if tab == nil {
+		return nil, fmt.Errorf("%s: no symbol table (.symtab)", o.path)
+	}
+	if int(tab.Link) >= len(ef.Sections) {
+		return nil, fmt.Errorf("%s: symbol table without its string table", o.path)
+	}
+	data, err := o.sectionData(tab)
+	if err != nil {
+		return nil, fmt.Errorf("%s: .symtab: %w", o.path, err)
+	}
+	strs, err := o.sectionData(ef.Sections[tab.Link])
+	if err != nil {
+		return nil, fmt.Errorf("%s: symbol names: %w", o.path, err)
+	}
+	names := string(strs)
+	size := 16
+	if ef.Class == elf.ELFCLASS64 {
+		size = 24
+	}
+	bo := ef.ByteOrder
+	out := make([]Symbol, 0, len(data)/size)
+	for p := size; p+size <= len(data); p += size { // entry 0 is the null symbol
+		e := data[p : p+size]
+		var nameOff uint32
+		var info byte
+		var shndx uint16
+		var value, sz uint64
+		if size == 24 {
+			nameOff, info, shndx, value, sz = bo.Uint32(e), e[4], bo.Uint16(e[6:]), bo.Uint64(e[8:]), bo.Uint64(e[16:])
+		} else {
+			nameOff, value, sz, info, shndx = bo.Uint32(e), uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:])), e[12], bo.Uint16(e[14:])
+		}
+		i := int(shndx)
+		if shndx == uint16(elf.SHN_UNDEF) || i >= len(ef.Sections) || ef.Sections[i].Flags&elf.SHF_ALLOC == 0 {
+			continue
+		}
+		t := elf.SymType(info & 0xf)
+		if t == elf.STT_SECTION || t == elf.STT_FILE || int(nameOff) >= len(names) {
+			continue
+		}
+		name := names[nameOff:]
+		if j := strings.IndexByte(name, 0); j >= 0 {
+			name = name[:j]
+		}
+		out = append(out, Symbol{name, ef.Sections[i].Name, value, sz, t == elf.STT_FUNC, elf.SymBind(info>>4) == elf.STB_GLOBAL})
+	}
+	return out, nil
 }
 
 // SymbolAddress returns the address of the symbol named name: its value,
@@ -187,7 +244,12 @@ func (s *Symbolizer) symbolAt(pc uint64) string {
 			}
 			s.byAddr = append(s.byAddr, addrSym{a, sym.Name})
 		}
-		sort.SliceStable(s.byAddr, func(i, j int) bool { return s.byAddr[i].addr < s.byAddr[j].addr })
+		slices.SortFunc(s.byAddr, func(a, b addrSym) int {
+			if c := cmp.Compare(a.addr, b.addr); c != 0 {
+				return c
+			}
+			return strings.Compare(a.name, b.name)
+		})
 	}
 	i := sort.Search(len(s.byAddr), func(i int) bool { return s.byAddr[i].addr > pc }) - 1
 	if i < 0 {
