@@ -148,8 +148,8 @@ func findModule(dir, module string) []string {
 	return out
 }
 
-// Find returns the first candidate (see Candidates) that opens and
-// matches t: by build ID when t has one, else by agreeing with the kallsyms
+// Find returns the first candidate (see Candidates) that opens, or whose
+// .gnu_debuglink names a debug file that opens, and matches t: by build ID when t has one, else by agreeing with the kallsyms
 // table through check (nil accepts any file that opens; a module's file must
 // also declare t.Module in its .modinfo). The files that were tried and
 // refused are named in the error, which wraps ErrNotFound or, when a
@@ -159,6 +159,12 @@ func Find(paths []string, t Target, check func(*Symbolizer) error) (*Symbolizer,
 	var firstErr error
 	for _, p := range Candidates(paths, t) {
 		s, err := Open(p)
+		if errors.Is(err, ErrNoDWARF) {
+			// A stripped file: its .gnu_debuglink may name the debug file.
+			if linked, ok := linkedDebugFile(p); ok {
+				s, err = Open(linked)
+			}
+		}
 		if err == nil {
 			err = accept(s, t, check)
 			if err != nil {

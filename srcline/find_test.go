@@ -3,6 +3,7 @@ package srcline_test
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -144,5 +145,40 @@ func TestMatchVmlinux(t *testing.T) {
 	defer f.Close()
 	if f.Path() != want {
 		t.Errorf("found %s, want %s", f.Path(), want)
+	}
+}
+
+// TestFindDebugLink follows the .gnu_debuglink of a stripped executable
+// (synthetic: compiled from testdata/inline.c, then split with objcopy as
+// distributions split their packages) to its debug file, next to it or in
+// .debug/.
+func TestFindDebugLink(t *testing.T) {
+	for _, sub := range []string{"", ".debug"} {
+		exe := build(t, "prog", []string{"-gdwarf-5"})
+		dir := filepath.Dir(exe)
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		debug := filepath.Join(dir, sub, "prog.debug")
+		for _, args := range [][]string{
+			{"objcopy", "--only-keep-debug", exe, debug},
+			{"strip", "--strip-debug", exe},
+			{"objcopy", "--add-gnu-debuglink=" + debug, exe},
+		} {
+			if b, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+				t.Skipf("%v: %v\n%s", args, err, b)
+			}
+		}
+		if _, err := srcline.Open(exe); !errors.Is(err, srcline.ErrNoDWARF) {
+			t.Fatalf("the stripped file opens: %v", err)
+		}
+		s, err := srcline.Find([]string{exe}, srcline.Target{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Path() != debug {
+			t.Errorf("found %s, want %s", s.Path(), debug)
+		}
+		s.Close()
 	}
 }

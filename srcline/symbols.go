@@ -190,31 +190,6 @@ func noteBuildID(b []byte, bo binary.ByteOrder) string {
 	return ""
 }
 
-// DebugLink returns the file name a stripped file names in its
-// .gnu_debuglink section, and the CRC-32 of that file, or "" when none.
-func (s *Symbolizer) DebugLink() (string, uint32) { return debugLink(s.obj.ef, s.obj.data) }
-
-func debugLink(ef *elf.File, data []byte) (string, uint32) {
-	sec := ef.Section(".gnu_debuglink")
-	if sec == nil {
-		return "", 0
-	}
-	end := sec.Offset + sec.FileSize
-	if end < sec.Offset || end > uint64(len(data)) {
-		return "", 0
-	}
-	b := data[sec.Offset:end]
-	i := bytes.IndexByte(b, 0)
-	if i <= 0 {
-		return "", 0
-	}
-	p := (i + 4) &^ 3
-	if p+4 > len(b) {
-		return string(b[:i]), 0
-	}
-	return string(b[:i]), ef.ByteOrder.Uint32(b[p:])
-}
-
 // ntGNUBuildID is the note type of a GNU build ID.
 const ntGNUBuildID = 3
 
