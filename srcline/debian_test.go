@@ -72,7 +72,7 @@ type printed struct {
 // oops and sysrq logs: core frames with their link-time address (the
 // boot's kallsyms address minus its KASLR offset, itself the difference of
 // _text in kallsyms and in System.map), module frames by name.
-func debianFrames(t *testing.T) []printed {
+func debianFrames(t testing.TB) []printed {
 	t.Helper()
 	sysmap := systemMapText(t)
 	boots, _ := filepath.Glob(fixture.Path("debian-6.1.0-56-amd64/boots/*"))
@@ -137,7 +137,7 @@ func firstIfOne(a []uint64) (uint64, bool) {
 }
 
 // systemMapText returns the link-time address of _text from System.map.
-func systemMapText(t *testing.T) uint64 {
+func systemMapText(t testing.TB) uint64 {
 	for _, l := range strings.Split(string(fixture.Read(t, fixture.Path("debian-6.1.0-56-amd64/System.map.gz"))), "\n") {
 		if f := strings.Fields(l); len(f) == 3 && f[2] == "_text" {
 			v, _ := strconv.ParseUint(f[0], 16, 64)

@@ -23,6 +23,7 @@ type unit struct {
 	haveFunc bool
 
 	lines    []lineSeq
+	lr       *dwarf.LineReader
 	files    []*dwarf.LineFile
 	linesErr error
 	haveLine bool
@@ -36,10 +37,17 @@ type funcRange struct {
 	off    dwarf.Offset
 }
 
-// lineSeq is one sequence of the line table: rows by increasing address.
+// lineSeq is one sequence of the line table: rows by increasing address,
+// marked every markEvery rows.
 type lineSeq struct {
 	lo, hi uint64
-	rows   []lineRow
+	marks  []lineMark
+}
+
+// lineMark is where to resume decoding the line table to reach addr.
+type lineMark struct {
+	addr uint64
+	pos  dwarf.LineReaderPos
 }
 
 // lineRow is one row of the line table.
@@ -196,7 +204,13 @@ func inRanges(rs [][2]uint64, pc uint64) bool {
 	return false
 }
 
-// lineTable reads the unit's whole line table, once.
+// markEvery is the number of line table rows between two marks: a lookup
+// decodes at most this many rows, and the table costs about two bytes a
+// row instead of a copy of every row.
+const markEvery = 32
+
+// lineTable reads the unit's line table once, keeping the sequences'
+// ranges and a mark every markEvery rows.
 func (u *unit) lineTable() ([]lineSeq, error) {
 	if u.haveLine {
 		return u.lines, u.linesErr
@@ -210,9 +224,12 @@ func (u *unit) lineTable() ([]lineSeq, error) {
 		u.linesErr = err
 		return nil, err
 	}
-	var seq []lineRow
+	u.lr = lr
+	var seq *lineSeq
 	var le dwarf.LineEntry
+	n := 0
 	for {
+		pos := lr.Tell()
 		if err := lr.Next(&le); err != nil {
 			if err == io.EOF {
 				break
@@ -220,17 +237,22 @@ func (u *unit) lineTable() ([]lineSeq, error) {
 			u.linesErr = err
 			return nil, err
 		}
-		if le.EndSequence {
-			if len(seq) > 0 && le.Address > seq[0].addr {
-				u.lines = append(u.lines, lineSeq{seq[0].addr, le.Address, seq})
+		switch {
+		case le.EndSequence:
+			if seq != nil && le.Address > seq.lo {
+				seq.hi = le.Address
+				u.lines = append(u.lines, *seq)
 			}
 			seq = nil
-			continue
+		case seq == nil:
+			seq = &lineSeq{lo: le.Address, marks: []lineMark{{le.Address, pos}}}
+			n = 1
+		default:
+			if n%markEvery == 0 {
+				seq.marks = append(seq.marks, lineMark{le.Address, pos})
+			}
+			n++
 		}
-		if len(seq) > 0 && le.Address < seq[len(seq)-1].addr {
-			continue // not increasing: malformed, ignored
-		}
-		seq = append(seq, lineRow{le.Address, le.File, int32(le.Line), int32(le.Column)})
 	}
 	u.files = lr.Files()
 	for _, f := range u.files {
@@ -242,7 +264,8 @@ func (u *unit) lineTable() ([]lineSeq, error) {
 	return u.lines, nil
 }
 
-// line returns the line table row for pc.
+// line returns the line table row for pc: the last row at or below pc in
+// the sequence that holds pc.
 func (u *unit) line(pc uint64) (lineRow, bool, error) {
 	seqs, err := u.lineTable()
 	if err != nil {
@@ -254,10 +277,30 @@ func (u *unit) line(pc uint64) (lineRow, bool, error) {
 		if pc < s.lo || pc >= s.hi {
 			continue
 		}
-		j := sort.Search(len(s.rows), func(j int) bool { return s.rows[j].addr > pc }) - 1
-		return s.rows[j], true, nil
+		j := sort.Search(len(s.marks), func(j int) bool { return s.marks[j].addr > pc }) - 1
+		return u.scanLines(s.marks[j].pos, pc)
 	}
 	return lineRow{}, false, nil
+}
+
+// scanLines decodes rows from pos up to pc.
+func (u *unit) scanLines(pos dwarf.LineReaderPos, pc uint64) (lineRow, bool, error) {
+	u.lr.Seek(pos)
+	var le dwarf.LineEntry
+	var row lineRow
+	found := false
+	for {
+		if err := u.lr.Next(&le); err != nil {
+			if err == io.EOF {
+				return row, found, nil
+			}
+			return row, found, err
+		}
+		if le.Address > pc || le.EndSequence {
+			return row, found, nil
+		}
+		row, found = lineRow{le.Address, le.File, int32(le.Line), int32(le.Column)}, true
+	}
 }
 
 // callSite returns the file and line an inlined subroutine was called from.
