@@ -45,8 +45,10 @@ type Symbolizer struct {
 	symbolsErr error
 	syms       map[string][]Symbol
 	symErr     error
-	byAddr     []addrSym
-	haveByAddr bool
+	// the section symbolAt last met, memoized
+	lastSection string
+	lastBase    uint64
+	lastCode    bool
 }
 
 // Open opens an ELF file with DWARF debug information. A plain file is

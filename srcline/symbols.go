@@ -2,14 +2,11 @@ package srcline
 
 import (
 	"bytes"
-	"cmp"
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 )
 
@@ -193,42 +190,39 @@ func noteBuildID(b []byte, bo binary.ByteOrder) string {
 // ntGNUBuildID is the note type of a GNU build ID.
 const ntGNUBuildID = 3
 
-// addrSym is a code symbol at its (laid out) address.
-type addrSym struct {
-	addr uint64
-	name string
+// symbolAt returns the name of the code symbol at or nearest below pc in
+// the file's symbol table: the function of code the DWARF describes no
+// subprogram for (assembly, or padding after a function's last
+// instruction), named as addr2line names it. It is rarely needed, so the
+// table is scanned rather than sorted.
+func (s *Symbolizer) symbolAt(pc uint64) string {
+	syms, _ := s.Symbols()
+	best, bestAddr := "", uint64(0)
+	for _, sym := range syms {
+		if sym.Section != s.lastSection {
+			s.lastSection = sym.Section
+			s.lastBase, s.lastCode = s.codeBase(sym.Section)
+		}
+		if !s.lastCode || strings.HasPrefix(sym.Name, "$") {
+			continue
+		}
+		a := sym.Value + s.lastBase
+		if a <= pc && (best == "" || a > bestAddr || a == bestAddr && sym.Name < best) {
+			best, bestAddr = sym.Name, a
+		}
+	}
+	return best
 }
 
-// symbolAt returns the name of the code symbol at or before pc in the
-// file's symbol table: the function of code the DWARF describes no
-// subprogram for (assembly, or padding after a function's last
-// instruction), named as addr2line names it.
-func (s *Symbolizer) symbolAt(pc uint64) string {
-	if !s.haveByAddr {
-		s.haveByAddr = true
-		syms, _ := s.Symbols()
-		for _, sym := range syms {
-			_, sec, ok := s.obj.sectionBase(sym.Section)
-			if !ok || sec.Flags&elf.SHF_EXECINSTR == 0 || strings.HasPrefix(sym.Name, "$") {
-				continue
-			}
-			a := sym.Value
-			if s.Relocatable() {
-				base, _, _ := s.obj.sectionBase(sym.Section)
-				a += base
-			}
-			s.byAddr = append(s.byAddr, addrSym{a, sym.Name})
-		}
-		slices.SortFunc(s.byAddr, func(a, b addrSym) int {
-			if c := cmp.Compare(a.addr, b.addr); c != 0 {
-				return c
-			}
-			return strings.Compare(a.name, b.name)
-		})
+// codeBase returns the base of a code section (0 but in a relocatable
+// object) and whether the section named name holds code.
+func (s *Symbolizer) codeBase(name string) (uint64, bool) {
+	base, sec, ok := s.obj.sectionBase(name)
+	if !ok || sec.Flags&elf.SHF_EXECINSTR == 0 {
+		return 0, false
 	}
-	i := sort.Search(len(s.byAddr), func(i int) bool { return s.byAddr[i].addr > pc }) - 1
-	if i < 0 {
-		return ""
+	if !s.Relocatable() {
+		base = 0
 	}
-	return s.byAddr[i].name
+	return base, true
 }
