@@ -45,10 +45,7 @@ type Symbolizer struct {
 	symbolsErr error
 	syms       map[string][]Symbol
 	symErr     error
-	// the section symbolAt last met, memoized
-	lastSection string
-	lastBase    uint64
-	lastCode    bool
+	byAddr     []addrSym // code symbols by address, for symbolAt
 }
 
 // Open opens an ELF file with DWARF debug information. A plain file is

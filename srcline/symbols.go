@@ -2,11 +2,14 @@ package srcline
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 )
 
@@ -193,25 +196,49 @@ const ntGNUBuildID = 3
 // symbolAt returns the name of the code symbol at or nearest below pc in
 // the file's symbol table: the function of code the DWARF describes no
 // subprogram for (assembly, or padding after a function's last
-// instruction), named as addr2line names it. It is rarely needed, so the
-// table is scanned rather than sorted.
+// instruction), named as addr2line names it. The code symbols are sorted
+// by address on the first call.
 func (s *Symbolizer) symbolAt(pc uint64) string {
-	syms, _ := s.Symbols()
-	best, bestAddr := "", uint64(0)
-	for _, sym := range syms {
-		if sym.Section != s.lastSection {
-			s.lastSection = sym.Section
-			s.lastBase, s.lastCode = s.codeBase(sym.Section)
+	if s.byAddr == nil {
+		syms, _ := s.Symbols()
+		s.byAddr = []addrSym{}
+		secs := map[string]struct {
+			base uint64
+			code bool
+		}{}
+		for _, sym := range syms {
+			sec, ok := secs[sym.Section]
+			if !ok {
+				sec.base, sec.code = s.codeBase(sym.Section)
+				secs[sym.Section] = sec
+			}
+			if sec.code && !strings.HasPrefix(sym.Name, "$") {
+				s.byAddr = append(s.byAddr, addrSym{sym.Value + sec.base, sym.Name})
+			}
 		}
-		if !s.lastCode || strings.HasPrefix(sym.Name, "$") {
-			continue
-		}
-		a := sym.Value + s.lastBase
-		if a <= pc && (best == "" || a > bestAddr || a == bestAddr && sym.Name < best) {
-			best, bestAddr = sym.Name, a
-		}
+		slices.SortFunc(s.byAddr, func(a, b addrSym) int {
+			if c := cmp.Compare(a.addr, b.addr); c != 0 {
+				return c
+			}
+			return strings.Compare(a.name, b.name)
+		})
 	}
-	return best
+	i := sort.Search(len(s.byAddr), func(i int) bool { return s.byAddr[i].addr > pc }) - 1
+	if i < 0 {
+		return ""
+	}
+	// Of several symbols at one address, the first by name, as the scan
+	// of the table would choose.
+	for i > 0 && s.byAddr[i-1].addr == s.byAddr[i].addr {
+		i--
+	}
+	return s.byAddr[i].name
+}
+
+// addrSym is a code symbol at its (laid out) address.
+type addrSym struct {
+	addr uint64
+	name string
 }
 
 // codeBase returns the base of a code section (0 but in a relocatable

@@ -11,6 +11,7 @@ import (
 
 // unit is one compilation unit, parsed as far as lookups have needed.
 type unit struct {
+	obj     *object
 	off     uint64 // header offset in .debug_info
 	d       *dwarf.Data
 	base    dwarf.Offset // the unit's header in d
@@ -72,52 +73,100 @@ func (o *object) openUnit(off uint64) (*unit, error) {
 	if cu == nil || (cu.Tag != dwarf.TagCompileUnit && cu.Tag != dwarf.TagPartialUnit) {
 		return nil, fmt.Errorf(".debug_info: no compilation unit at 0x%x", off)
 	}
-	u := &unit{off: off, d: d, base: base, cu: cu, names: make(map[dwarf.Offset]string)}
+	u := &unit{obj: o, off: off, d: d, base: base, cu: cu, names: make(map[dwarf.Offset]string)}
 	u.compDir, _ = cu.Val(dwarf.AttrCompDir).(string)
 	name, _ := cu.Val(dwarf.AttrName).(string)
 	u.root = sourceRoot(name, u.compDir)
 	return u, nil
 }
 
-// subprograms indexes the unit's top-level subprograms by address.
+// subprograms indexes the unit's top-level subprograms by address: read
+// by skimFunctions, or by the standard decoder when it cannot.
 func (u *unit) subprograms() ([]funcRange, error) {
 	if u.haveFunc {
 		return u.funcs, u.funcsErr
 	}
 	u.haveFunc = true
+	funcs, err := u.skimmed()
+	if err != nil {
+		funcs, err = u.walkFunctions()
+	}
+	if err != nil {
+		u.funcsErr = err
+		return nil, err
+	}
+	sort.Slice(funcs, func(i, j int) bool { return funcs[i].lo < funcs[j].lo })
+	u.funcs = funcs
+	return funcs, nil
+}
+
+// skimmed indexes the subprograms with skimFunctions, reading those with
+// DW_AT_ranges with the standard decoder.
+func (u *unit) skimmed() ([]funcRange, error) {
+	funcs, ranged, err := u.obj.skimFunctions(u.off)
+	if err != nil {
+		return nil, err
+	}
+	for i := range funcs {
+		funcs[i].off += u.base
+	}
+	r := u.d.Reader()
+	for _, off := range ranged {
+		r.Seek(u.base + off)
+		e, err := r.Next()
+		if err != nil {
+			return nil, err
+		}
+		if e == nil || e.Tag != dwarf.TagSubprogram {
+			return nil, errSkim
+		}
+		if funcs, err = u.appendRanges(funcs, e); err != nil {
+			return nil, err
+		}
+	}
+	return funcs, nil
+}
+
+// walkFunctions indexes the subprograms with the standard decoder.
+func (u *unit) walkFunctions() ([]funcRange, error) {
+	var funcs []funcRange
 	r := u.d.Reader()
 	r.Seek(u.base)
 	if _, err := r.Next(); err != nil { // the unit's root
-		u.funcsErr = err
 		return nil, err
 	}
 	for {
 		e, err := r.Next()
 		if err != nil {
-			u.funcsErr = err
 			return nil, err
 		}
 		if e == nil || e.Tag == 0 {
 			break
 		}
 		if e.Tag == dwarf.TagSubprogram {
-			rs, err := u.d.Ranges(e)
-			if err != nil {
-				u.funcsErr = err
+			if funcs, err = u.appendRanges(funcs, e); err != nil {
 				return nil, err
-			}
-			for _, rg := range rs {
-				if rg[1] > rg[0] {
-					u.funcs = append(u.funcs, funcRange{rg[0], rg[1], e.Offset})
-				}
 			}
 		}
 		if e.Children {
 			r.SkipChildren()
 		}
 	}
-	sort.Slice(u.funcs, func(i, j int) bool { return u.funcs[i].lo < u.funcs[j].lo })
-	return u.funcs, nil
+	return funcs, nil
+}
+
+// appendRanges appends the ranges of subprogram e.
+func (u *unit) appendRanges(funcs []funcRange, e *dwarf.Entry) ([]funcRange, error) {
+	rs, err := u.d.Ranges(e)
+	if err != nil {
+		return nil, err
+	}
+	for _, rg := range rs {
+		if rg[1] > rg[0] {
+			funcs = append(funcs, funcRange{rg[0], rg[1], e.Offset})
+		}
+	}
+	return funcs, nil
 }
 
 // function returns the subprogram whose code holds pc.
