@@ -3,10 +3,14 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ksym-dev/ksym/input"
 )
 
 // lkdtmDebug is the LKDTM module with DWARF of the Debian boots.
@@ -110,5 +114,51 @@ func TestAddrLinesVmlinux(t *testing.T) {
 	out, errs, _ = run(t, "", "--kallsyms", "../../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz", "addr", "--lines", "--debuginfo", vmlinux, "ffffffff81000000")
 	if strings.Count(out, "\n") != 1 || !strings.Contains(errs, "does not match the core kernel") || strings.Count(errs, "\n") != 1 {
 		t.Errorf("other kernel: out %q, stderr %q", out, errs)
+	}
+}
+
+// TestAddrLinesDebuginfod fetches the LKDTM module by its build ID from a
+// debuginfod server (an httptest one serving the file) when the table's
+// source knows the ID (a snapshot's notes; here set directly), and refuses
+// a server's file of another build.
+func TestAddrLinesDebuginfod(t *testing.T) {
+	data, err := input.ReadAll(lkdtmDebug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "d2c12d420606aae7228cb06fbf317c458f7a82bb" // readelf -n on the module
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/buildid/"+id+"/debuginfo" || r.URL.Path == "/buildid/"+strings.Repeat("ab", 20)+"/debuginfo" {
+			w.Write(data)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	t.Setenv("DEBUGINFOD_URLS", srv.URL)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	a := &app{stderr: &strings.Builder{}}
+	tab, _, err := (&app{kallsymsPath: kallsymsGz}).table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := only(t, "direct_entry.cold", "lkdtm")
+	r := resolve(tab, addrOpts{ret: true}, fmt.Sprintf("%x", s.addr+0x18))
+	for _, c := range []struct {
+		id, want string
+	}{
+		{id, "[{direct_entry /usr/src/lkdtm-6.1/src/core.c lkdtm-6.1/src/core.c 329 2 false}]"},
+		{strings.Repeat("ab", 20), "[]"},
+	} {
+		f := a.newLineFinder(nil, tab)
+		f.id = identity{moduleIDs: map[string]string{"lkdtm": c.id}}
+		got := fmt.Sprint(f.source(r, true, r.offset))
+		if got != c.want {
+			t.Errorf("build ID %s: %s, want %s", c.id, got, c.want)
+		}
+		f.close()
+	}
+	if errs := a.stderr.(*strings.Builder).String(); !strings.Contains(errs, "the server sent a file of another build ID") {
+		t.Errorf("stderr %q does not say the file was of another build", errs)
 	}
 }
