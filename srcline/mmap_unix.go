@@ -23,7 +23,6 @@ func mapFile(f *os.File, size int64) ([]byte, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// Lookups read a few scattered pages; read-ahead would only fill memory.
-	_ = syscall.Madvise(data, syscall.MADV_RANDOM)
+	adviseRandom(data)
 	return data, func() error { return syscall.Munmap(data) }, nil
 }
