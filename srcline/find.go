@@ -12,6 +12,13 @@ import (
 // ErrNotFound reports that no debug file was found for a kernel or module.
 var ErrNotFound = errors.New("no debug file found")
 
+// otherObject refuses a file that is the debug file of another module, or
+// a module's for vmlinux: not a candidate, so it is named in the
+// ErrNotFound error rather than reported as a mismatch.
+type otherObject struct{ path, why string }
+
+func (e *otherObject) Error() string { return e.path + ": " + e.why }
+
 // Target names the kernel or module a debug file is wanted for.
 type Target struct {
 	// Module is the module's name as the kernel prints it (crc32c_intel);
@@ -152,10 +159,11 @@ func findModule(dir, module string) []string {
 // .gnu_debuglink names a debug file that opens, and matches t: by build ID when t has one, else by agreeing with the kallsyms
 // table through check (nil accepts any file that opens; a module's file must
 // also declare t.Module in its .modinfo). The files that were tried and
-// refused are named in the error, which wraps ErrNotFound or, when a
-// candidate was refused, ErrMismatch.
+// refused are named in the error, which wraps ErrNotFound when no file was
+// of this kernel or module (a .ko of another module is named but not a
+// mismatch) or, when one was refused, ErrMismatch.
 func Find(paths []string, t Target, check func(*Symbolizer) error) (*Symbolizer, error) {
-	var refused []string
+	var refused, others []string
 	var firstErr error
 	for _, p := range Candidates(paths, t) {
 		s, err := Open(p)
@@ -174,13 +182,22 @@ func Find(paths []string, t Target, check func(*Symbolizer) error) (*Symbolizer,
 		if err == nil {
 			return s, nil
 		}
+		var other *otherObject
+		if errors.As(err, &other) {
+			others = append(others, err.Error())
+			continue
+		}
 		if firstErr == nil {
 			firstErr = err
 		}
 		refused = append(refused, err.Error())
 	}
 	if len(refused) == 0 {
-		return nil, fmt.Errorf("%s: %w in %s", t, ErrNotFound, strings.Join(paths, ", "))
+		err := fmt.Errorf("%s: %w in %s", t, ErrNotFound, strings.Join(paths, ", "))
+		if len(others) > 0 {
+			err = fmt.Errorf("%w (%s)", err, strings.Join(others, "; "))
+		}
+		return nil, err
 	}
 	if len(refused) == 1 {
 		return nil, fmt.Errorf("%s: %w", t, firstErr)
@@ -192,13 +209,13 @@ func Find(paths []string, t Target, check func(*Symbolizer) error) (*Symbolizer,
 func accept(s *Symbolizer, t Target, check func(*Symbolizer) error) error {
 	if t.Module != "" {
 		if name := s.ModuleName(); name != "" && !SameModule(name, t.Module) {
-			return fmt.Errorf("%s: %w: it is module %s, not %s", s.Path(), ErrMismatch, name, t.Module)
+			return &otherObject{s.Path(), fmt.Sprintf("it is module %s, not %s", name, t.Module)}
 		}
 		if !s.Relocatable() {
-			return fmt.Errorf("%s: %w: not a module (a relocatable .ko)", s.Path(), ErrMismatch)
+			return &otherObject{s.Path(), "not a module (a relocatable .ko)"}
 		}
 	} else if s.Relocatable() {
-		return fmt.Errorf("%s: %w: a relocatable object (a module?), not a vmlinux", s.Path(), ErrMismatch)
+		return &otherObject{s.Path(), "a relocatable object (a module?), not a vmlinux"}
 	}
 	if t.BuildID != "" {
 		return s.MatchBuildID(t.BuildID)

@@ -167,11 +167,11 @@ func (f *lineFinder) warn(module string, err error) {
 		return
 	}
 	f.warned[module] = true
-	what := "the kernel"
+	what, file := "the kernel", "vmlinux"
 	if module != "" {
-		what = "module " + module
+		what, file = "module "+module, ".ko"
 	}
-	hint := "give its vmlinux or .ko with DWARF, or a directory of them, with --debuginfo, or set DEBUGINFOD_URLS"
+	hint := "give its " + file + " with DWARF, or a directory holding it, with --debuginfo, or set DEBUGINFOD_URLS"
 	if errors.Is(err, srcline.ErrMismatch) {
 		hint = "it is not the debug file of this kernel build"
 	}
