@@ -23,7 +23,9 @@ work=$(mktemp -d "$cache/fetch.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 chmod 777 "$work" # apt-get download runs as _apt
 
-(cd "$work" && apt-get download -q "linux-image-$release-dbg=$version")
+# A fresh machine may not know the package yet: update the lists once.
+(cd "$work" && apt-get download -q "linux-image-$release-dbg=$version") ||
+	{ apt-get update -qq && (cd "$work" && apt-get download -q "linux-image-$release-dbg=$version"); }
 deb=$(ls "$work"/*.deb)
 dpkg-deb --fsys-tarfile "$deb" |
 	tar -x -C "$work" "./usr/lib/debug/boot/vmlinux-$release"
