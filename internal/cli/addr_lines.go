@@ -30,38 +30,28 @@ type identity struct {
 	live      bool // the running machine: its distribution layouts apply
 }
 
-// debugFile is a debug file found for the kernel or a module, or why none
-// was.
-type debugFile struct {
-	s     *srcline.Symbolizer
-	slide uint64 // the kernel's KASLR offset
-	err   error
-}
-
-// lineFinder finds, checks and keeps the debug files of ksym addr --lines.
+// lineFinder answers ksym addr --lines through a srcline.Sources and
+// reports once per kernel or module why it has no lines.
 type lineFinder struct {
-	paths  []string // --debuginfo, then the system's layouts when live
+	src    *srcline.Sources
 	id     identity
-	tab    *kallsyms.Table
-	files  map[string]*debugFile // by module name, "" for vmlinux
 	warned map[string]bool
 	stderr io.Writer
-	fetch  *debuginfod.Client
 }
 
 // newLineFinder prepares --lines for table tab.
 func (a *app) newLineFinder(paths []string, tab *kallsyms.Table) *lineFinder {
-	f := &lineFinder{tab: tab, files: map[string]*debugFile{}, warned: map[string]bool{}, stderr: a.stderr}
-	f.id = a.identity()
-	f.paths = append(f.paths, paths...)
+	f := &lineFinder{warned: map[string]bool{}, stderr: a.stderr, id: a.identity()}
+	f.src = &srcline.Sources{Table: tab, Release: f.id.release, BuildID: f.id.buildID, ModuleBuildID: f.moduleBuildID}
+	f.src.Paths = append(f.src.Paths, paths...)
 	if f.id.live {
-		f.paths = append(f.paths, srcline.SystemRoots...)
+		f.src.Paths = append(f.src.Paths, srcline.SystemRoots...)
 	}
 	if c, err := debuginfod.FromEnv(); err == nil {
-		if f, ok := a.stderr.(*os.File); ok && isTerminal(f) {
+		if out, ok := a.stderr.(*os.File); ok && isTerminal(out) {
 			c.Progress = progressPrinter(a.stderr)
 		}
-		f.fetch = c
+		f.src.Fetch = func(id string) (string, error) { return c.Debuginfo(context.Background(), id) }
 	}
 	return f
 }
@@ -98,65 +88,22 @@ func (f *lineFinder) moduleBuildID(module string) string {
 	return ""
 }
 
-// file returns the checked debug file of module ("" for vmlinux).
-func (f *lineFinder) file(module string) *debugFile {
-	if d := f.files[module]; d != nil {
-		return d
-	}
-	d := &debugFile{}
-	f.files[module] = d
-	t := srcline.Target{Module: module, Release: f.id.release, BuildID: f.id.buildID}
-	if module != "" {
-		t.BuildID = f.moduleBuildID(module)
-	}
-	check := func(s *srcline.Symbolizer) error {
-		slide, err := s.MatchKallsyms(f.tab, module)
-		d.slide = slide
-		return err
-	}
-	d.s, d.err = srcline.Find(f.paths, t, check)
-	if d.err != nil && errors.Is(d.err, srcline.ErrNotFound) && f.fetch != nil && t.BuildID != "" {
-		d.s, d.err = f.download(t, check)
-	}
-	if d.err == nil && t.BuildID != "" {
-		// Matched by build ID: the KASLR offset still comes from the table.
-		if err := check(d.s); err != nil {
-			d.s.Close()
-			d.s, d.err = nil, err
-		}
-	}
-	return d
-}
-
-// download fetches the debug file of t from the debuginfod servers.
-func (f *lineFinder) download(t srcline.Target, check func(*srcline.Symbolizer) error) (*srcline.Symbolizer, error) {
-	p, err := f.fetch.Debuginfo(context.Background(), t.BuildID)
-	if err != nil {
-		return nil, fmt.Errorf("%s: debuginfod: %w", t, err)
-	}
-	return srcline.Find([]string{p}, t, check)
-}
-
 // source returns the source chain of a resolved address, or nil after a
 // warning (once per kernel or module) when there is none.
 func (f *lineFinder) source(r addrResult, ret bool, offset uint64) []srcline.Frame {
-	d := f.file(r.Module)
-	if d.err != nil {
-		f.warn(r.Module, d.err)
-		return nil
-	}
 	var fs []srcline.Frame
 	var err error
 	if r.Module != "" {
-		fs, err = d.s.LookupSymbol(r.Symbol, offset, ret)
+		fs, err = f.src.LookupModule(r.Module, r.Symbol, offset, ret)
 	} else {
-		fs, err = d.s.Lookup(r.addr-d.slide, ret)
+		fs, err = f.src.LookupCore(r.addr, ret)
 	}
-	if err != nil {
-		if !errors.Is(err, srcline.ErrNoLine) {
-			fmt.Fprintf(f.stderr, "ksym: %s: no source line: %v\n", r.Text, err)
-		}
-		return nil
+	var oe *srcline.ObjectError
+	switch {
+	case errors.As(err, &oe):
+		f.warn(r.Module, oe.Err)
+	case err != nil && !errors.Is(err, srcline.ErrNoLine):
+		fmt.Fprintf(f.stderr, "ksym: %s: no source line: %v\n", r.Text, err)
 	}
 	return fs
 }
@@ -171,21 +118,15 @@ func (f *lineFinder) warn(module string, err error) {
 	if module != "" {
 		what, file = "module "+module, ".ko"
 	}
-	hint := "give its " + file + " with DWARF, or a directory holding it, with --debuginfo, or set DEBUGINFOD_URLS"
+	hint := " (give its " + file + " with DWARF, or a directory holding it, with --debuginfo, or set DEBUGINFOD_URLS)"
 	if errors.Is(err, srcline.ErrMismatch) {
-		hint = "it is not the debug file of this kernel build"
+		hint = ""
 	}
-	fmt.Fprintf(f.stderr, "ksym: no source lines for %s: %v (%s)\n", what, err, hint)
+	fmt.Fprintf(f.stderr, "ksym: no source lines for %s: %v%s\n", what, err, hint)
 }
 
 // close releases the debug files.
-func (f *lineFinder) close() {
-	for _, d := range f.files {
-		if d.s != nil {
-			d.s.Close()
-		}
-	}
-}
+func (f *lineFinder) close() { f.src.Close() }
 
 // writeChain prints a source chain under its answer, innermost first, as
 // syzkaller prints one: inlined functions marked [inline], the real
