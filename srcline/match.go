@@ -43,59 +43,121 @@ const minAgreeing = 8
 // before Lookup. This is the check for a file whose build ID is not known;
 // it fails with ErrMismatch.
 func (s *Symbolizer) MatchKallsyms(tab *kallsyms.Table, module string) (uint64, error) {
-	syms, err := s.Symbols()
-	if err != nil {
-		return 0, err
-	}
 	what := "the core kernel"
 	if module != "" {
 		what = "module " + module
 	}
-	var count map[string]int
+	m := &layoutMatch{s: s, tab: tab, module: module, deltas: map[int]uint64{}}
+	var err error
 	if s.Relocatable() {
-		count = map[string]int{}
-		for _, sym := range syms {
-			count[sym.Name]++
-		}
+		err = m.matchModule()
+	} else {
+		// Global names are unique in a linked image: no need to count.
+		err = guard(s.obj.path, func() error {
+			st, err := s.obj.symtab()
+			if err != nil {
+				return err
+			}
+			for i := 1; i < st.len(); i++ {
+				e := st.at(i)
+				if elf.SymType(e.info&0xf) == elf.STT_FUNC && elf.SymBind(e.info>>4) == elf.STB_GLOBAL && st.defined(e) {
+					m.check(st.name(e), e.sec, e.value)
+				}
+			}
+			return nil
+		})
 	}
-	deltas := map[string]uint64{} // by section; one section for the core
-	agree := 0
-	var found []int
-	for _, sym := range syms {
-		unique := sym.Global
-		if count != nil {
-			unique = count[sym.Name] == 1
-		}
-		if !sym.Func || !unique || !s.isCode(sym.Section) {
-			continue
-		}
-		a, ok := uniqueIn(tab, sym.Name, module, found[:0])
-		if !ok {
-			continue
-		}
-		key := ""
-		if module != "" {
-			key = sym.Section
-		}
-		d := a - sym.Value
-		if prev, ok := deltas[key]; ok && prev != d {
-			return 0, fmt.Errorf("%s: %w %s in the symbol table %s: %s is at %#x there, where this file puts it at %#x (another build)",
-				s.obj.path, ErrMismatch, what, tab.Source(), sym.Name, a, sym.Value+prev)
-		}
-		deltas[key] = d
-		agree++
+	if err != nil {
+		return 0, err
 	}
-	if agree < minAgreeing {
+	if m.bad != "" {
+		return 0, fmt.Errorf("%s: %w %s in the symbol table %s: %s (another build)", s.obj.path, ErrMismatch, what, tab.Source(), m.bad)
+	}
+	if m.agree < minAgreeing {
 		return 0, fmt.Errorf("%s: %w %s in the symbol table %s: only %d of its functions are there",
-			s.obj.path, ErrMismatch, what, tab.Source(), agree)
+			s.obj.path, ErrMismatch, what, tab.Source(), m.agree)
 	}
-	return deltas[""], nil
+	for _, d := range m.deltas {
+		return d, nil // the core kernel: one section key
+	}
+	return 0, nil
 }
 
-// isCode reports whether the section named name holds code.
-func (s *Symbolizer) isCode(name string) bool {
-	_, sec, ok := s.obj.sectionBase(name)
-	return ok && sec.Flags&elf.SHF_EXECINSTR != 0
+// layoutMatch is the state of MatchKallsyms.
+type layoutMatch struct {
+	s      *Symbolizer
+	tab    *kallsyms.Table
+	module string
+	deltas map[int]uint64 // by section for a module; one key for the core
+	agree  int
+	bad    string // the first disagreement
+	found  []int
+	code   map[int]bool
+}
+
+// matchModule checks a module's functions whose names it has once.
+func (m *layoutMatch) matchModule() error {
+	syms, err := m.s.Symbols()
+	if err != nil {
+		return err
+	}
+	count := map[string]int{}
+	for _, sym := range syms {
+		count[sym.Name]++
+	}
+	for _, sym := range syms {
+		if sym.Func && count[sym.Name] == 1 {
+			m.check(sym.Name, m.s.sectionIndex(sym.Section), sym.Value)
+		}
+	}
+	return nil
+}
+
+// check compares one function of the file with the table.
+func (m *layoutMatch) check(name string, sec int, value uint64) {
+	if m.bad != "" || !m.isCode(sec) {
+		return
+	}
+	a, ok := uniqueIn(m.tab, name, m.module, m.found[:0])
+	if !ok {
+		return
+	}
+	key := 0
+	if m.module != "" {
+		key = sec
+	}
+	d := a - value
+	if prev, ok := m.deltas[key]; ok && prev != d {
+		m.bad = fmt.Sprintf("%s is at %#x there, where this file puts it at %#x", name, a, value+prev)
+		return
+	}
+	m.deltas[key] = d
+	m.agree++
+}
+
+// isCode reports whether section sec holds code, memoized.
+func (m *layoutMatch) isCode(sec int) bool {
+	if m.code == nil {
+		m.code = map[int]bool{}
+	}
+	c, ok := m.code[sec]
+	if !ok {
+		secs := m.s.obj.ef.Sections
+		c = sec >= 0 && sec < len(secs) && secs[sec].Flags&elf.SHF_EXECINSTR != 0
+		m.code[sec] = c
+	}
+	return c
+}
+
+// sectionIndex returns the index of the allocated section named name, or
+// -1.
+func (s *Symbolizer) sectionIndex(name string) int {
+	for i, sec := range s.obj.ef.Sections {
+		if sec.Name == name && sec.Flags&elf.SHF_ALLOC != 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // uniqueIn returns the address of the one code symbol named name of module

@@ -46,6 +46,7 @@ type object struct {
 	bases map[int]uint64
 	secs  map[string][]byte
 	whole *dwarf.Data // all of .debug_info, for units that need it
+	syms  *symtab     // .symtab, once read
 }
 
 // openObject opens path: mapped when it is a plain file, decompressed into

@@ -45,7 +45,7 @@ type Symbolizer struct {
 	symbolsErr error
 	syms       map[string][]Symbol
 	symErr     error
-	byAddr     []addrSym // code symbols by address, for symbolAt
+	byAddr     []codeSym // code symbols by address, for symbolAt
 }
 
 // Open opens an ELF file with DWARF debug information. A plain file is

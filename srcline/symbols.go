@@ -51,9 +51,47 @@ func (s *Symbolizer) Symbols() ([]Symbol, error) {
 	return s.symbols, err
 }
 
-// readSymbols reads .symtab: its names are substrings of one copy of the
-// string table, not one allocation each.
+// readSymbols reads .symtab.
 func (o *object) readSymbols() ([]Symbol, error) {
+	st, err := o.symtab()
+	if err != nil {
+		return nil, err
+	}
+	var out []Symbol
+	for i := 1; i < st.len(); i++ { // entry 0 is the null symbol
+		e := st.at(i)
+		if !st.defined(e) {
+			continue
+		}
+		t := elf.SymType(e.info & 0xf)
+		out = append(out, Symbol{st.name(e), o.ef.Sections[e.sec].Name, e.value, e.size, t == elf.STT_FUNC, elf.SymBind(e.info>>4) == elf.STB_GLOBAL})
+	}
+	return out, nil
+}
+
+// symtab is the file's .symtab, read in place, with one copy of its string
+// table of which the names are substrings.
+type symtab struct {
+	data  []byte
+	names string
+	size  int // of an entry
+	bo    binary.ByteOrder
+	secs  []*elf.Section
+}
+
+// rawSym is one entry of a symtab.
+type rawSym struct {
+	nameOff     uint32
+	info        byte
+	sec         int
+	value, size uint64
+}
+
+// symtab returns the file's symbol table, read once.
+func (o *object) symtab() (*symtab, error) {
+	if o.syms != nil {
+		return o.syms, nil
+	}
 	ef := o.ef
 	var tab *elf.Section
 	for _, sec := range ef.Sections {
@@ -76,39 +114,42 @@ func (o *object) readSymbols() ([]Symbol, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: symbol names: %w", o.path, err)
 	}
-	names := string(strs)
-	size := 16
+	st := &symtab{data: data, names: string(strs), size: 16, bo: ef.ByteOrder, secs: ef.Sections}
 	if ef.Class == elf.ELFCLASS64 {
-		size = 24
+		st.size = 24
 	}
-	bo := ef.ByteOrder
-	out := make([]Symbol, 0, len(data)/size)
-	for p := size; p+size <= len(data); p += size { // entry 0 is the null symbol
-		e := data[p : p+size]
-		var nameOff uint32
-		var info byte
-		var shndx uint16
-		var value, sz uint64
-		if size == 24 {
-			nameOff, info, shndx, value, sz = bo.Uint32(e), e[4], bo.Uint16(e[6:]), bo.Uint64(e[8:]), bo.Uint64(e[16:])
-		} else {
-			nameOff, value, sz, info, shndx = bo.Uint32(e), uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:])), e[12], bo.Uint16(e[14:])
-		}
-		i := int(shndx)
-		if shndx == uint16(elf.SHN_UNDEF) || i >= len(ef.Sections) || ef.Sections[i].Flags&elf.SHF_ALLOC == 0 {
-			continue
-		}
-		t := elf.SymType(info & 0xf)
-		if t == elf.STT_SECTION || t == elf.STT_FILE || int(nameOff) >= len(names) {
-			continue
-		}
-		name := names[nameOff:]
-		if j := strings.IndexByte(name, 0); j >= 0 {
-			name = name[:j]
-		}
-		out = append(out, Symbol{name, ef.Sections[i].Name, value, sz, t == elf.STT_FUNC, elf.SymBind(info>>4) == elf.STB_GLOBAL})
+	o.syms = st
+	return st, nil
+}
+
+func (st *symtab) len() int { return len(st.data) / st.size }
+
+// at decodes entry i.
+func (st *symtab) at(i int) rawSym {
+	e, bo := st.data[i*st.size:(i+1)*st.size], st.bo
+	if st.size == 24 {
+		return rawSym{bo.Uint32(e), e[4], int(bo.Uint16(e[6:])), bo.Uint64(e[8:]), bo.Uint64(e[16:])}
 	}
-	return out, nil
+	return rawSym{bo.Uint32(e), e[12], int(bo.Uint16(e[14:])), uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:]))}
+}
+
+// defined reports whether e is a symbol of an allocated section, not a
+// section or file symbol, with a name in the string table.
+func (st *symtab) defined(e rawSym) bool {
+	if e.sec == int(elf.SHN_UNDEF) || e.sec >= len(st.secs) || st.secs[e.sec].Flags&elf.SHF_ALLOC == 0 {
+		return false
+	}
+	t := elf.SymType(e.info & 0xf)
+	return t != elf.STT_SECTION && t != elf.STT_FILE && int(e.nameOff) < len(st.names)
+}
+
+// name returns the name of e.
+func (st *symtab) name(e rawSym) string {
+	n := st.names[e.nameOff:]
+	if j := strings.IndexByte(n, 0); j >= 0 {
+		n = n[:j]
+	}
+	return n
 }
 
 // SymbolAddress returns the address of the symbol named name: its value,
@@ -194,51 +235,59 @@ func noteBuildID(b []byte, bo binary.ByteOrder) string {
 const ntGNUBuildID = 3
 
 // symbolAt returns the name of the code symbol at or nearest below pc in
-// the file's symbol table: the function of code the DWARF describes no
-// subprogram for (assembly, or padding after a function's last
-// instruction), named as addr2line names it. The code symbols are sorted
-// by address on the first call.
+// the file's symbol table (of several at one address, the first by name):
+// the function of code the DWARF describes no subprogram for (assembly, or
+// padding after a function's last instruction), named as addr2line names
+// it. The code symbols are sorted by address, as offsets into the string
+// table, on the first call.
 func (s *Symbolizer) symbolAt(pc uint64) string {
+	st, err := s.obj.symtab()
+	if err != nil {
+		return ""
+	}
 	if s.byAddr == nil {
-		syms, _ := s.Symbols()
-		s.byAddr = []addrSym{}
-		secs := map[string]struct {
-			base uint64
-			code bool
-		}{}
-		for _, sym := range syms {
-			sec, ok := secs[sym.Section]
-			if !ok {
-				sec.base, sec.code = s.codeBase(sym.Section)
-				secs[sym.Section] = sec
-			}
-			if sec.code && !strings.HasPrefix(sym.Name, "$") {
-				s.byAddr = append(s.byAddr, addrSym{sym.Value + sec.base, sym.Name})
-			}
-		}
-		slices.SortFunc(s.byAddr, func(a, b addrSym) int {
-			if c := cmp.Compare(a.addr, b.addr); c != 0 {
-				return c
-			}
-			return strings.Compare(a.name, b.name)
-		})
+		s.byAddr = s.codeSymbols(st)
 	}
 	i := sort.Search(len(s.byAddr), func(i int) bool { return s.byAddr[i].addr > pc }) - 1
 	if i < 0 {
 		return ""
 	}
-	// Of several symbols at one address, the first by name, as the scan
-	// of the table would choose.
 	for i > 0 && s.byAddr[i-1].addr == s.byAddr[i].addr {
 		i--
 	}
-	return s.byAddr[i].name
+	return st.name(rawSym{nameOff: s.byAddr[i].nameOff})
 }
 
-// addrSym is a code symbol at its (laid out) address.
-type addrSym struct {
-	addr uint64
-	name string
+// codeSym is a code symbol at its laid-out address.
+type codeSym struct {
+	addr    uint64
+	nameOff uint32
+}
+
+// codeSymbols returns the code symbols sorted by address, then name.
+func (s *Symbolizer) codeSymbols(st *symtab) []codeSym {
+	bases := make([]int64, len(st.secs)) // base+1 of a code section, 0 for others
+	for i, sec := range st.secs {
+		if sec.Flags&elf.SHF_ALLOC != 0 && sec.Flags&elf.SHF_EXECINSTR != 0 {
+			base, _ := s.codeBase(sec.Name)
+			bases[i] = int64(base) + 1
+		}
+	}
+	out := []codeSym{}
+	for i := 1; i < st.len(); i++ {
+		e := st.at(i)
+		if e.sec >= len(bases) || bases[e.sec] == 0 || !st.defined(e) || strings.HasPrefix(st.names[e.nameOff:], "$") {
+			continue
+		}
+		out = append(out, codeSym{e.value + uint64(bases[e.sec]-1), e.nameOff})
+	}
+	slices.SortFunc(out, func(a, b codeSym) int {
+		if c := cmp.Compare(a.addr, b.addr); c != 0 {
+			return c
+		}
+		return strings.Compare(st.name(rawSym{nameOff: a.nameOff}), st.name(rawSym{nameOff: b.nameOff}))
+	})
+	return out
 }
 
 // codeBase returns the base of a code section (0 but in a relocatable
