@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksym-dev/ksym/input"
 	"github.com/ksym-dev/ksym/kallsyms"
+	"github.com/ksym-dev/ksym/srcline"
 	"github.com/spf13/cobra"
 )
 
@@ -32,17 +33,34 @@ An address inside no symbol is printed as the kernel prints it (0x... with no
 name) and reported on stderr; the exit status is then 1. An invalid address is
 reported on stderr (no output line) and the exit status is 2.
 
-With --json each answer is one JSON object per line (JSON Lines).`
+With --json each answer is one JSON object per line (JSON Lines).
+
+With --lines each answer is followed by its source chain from the DWARF
+debug information, innermost first, one line each, inlined functions marked
+[inline] and the real function last (as syzkaller prints them); in --json
+it is the answer's "source" array. Files are relative to the kernel tree.
+The debug files are looked for in each --debuginfo PATH (a vmlinux or .ko
+with DWARF, or a directory searched by build ID under .build-id/, by module
+name under lib/modules/<release>/, and in the distributions' layouts such as
+usr/lib/debug/boot/vmlinux-<release>), then, for the running kernel, in the
+same layouts under /, then on the debuginfod servers of DEBUGINFOD_URLS. A
+debug file is used only if its build ID is the kernel's or module's, or,
+when no build ID is known, if its symbol table agrees with the kallsyms
+table; otherwise ksym says why on stderr and prints no lines for it.`
 
 const addrExample = `  ksym addr ffffffffc09e64a5
   ksym addr 0xffffffff8a3c4e0d 0xffffffff8a2d15a3
   ksym addr --return ffffffff8a3c4e0d
   grep -o 'ffffffff[0-9a-f]\{8\}' stack.txt | ksym addr
-  ksym --kallsyms saved/kallsyms.txt.gz addr --json ffffffffc09e64a5`
+  ksym --kallsyms saved/kallsyms.txt.gz addr --json ffffffffc09e64a5
+  ksym addr --lines --return --debuginfo /usr/lib/debug ffffffff8a3c4e0d`
 
 // addrOpts are the flags of ksym addr.
 type addrOpts struct {
-	ret bool
+	ret       bool
+	lines     bool
+	debuginfo []string
+	finder    *lineFinder // with lines
 }
 
 func (a *app) newAddrCmd() *cobra.Command {
@@ -58,6 +76,8 @@ func (a *app) newAddrCmd() *cobra.Command {
 		},
 	}
 	c.Flags().BoolVarP(&o.ret, "return", "r", false, "treat addresses as return addresses (%pB: resolve address-1)")
+	c.Flags().BoolVarP(&o.lines, "lines", "l", false, "append the source chain (file:line, inlined functions) from DWARF")
+	c.Flags().StringArrayVar(&o.debuginfo, "debuginfo", nil, "with --lines: a vmlinux or .ko with DWARF, or a directory of them (repeatable)")
 	return c
 }
 
@@ -75,9 +95,12 @@ type addrResult struct {
 	Text    string `json:"text,omitempty"`    // as the kernel prints it
 	Section string `json:"section,omitempty"` // where the address lies
 	Error   string `json:"error,omitempty"`
+	// Source is the source chain, innermost first, with --lines.
+	Source []sourceFrame `json:"source,omitempty"`
 
-	addr  uint64 // parsed address
-	index int    // the symbol's index, when Found
+	addr   uint64 // parsed address
+	index  int    // the symbol's index, when Found
+	offset uint64 // the offset into the symbol, when Found
 }
 
 // addrState tracks the worst outcome over all addresses.
@@ -90,9 +113,17 @@ func (a *app) runAddr(o addrOpts, args []string) error {
 	if len(args) == 0 && a.kallsymsPath == input.Stdin {
 		return usageErrorf("addr: cannot read both the symbol table (--kallsyms -) and the addresses from standard input: give the addresses as arguments")
 	}
+	if len(o.debuginfo) > 0 && !o.lines {
+		return usageErrorf("addr: --debuginfo is for --lines")
+	}
 	a.useCache = true
-	if _, err := a.tableWithAddresses(); err != nil {
+	tab, err := a.tableWithAddresses()
+	if err != nil {
 		return err
+	}
+	if o.lines {
+		o.finder = a.newLineFinder(o.debuginfo, tab)
+		defer o.finder.close()
 	}
 	w := newBuffered(a.stdout)
 	var st addrState
@@ -156,6 +187,11 @@ func (a *app) resolveOne(o addrOpts, arg string, w *bufio.Writer, st *addrState)
 		st.notFound = true
 		fmt.Fprintf(a.stderr, "ksym: %s: not inside any symbol (%s)\n", r.Address, r.Section)
 	}
+	var chain []srcline.Frame
+	if o.finder != nil && r.Found {
+		chain = o.finder.source(r, o.ret, r.offset)
+		r.Source = jsonChain(chain)
+	}
 	if a.json {
 		writeJSONLine(w, r) // cannot fail: strings and bools into a bufio.Writer
 		return
@@ -164,6 +200,7 @@ func (a *app) resolveOne(o addrOpts, arg string, w *bufio.Writer, st *addrState)
 		return
 	}
 	fmt.Fprintf(w, "0x%016x %s\n", r.addr, r.Text)
+	writeChain(w, chain)
 }
 
 // resolve turns one argument into an addrResult.
@@ -188,7 +225,7 @@ func resolve(t *kallsyms.Table, o addrOpts, arg string) addrResult {
 		r.Section = string(t.Section(addr))
 		return r
 	}
-	r.Found, r.index = true, loc.Index
+	r.Found, r.index, r.offset = true, loc.Index, loc.Offset
 	r.Symbol = t.Name(loc.Index)
 	r.Module = t.ModuleName(loc.Index)
 	r.Type = string([]byte{t.Type(loc.Index)})
