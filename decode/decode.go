@@ -8,6 +8,7 @@ import (
 
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/klog"
+	"github.com/ksym-dev/ksym/srcline"
 )
 
 // Status says what decoding did with one frame.
@@ -66,6 +67,9 @@ type Options struct {
 	// running kernel, a snapshot's boot): a report that prints another
 	// release or build ID is decoded from the log alone.
 	Kernel Kernel
+	// Lines, when set, gives the frames the table confirmed their source
+	// lines (Frame.Lines) from debug information.
+	Lines LineFinder
 }
 
 // Decoder decodes the reports of one log against one table. It remembers,
@@ -155,6 +159,9 @@ type Frame struct {
 	Status Status
 	// Note explains a status other than ok and resolved.
 	Note string
+	// Lines is the frame's source chain, innermost first (inlined
+	// functions, then the real one), when Options.Lines found it.
+	Lines []srcline.Frame
 }
 
 // Register is a register whose value is a kernel address, with its symbol.
@@ -229,6 +236,7 @@ func (d *Decoder) Decode(r *klog.Report) *Result {
 		}
 		d.withTable(r, res)
 	}
+	d.addLines(r, res)
 	res.Summary = summarize(r, res)
 	return res
 }

@@ -122,7 +122,7 @@ func (a *app) runAddr(o addrOpts, args []string) error {
 		return err
 	}
 	if o.lines {
-		o.finder = a.newLineFinder(o.debuginfo, tab)
+		o.finder = a.newLineFinder(o.debuginfo, tab, a.identity())
 		defer o.finder.close()
 	}
 	w := newBuffered(a.stdout)

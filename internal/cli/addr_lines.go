@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 
 	"github.com/ksym-dev/ksym/debuginfod"
+	"github.com/ksym-dev/ksym/decode"
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/machine"
 	"github.com/ksym-dev/ksym/srcline"
@@ -37,11 +39,14 @@ type lineFinder struct {
 	id     identity
 	warned map[string]bool
 	stderr io.Writer
+	// coreAsked: the vmlinux's debug file was looked for; the kernel's
+	// identity can no longer change.
+	coreAsked bool
 }
 
 // newLineFinder prepares --lines for table tab.
-func (a *app) newLineFinder(paths []string, tab *kallsyms.Table) *lineFinder {
-	f := &lineFinder{warned: map[string]bool{}, stderr: a.stderr, id: a.identity()}
+func (a *app) newLineFinder(paths []string, tab *kallsyms.Table, id identity) *lineFinder {
+	f := &lineFinder{warned: map[string]bool{}, stderr: a.stderr, id: id}
 	f.src = &srcline.Sources{Table: tab, Release: f.id.release, BuildID: f.id.buildID, ModuleBuildID: f.moduleBuildID}
 	f.src.Paths = append(f.src.Paths, paths...)
 	if f.id.live {
@@ -53,6 +58,19 @@ func (a *app) newLineFinder(paths []string, tab *kallsyms.Table) *lineFinder {
 		}
 		f.src.Fetch = func(id string) (string, error) { return c.Debuginfo(context.Background(), id) }
 	}
+	return f
+}
+
+// newDecodeLineFinder prepares decode --lines for table t. A System.map
+// says nothing of its kernel, and neither does the running machine then:
+// the kernel is what the log prints (LineQuery), its debug file looked for
+// in the --debuginfo paths and the distribution's layouts for that release.
+func (a *app) newDecodeLineFinder(o decodeOpts, t *kallsyms.Table) *lineFinder {
+	if o.systemMap == "" {
+		return a.newLineFinder(o.debuginfo, t, a.identity())
+	}
+	f := a.newLineFinder(o.debuginfo, t, identity{})
+	f.src.Paths = append(f.src.Paths, srcline.SystemRoots...)
 	return f
 }
 
@@ -91,19 +109,47 @@ func (f *lineFinder) moduleBuildID(module string) string {
 // source returns the source chain of a resolved address, or nil after a
 // warning (once per kernel or module) when there is none.
 func (f *lineFinder) source(r addrResult, ret bool, offset uint64) []srcline.Frame {
+	return f.chain(decode.LineQuery{Module: r.Module, Symbol: r.Symbol, Offset: offset, Addr: r.addr, Return: ret}, r.Text)
+}
+
+// Lines answers ksym decode --lines: decode.LineFinder. A build ID the log
+// printed stands for a kernel or module whose own is not known otherwise,
+// before its debug file is first looked for.
+func (f *lineFinder) Lines(q decode.LineQuery) []srcline.Frame {
+	if q.Module != "" && q.ModuleBuildID != "" && f.id.moduleIDs[q.Module] == "" {
+		if f.id.moduleIDs == nil {
+			f.id.moduleIDs = map[string]string{}
+		}
+		f.id.moduleIDs[q.Module] = q.ModuleBuildID
+	}
+	if q.Module == "" && !f.coreAsked {
+		f.src.Release = cmp.Or(f.src.Release, q.Release)
+		f.src.BuildID = cmp.Or(f.src.BuildID, q.BuildID)
+	}
+	text := q.Symbol
+	if q.Module == "" {
+		text = hex0x(q.Addr)
+	}
+	return f.chain(q, text)
+}
+
+// chain looks a frame up, warning once per kernel or module without debug
+// information and once per frame that has none.
+func (f *lineFinder) chain(q decode.LineQuery, text string) []srcline.Frame {
 	var fs []srcline.Frame
 	var err error
-	if r.Module != "" {
-		fs, err = f.src.LookupModule(r.Module, r.Symbol, offset, ret)
+	if q.Module != "" {
+		fs, err = f.src.LookupModule(q.Module, q.Symbol, q.Offset, q.Return)
 	} else {
-		fs, err = f.src.LookupCore(r.addr, ret)
+		f.coreAsked = true
+		fs, err = f.src.LookupCore(q.Addr, q.Return)
 	}
 	var oe *srcline.ObjectError
 	switch {
 	case errors.As(err, &oe):
-		f.warn(r.Module, oe.Err)
+		f.warn(q.Module, oe.Err)
 	case err != nil && !errors.Is(err, srcline.ErrNoLine):
-		fmt.Fprintf(f.stderr, "ksym: %s: no source line: %v\n", r.Text, err)
+		fmt.Fprintf(f.stderr, "ksym: %s: no source line: %v\n", text, err)
 	}
 	return fs
 }
@@ -147,6 +193,9 @@ func writeChain(w io.Writer, fs []srcline.Frame) {
 
 // jsonChain is the "source" field of an answer.
 func jsonChain(fs []srcline.Frame) []sourceFrame {
+	if len(fs) == 0 {
+		return nil
+	}
 	out := make([]sourceFrame, len(fs))
 	for i, fr := range fs {
 		out[i] = sourceFrame{fr.Function, fr.TreeFile, fr.Line, fr.Inlined}

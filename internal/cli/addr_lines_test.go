@@ -150,8 +150,7 @@ func TestAddrLinesDebuginfod(t *testing.T) {
 		{id, "[{direct_entry /usr/src/lkdtm-6.1/src/core.c lkdtm-6.1/src/core.c 329 2 false}]"},
 		{strings.Repeat("ab", 20), "[]"},
 	} {
-		f := a.newLineFinder(nil, tab)
-		f.id = identity{moduleIDs: map[string]string{"lkdtm": c.id}}
+		f := a.newLineFinder(nil, tab, identity{moduleIDs: map[string]string{"lkdtm": c.id}})
 		got := fmt.Sprint(f.source(r, true, r.offset))
 		if got != c.want {
 			t.Errorf("build ID %s: %s, want %s", c.id, got, c.want)

@@ -97,6 +97,8 @@ type decodeOpts struct {
 	color     string
 	noColor   bool
 	noTable   bool
+	lines     bool
+	debuginfo []string
 }
 
 func (a *app) newDecodeCmd() *cobra.Command {
@@ -116,6 +118,8 @@ func (a *app) newDecodeCmd() *cobra.Command {
 	c.Flags().BoolVar(&o.group, "group", false, "count the reports of all inputs by signature (kind and guilty function): one line per bucket, the largest first")
 	c.Flags().StringVar(&o.color, "color", "auto", "colour the annotated log `WHEN`: auto (on a terminal, unless NO_COLOR is set), always, never")
 	c.Flags().BoolVar(&o.noColor, "no-color", false, "do not colour the output")
+	c.Flags().BoolVarP(&o.lines, "lines", "l", false, "append each checked frame's source chain (file:line, inlined functions) from DWARF")
+	c.Flags().StringArrayVar(&o.debuginfo, "debuginfo", nil, "with --lines: a vmlinux or .ko with DWARF, or a directory of them (repeatable)")
 	c.Flags().BoolVar(&o.noTable, "no-table", false, "use no symbol table: decode from the log alone (frames as printed, unchecked)")
 	return c
 }
@@ -159,6 +163,11 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 	if opts.Modules, err = a.loadModules(o.modules); err != nil {
 		return err
 	}
+	if o.lines {
+		f := a.newDecodeLineFinder(o, t)
+		defer f.close()
+		opts.Lines = f
+	}
 	paths, walkErrs := inputFiles(args)
 	run := &decodeRun{a: a, o: o, dec: decode.New(t, opts), out: newBuffered(a.stdout),
 		multi:    len(paths) != 1 || paths[0] != args[0] || len(walkErrs) > 0,
@@ -193,6 +202,9 @@ func (a *app) runDecode(o decodeOpts, args []string) error {
 func (a *app) checkDecodeArgs(o decodeOpts, args []string) error {
 	if o.systemMap != "" && a.kallsymsPath != "" {
 		return usageErrorf("decode: --kallsyms and --system-map are exclusive: give the one you have")
+	}
+	if len(o.debuginfo) > 0 && !o.lines {
+		return usageErrorf("decode: --debuginfo is for --lines")
 	}
 	if o.noTable && (o.systemMap != "" || a.kallsymsPath != "" || o.modules != "") {
 		return usageErrorf("decode: --no-table decodes from the log alone: it takes no --kallsyms, --system-map or --modules")

@@ -43,7 +43,8 @@ type frameJSON struct {
 	BuildID      string        `json:"build_id,omitempty"`
 	Reliable     bool          `json:"reliable"`
 	Context      string        `json:"context,omitempty"`
-	Source       string        `json:"source,omitempty"`
+	Unwinder     string        `json:"unwinder,omitempty"`
+	SourceLines  []sourceFrame `json:"source,omitempty"`
 	Trace        int           `json:"trace"`
 	Status       decode.Status `json:"status"`
 	Note         string        `json:"note,omitempty"`
@@ -111,8 +112,8 @@ func frameOf(f *decode.Frame) frameJSON {
 	j := frameJSON{
 		Kind: frameKindName(f.Kind), Line: f.Line, Printed: f.Printed, Text: f.Text,
 		Symbol: f.Symbol, Offset: f.Offset, Size: f.Size, Module: f.Module,
-		BuildID: f.BuildID, Reliable: f.Reliable, Context: f.Context, Source: f.Source,
-		Trace: f.Trace, Status: f.Status, Note: f.Note,
+		BuildID: f.BuildID, Reliable: f.Reliable, Context: f.Context, Unwinder: f.Source,
+		Trace: f.Trace, Status: f.Status, Note: f.Note, SourceLines: jsonChain(f.Lines),
 	}
 	if f.HasAddr {
 		j.Address = hex0x(f.Addr)

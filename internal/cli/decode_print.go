@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ksym-dev/ksym/decode"
 	"github.com/ksym-dev/ksym/klog"
+	"github.com/ksym-dev/ksym/srcline"
 )
 
 // palette colours the annotated log; the zero palette does not.
@@ -24,6 +26,7 @@ const (
 	styleBad    = "1;31" // bold red: the table disagrees, warnings
 	styleGuilty = "1;35" // bold magenta: the guilty frame
 	styleTitle  = "1"    // bold: the summary's title line
+	styleSource = "32"   // green: source lines from debug information
 )
 
 // paint wraps s in a style when colour is on.
@@ -56,6 +59,8 @@ func colorOn(mode string, noColor bool, out io.Writer) (bool, error) {
 // note is one annotation of a line, with its style.
 type note struct {
 	text, style string
+	// chain is a frame's source chain, printed under its line.
+	chain []srcline.Frame
 }
 
 // pendingSummary is the summary block of a report, printed after the
@@ -102,13 +107,13 @@ func (p *printer) annotate(rep *klog.Report, res *decode.Result, guilty bool) {
 		f := &res.Frames[i]
 		if s := frameNote(f); s != "" && f.Line < len(rep.Lines) {
 			num := rep.Lines[f.Line].Num
-			p.notes[num] = append(p.notes[num], note{s, frameStyle(f, i == g)})
+			p.notes[num] = append(p.notes[num], note{text: s, style: frameStyle(f, i == g), chain: f.Lines})
 		}
 	}
 	for _, r := range res.Registers {
 		if r.Line < len(rep.Lines) {
 			num := rep.Lines[r.Line].Num
-			p.notes[num] = append(p.notes[num], note{r.Name + "=" + r.Text, styleInfo})
+			p.notes[num] = append(p.notes[num], note{text: r.Name + "=" + r.Text, style: styleInfo})
 		}
 	}
 }
@@ -182,6 +187,28 @@ func (p *printer) annotated(lines []rawLine) {
 			p.out.WriteString(p.pal.paint(x.style, x.text))
 		}
 		p.out.WriteString(l.text[len(text):])
+		p.out.WriteByte('\n')
+		for _, x := range n {
+			p.chain(x.chain, col, l.text[len(text):])
+		}
+	}
+}
+
+// chain prints a frame's source chain under its line, in the annotations'
+// column, as syzkaller prints one: innermost first, inlined functions
+// marked [inline], the real function last. eol ends each line as the log
+// line ended (a CRLF log).
+func (p *printer) chain(fs []srcline.Frame, col int, eol string) {
+	for _, fr := range fs {
+		name := cmp.Or(fr.Function, "??")
+		s := fmt.Sprintf("%s %s:%d", name, fr.TreeFile, fr.Line)
+		if fr.Inlined {
+			s += " [inline]"
+		}
+		p.out.WriteString(strings.Repeat(" ", col))
+		p.out.WriteString("  #   ")
+		p.out.WriteString(p.pal.paint(styleSource, s))
+		p.out.WriteString(eol)
 		p.out.WriteByte('\n')
 	}
 }
