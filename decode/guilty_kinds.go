@@ -109,12 +109,15 @@ func (p *picker) stall() choice {
 // interrupt entry (an arm "Exception stack" dump between the two), after
 // the entry frame; else at the start of t.
 func (p *picker) interrupted(t int) (trace, start int) {
-	for k, i := range p.trace(t) {
+	idx := p.trace(t)
+	for k, i := range idx {
 		if irqEntry(p.name(i)) {
+			for k+1 < len(idx) && irqEntry(p.name(idx[k+1])) { // smp_apic_timer_interrupt, apic_timer_interrupt
+				k++
+			}
 			return t, k + 1
 		}
 	}
-	idx := p.trace(t)
 	if t < 0 || t+1 >= len(p.r.Traces) || len(idx) == 0 {
 		return t, 0
 	}
@@ -166,34 +169,95 @@ func irqEntry(name string) bool {
 		"ret_from_intr", "handle_arch_irq", "do_IRQ", "timer_interrupt", "handle_exception":
 		return true
 	}
-	return strings.HasPrefix(name, "smp_apic_timer_interrupt")
+	return strings.HasPrefix(name, "smp_apic_timer_interrupt") || strings.HasPrefix(name, "smp_trace_apic_timer_interrupt")
 }
 
-// dispatchers call a function chosen at run time: the system call tables,
-// the deferred work runners (timers, hrtimers, workqueues, softirqs,
-// tasklets, RCU callbacks, task work, kthreads, NAPI), and the generic
-// layers that call a file system's, a socket family's, a netlink family's
-// or a debugfs file's operation.
+// dispatchers call a function chosen at run time: the system call entry
+// and tables, the deferred work runners (timers, hrtimers, workqueues,
+// softirqs, tasklets, RCU callbacks, task work, kthreads, NAPI), and the
+// generic layers that call an operation of a file (read, write, ioctl,
+// mmap, open, release, seq_file and procfs), a socket, a netlink family or
+// a debugfs file.
 var dispatchers = map[string]bool{
 	"do_syscall_64": true, "do_syscall_x64": true, "x64_sys_call": true, "ia32_sys_call": true,
-	"do_syscall_32_irqs_on": true, "__do_fast_syscall_32": true, "do_int80_syscall_32": true,
-	"invoke_syscall": true, "el0_svc_common": true, "el0_svc_handler": true, "do_el0_svc": true,
-	"ret_fast_syscall": true, "system_call_exception": true, "do_trap_ecall_u": true, "syscall_handler": true,
+	"do_syscall_32_irqs_on": true, "__do_fast_syscall_32": true, "do_fast_syscall_32": true,
+	"do_int80_syscall_32": true, "do_SYSENTER_32": true, "sysenter_dispatch": true, "tracesys_phase2": true,
+	"system_call_fastpath": true, "invoke_syscall": true, "el0_svc_common": true, "el0_svc_handler": true,
+	"do_el0_svc": true, "ret_fast_syscall": true, "system_call_exception": true, "do_trap_ecall_u": true,
+	"syscall_handler": true,
 	"process_one_work": true, "process_scheduled_works": true, "call_timer_fn": true, "__run_hrtimer": true,
 	"__hrtimer_run_queues": true, "expire_timers": true, "rcu_do_batch": true, "tasklet_action_common": true,
 	"__do_softirq": true, "handle_softirqs": true, "kthread": true, "__napi_poll": true, "napi_poll": true,
 	"__handle_irq_event_percpu": true, "smpboot_thread_fn": true, "task_work_run": true,
-	"new_sync_read": true, "new_sync_write": true, "vfs_read": true, "vfs_write": true, "vfs_iter_read": true,
-	"vfs_iter_write": true, "do_iter_readv_writev": true, "do_loop_readv_writev": true, "vfs_ioctl": true,
+	"new_sync_read": true, "new_sync_write": true, "__vfs_read": true, "__vfs_write": true, "vfs_read": true,
+	"vfs_write": true, "vfs_iter_read": true, "vfs_iter_write": true, "do_iter_read": true, "do_iter_write": true,
+	"call_read_iter": true, "call_write_iter": true, "do_iter_readv_writev": true, "do_loop_readv_writev": true,
+	"vfs_ioctl": true, "do_vfs_ioctl": true, "ksys_ioctl": true, "call_mmap": true, "mmap_region": true,
+	"__fput": true, "do_dentry_open": true, "seq_read": true, "seq_read_iter": true,
 	"sock_common_setsockopt": true, "sock_common_getsockopt": true, "sock_sendmsg": true, "__sock_sendmsg": true,
-	"sock_sendmsg_nosec": true, "sock_recvmsg": true, "sock_recvmsg_nosec": true, "rtnetlink_rcv_msg": true,
-	"genl_family_rcv_msg_doit": true, "genl_rcv_msg": true,
+	"sock_sendmsg_nosec": true, "sock_recvmsg": true, "sock_recvmsg_nosec": true, "__sock_release": true,
+	"sock_do_ioctl": true, "sock_ioctl": true, "__sys_connect": true, "__sys_bind": true, "__sys_listen": true,
+	"__sys_accept4": true, "__sys_setsockopt": true, "__sys_getsockopt": true, "rtnetlink_rcv_msg": true,
+	"genl_family_rcv_msg_doit": true, "genl_rcv_msg": true, "nfnetlink_rcv_msg": true, "nfnetlink_rcv_batch": true,
+	"netlink_dump": true,
 }
 
 // dispatcher reports whether a function calls the function that identifies
-// a stall (see dispatchers); the system call entry stubs count too.
+// a stall (see dispatchers); also the system call entry stubs, the ioctl
+// system calls (vfs_ioctl inlined into them), the compat ioctl handlers
+// that forward to the native one, and the procfs and debugfs proxies.
 func dispatcher(name string) bool {
 	name = baseName(name)
 	return dispatchers[name] || strings.HasPrefix(name, "entry_SYSCALL") || strings.HasPrefix(name, "el0_svc") ||
-		strings.HasPrefix(name, "full_proxy_") // debugfs: the file's own operation
+		strings.HasPrefix(name, "full_proxy_") || strings.HasPrefix(name, "proc_reg_") ||
+		strings.HasSuffix(name, "sys_ioctl") || strings.HasSuffix(name, "SyS_ioctl") ||
+		strings.HasSuffix(name, "compat_ioctl")
+}
+
+// racing picks the first of the two functions of a KCSAN "data-race in A /
+// B" title (or the one of "racing read in A"): the racing accesses are in
+// those functions, whatever they are; the frame of A when its stack shows
+// it.
+func (p *picker) racing() (choice, bool) {
+	fns := racingFuncs(p.r.Title)
+	if len(fns) == 0 {
+		return noChoice, false
+	}
+	if i := p.find(fns[0]); i >= 0 {
+		return choice{index: i}, true
+	}
+	return choice{index: -1, name: fns[0], text: fns[0]}, true
+}
+
+// racingFuncs returns the functions a KCSAN title names: "A" and "B" of
+// "BUG: KCSAN: data-race in A / B", offsets dropped.
+func racingFuncs(title string) []string {
+	_, after, ok := strings.Cut(title, " in ")
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, part := range strings.Split(after, " / ") {
+		name, _, _ := strings.Cut(strings.TrimSpace(part), "+")
+		if name, _, _ = strings.Cut(name, " "); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// titleFrame picks the frame printed on the report's first line (the
+// "Kernel stack is corrupted in: ADDR" of the stack protector): decoded
+// when a table resolved it, else as printed.
+func (p *picker) titleFrame() (choice, bool) {
+	for i := range p.frames {
+		if p.frames[i].Line != 0 || p.frames[i].Trace >= 0 {
+			continue
+		}
+		if p.name(i) != "" {
+			return choice{index: i}, true
+		}
+		return choice{index: -1, text: p.frames[i].Printed}, true
+	}
+	return noChoice, false
 }

@@ -57,7 +57,7 @@ func summarize(r *klog.Report, res *Result) Summary {
 		g := &res.Frames[c.index]
 		s.Guilty, s.GuiltyFunc, s.Module = frameText(g), funcName(g), g.Module
 		s.ModuleTaint = moduleTaint(h, g.Module)
-	} else if c.name != "" {
+	} else if c.name != "" || c.text != "" {
 		s.Guilty, s.GuiltyFunc = c.text, c.name
 	}
 	s.Title = title(r, s)

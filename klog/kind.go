@@ -36,6 +36,7 @@ const (
 	KindPanic          Kind = "panic"           // Kernel panic - not syncing:
 	KindSysrq          Kind = "sysrq"           // sysrq: Show State / Show Blocked State / ...
 	KindKmemleak       Kind = "kmemleak"        // unreferenced object 0x... (size N):
+	KindTaskStack      Kind = "task-stack"      // [<0>] do_wait+0x114/0x320: a /proc/PID/stack capture
 )
 
 // starter is a rule recognising the first line of a report.
@@ -128,6 +129,7 @@ var starters = []starter{
 	{"sysrq: SysRq : Show", "", KindSysrq},
 	{"SysRq : Show", "", KindSysrq},
 	{"unreferenced object 0x", "", KindKmemleak},
+	{"[<0>] ", "+0x", KindTaskStack},
 }
 
 // startersByByte holds the starters by the first byte of their prefix.
