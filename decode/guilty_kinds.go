@@ -184,7 +184,7 @@ var dispatchers = map[string]bool{
 	"do_int80_syscall_32": true, "do_SYSENTER_32": true, "sysenter_dispatch": true, "tracesys_phase2": true,
 	"system_call_fastpath": true, "invoke_syscall": true, "el0_svc_common": true, "el0_svc_handler": true,
 	"do_el0_svc": true, "ret_fast_syscall": true, "system_call_exception": true, "do_trap_ecall_u": true,
-	"syscall_handler": true,
+	"syscall_handler":  true,
 	"process_one_work": true, "process_scheduled_works": true, "call_timer_fn": true, "__run_hrtimer": true,
 	"__hrtimer_run_queues": true, "expire_timers": true, "rcu_do_batch": true, "tasklet_action_common": true,
 	"__do_softirq": true, "handle_softirqs": true, "kthread": true, "__napi_poll": true, "napi_poll": true,
