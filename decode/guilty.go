@@ -54,6 +54,9 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 			return p.first(t, 0, allocHelper)
 		}
 	}
+	if c, ok := p.callerLine(); ok {
+		return c
+	}
 	if c, ok := p.named(); ok {
 		return c
 	}

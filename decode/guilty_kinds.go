@@ -261,3 +261,31 @@ func (p *picker) titleFrame() (choice, bool) {
 	}
 	return noChoice, false
 }
+
+// callerLine picks the function of a "caller is FUNC+0x../0x.." line: the
+// preemption checks (check_preemption_disabled, behind "BUG: using
+// smp_processor_id() in preemptible" and __this_cpu_*) print the function
+// that made the per-CPU access, which is the bug whatever it is.
+func (p *picker) callerLine() (choice, bool) {
+	for li, l := range p.r.Lines {
+		after, ok := strings.CutPrefix(strings.TrimSpace(l.Text), "caller is ")
+		if !ok {
+			continue
+		}
+		text, _, _ := strings.Cut(after, " ")
+		fn, _, _ := strings.Cut(text, "+")
+		if fn == "" || strings.HasPrefix(fn, "0x") {
+			return noChoice, false
+		}
+		for i := range p.frames {
+			if p.frames[i].Line == li && baseName(p.name(i)) == baseName(fn) {
+				return choice{index: i}, true
+			}
+		}
+		if i := p.find(fn); i >= 0 {
+			return choice{index: i}, true
+		}
+		return choice{index: -1, name: fn, text: text}, true
+	}
+	return noChoice, false
+}

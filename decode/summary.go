@@ -95,13 +95,23 @@ func moduleTaint(h *klog.Header, mod string) string {
 	return ""
 }
 
-// title builds the one-line title of a report.
+// title builds the one-line title of a report: its head and " in FUNC
+// [mod]" of the guilty function, named once (a KCSAN title names both
+// racing functions, "in A / B").
 func title(r *klog.Report, s Summary) string {
 	t := titleHead(r)
-	if s.Guilty == "" {
-		return t
+	if r.Kind == klog.KindKCSAN {
+		if fns := racingFuncs(r.Title); len(fns) == 2 && fns[0] == s.GuiltyFunc {
+			return t + " in " + fns[0] + " / " + fns[1]
+		}
 	}
 	in := s.GuiltyFunc
+	if in == "" {
+		in = s.Guilty // a raw address no table resolved
+	}
+	if in == "" {
+		return t
+	}
 	if s.Module != "" {
 		in += " [" + s.Module + "]"
 	}
@@ -113,19 +123,29 @@ var titleHeads = map[klog.Kind]string{
 	klog.KindNullDeref:  "BUG: kernel NULL pointer dereference",
 	klog.KindPageFault:  "BUG: unable to handle page fault",
 	klog.KindGPF:        "general protection fault",
-	klog.KindBUG:        "kernel BUG",
 	klog.KindWarning:    "WARNING",
 	klog.KindSoftLockup: "BUG: soft lockup",
 	klog.KindHardLockup: "hard LOCKUP",
 	klog.KindRCUStall:   "INFO: rcu stall",
 	klog.KindHungTask:   "INFO: task hung",
 	klog.KindRefcount:   "refcount_t",
+	klog.KindTaskStack:  "task stack",
 }
 
-// titleHead is the part of the title before " in func".
+// funcTitleKinds are the kinds whose title line names the function
+// ("BUG: KASAN: use-after-free in foo+0x1/0x2"): the head ends before it.
+var funcTitleKinds = map[klog.Kind]bool{klog.KindKASAN: true, klog.KindKCSAN: true, klog.KindKMSAN: true,
+	klog.KindKFENCE: true, klog.KindStackProtector: true, klog.KindUBSAN: true}
+
+// titleHead is the part of the title before " in func": the kind's head,
+// or the report's title line without its details (the function or file it
+// names, addresses, the task, the taint).
 func titleHead(r *klog.Report) string {
 	if h, ok := titleHeads[r.Kind]; ok {
 		return h
+	}
+	if r.Kind == klog.KindBUG && strings.HasPrefix(r.Title, "kernel BUG") {
+		return "kernel BUG"
 	}
 	t := r.Title
 	if i := strings.Index(t, " (Tainted:"); i > 0 { // SLUB: "BUG kmalloc-1k (Tainted: G B): Poison overwritten"
@@ -133,7 +153,12 @@ func titleHead(r *klog.Report) string {
 			t = t[:i] + t[i+j+1:]
 		}
 	}
-	for _, sep := range []string{", address:", " at 0x", ": 0x", ". ", " ("} {
+	if funcTitleKinds[r.Kind] {
+		if i := strings.Index(t, " in "); i > 0 {
+			t = t[:i]
+		}
+	}
+	for _, sep := range []string{", address:", " at 0x", ": 0x", ". ", " (", " [", " on CPU", " in process "} {
 		if i := strings.Index(t, sep); i > 0 {
 			t = t[:i]
 		}
@@ -141,7 +166,7 @@ func titleHead(r *klog.Report) string {
 	if len(t) > 100 {
 		t = t[:100]
 	}
-	return strings.TrimSpace(t)
+	return strings.TrimRight(strings.TrimSpace(t), ".:,")
 }
 
 // uncertain lists what makes the decoding less than certain.
