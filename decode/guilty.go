@@ -38,7 +38,12 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 	case klog.KindLockdep:
 		return p.lockdep()
 	case klog.KindHungTask, klog.KindTaskStack:
-		return p.fold(p.first(p.mainTrace(), 0, waitPrimitive))
+		for _, skip := range []func(string) bool{waitPrimitive, NeverGuilty, deliveryOnly} {
+			if c := p.first(p.mainTrace(), 0, skip); c.index >= 0 {
+				return p.fold(c) // a task that only waits (in wait4) waits in the first function that is not infrastructure
+			}
+		}
+		return noChoice
 	case klog.KindRCUStall, klog.KindStackOverflow:
 		return p.stall()
 	case klog.KindKCSAN:

@@ -1,6 +1,10 @@
 package decode
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ksym-dev/ksym/klog"
+)
 
 // lockdep picks the guilty function of a lockdep report: the function the
 // report says took the lock ("is trying to acquire lock: ... at: FUNC",
@@ -246,12 +250,12 @@ func racingFuncs(title string) []string {
 	return out
 }
 
-// titleFrame picks the frame printed on the report's first line (the
-// "Kernel stack is corrupted in: ADDR" of the stack protector): decoded
+// titleFrame picks the function the stack protector names ("Kernel stack
+// is corrupted in: ADDR", a return address outside any trace): decoded
 // when a table resolved it, else as printed.
 func (p *picker) titleFrame() (choice, bool) {
 	for i := range p.frames {
-		if p.frames[i].Line != 0 || p.frames[i].Trace >= 0 {
+		if p.frames[i].Kind != klog.FrameTrace || p.frames[i].Trace >= 0 {
 			continue
 		}
 		if p.name(i) != "" {

@@ -154,8 +154,10 @@ func titleHead(r *klog.Report) string {
 		}
 	}
 	if funcTitleKinds[r.Kind] {
-		if i := strings.Index(t, " in "); i > 0 {
-			t = t[:i]
+		for _, sep := range []string{" in: ", " in "} {
+			if i := strings.Index(t, sep); i > 0 {
+				t = t[:i]
+			}
 		}
 	}
 	for _, sep := range []string{", address:", " at 0x", ": 0x", ". ", " (", " [", " on CPU", " in process "} {
@@ -163,10 +165,26 @@ func titleHead(r *klog.Report) string {
 			t = t[:i]
 		}
 	}
+	t = cutDetail(t, " at ") // "... invalid context at kernel/printk/printk.c:2525"
+	t = cutDetail(t, ": ")   // "BUG: scheduling while atomic: a/1/0x00000002"
 	if len(t) > 100 {
 		t = t[:100]
 	}
 	return strings.TrimRight(strings.TrimSpace(t), ".:,")
+}
+
+// cutDetail cuts t before the last sep that is followed by one word naming
+// a place or a task ("kernel/fork.c:123", "foo+0x1/0x2", "comm/123").
+func cutDetail(t, sep string) string {
+	i := strings.LastIndex(t, sep)
+	if i <= 0 {
+		return t
+	}
+	w := t[i+len(sep):]
+	if w != "" && !strings.Contains(w, " ") && strings.ContainsAny(w, "/:+") {
+		return t[:i]
+	}
+	return t
 }
 
 // uncertain lists what makes the decoding less than certain.
