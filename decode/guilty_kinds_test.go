@@ -163,3 +163,27 @@ func TestTitlesNameFunctionOnce(t *testing.T) {
 		t.Errorf("%d reports, want at least 124", n)
 	}
 }
+
+// TestCorrupted marks the corrupted reports: a real 4.4 SLUB report with
+// thousands of printk messages dropped (syzkaller test 132, CORRUPTED: Y),
+// and a report line without any stack (synthetic, after syzkaller test 78).
+func TestCorrupted(t *testing.T) {
+	data := string(fixture.Read(t, fixture.Path("crashlogs/syzkaller/linux/report/132")))
+	_, text, _ := strings.Cut(data, "\n\n")
+	logs := []struct{ text, want string }{
+		{text, "printk messages were dropped inside it"},
+		{"[  982.271203] BUG: spinlock bad magic on CPU#0, syz-executor12/24932\n", "it printed no stack"},
+		{"[  616.344091] Kernel panic - not syncing: Fatal exception in interrupt\n", ""},
+	}
+	tab := emptyTable(t)
+	for _, l := range logs {
+		reps := klog.Parse(l.text)
+		if len(reps) == 0 {
+			t.Fatalf("no report in %.60q", l.text)
+		}
+		s := New(tab, Options{}).Decode(reps[0]).Summary
+		if s.Corrupted != l.want {
+			t.Errorf("%s report %q: corrupted %q, want %q", s.Kind, s.Title, s.Corrupted, l.want)
+		}
+	}
+}

@@ -37,6 +37,10 @@ type Summary struct {
 	Taint string
 	// TaintWords explains each set taint letter.
 	TaintWords []string
+	// Corrupted says why the report is corrupted (printk messages were
+	// dropped inside it, it printed no stack), "" when it is not; the
+	// guilty frame of a corrupted report is a guess.
+	Corrupted string
 	// Uncertain lists what makes the decoding less than certain.
 	Uncertain []string
 }
@@ -61,8 +65,27 @@ func summarize(r *klog.Report, res *Result) Summary {
 		s.Guilty, s.GuiltyFunc = c.text, c.name
 	}
 	s.Title = title(r, s)
+	s.Corrupted = corrupted(r)
 	s.Uncertain = uncertain(r, res)
+	if s.Corrupted != "" {
+		s.Uncertain = append(s.Uncertain, "the report is corrupted: "+s.Corrupted)
+	}
 	return s
+}
+
+// corrupted says why a report is corrupted: printk dropped messages inside
+// it (the lines left are from several places), or it printed no frame at
+// all (a plain panic line aside); "" when it is not.
+func corrupted(r *klog.Report) string {
+	for _, l := range r.Lines {
+		if strings.Contains(l.Text, "printk messages dropped") {
+			return "printk messages were dropped inside it"
+		}
+	}
+	if len(r.Frames) == 0 && r.Kind != klog.KindPanic {
+		return "it printed no stack"
+	}
+	return ""
 }
 
 // frameText is the decoded text of f, or what the kernel printed.
