@@ -78,7 +78,7 @@ func summarize(r *klog.Report, res *Result) Summary {
 // all (a plain panic line aside); "" when it is not.
 func corrupted(r *klog.Report) string {
 	for _, l := range r.Lines {
-		if strings.Contains(l.Text, "printk messages dropped") {
+		if l.Dropped > 0 || strings.Contains(l.Text, "printk messages dropped") {
 			return "printk messages were dropped inside it"
 		}
 	}
