@@ -46,6 +46,10 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 		return noChoice
 	case klog.KindRCUStall, klog.KindStackOverflow:
 		return p.stall()
+	case klog.KindSoftLockup:
+		if c, ok := p.softLockup(); ok {
+			return c
+		}
 	case klog.KindKCSAN:
 		if c, ok := p.racing(); ok {
 			return c

@@ -42,17 +42,19 @@ func (p *picker) lineIndex(s string) int {
 }
 
 // lockLine finds the first ", at: FUNC+0x../0x.." line before line end (all
-// lines when end < 0) and returns its function when it is not
-// infrastructure; the frame parsed from that line when there is one.
+// lines when end < 0) whose function is not infrastructure (a lock taken
+// by a primitive, "at: down_trylock", names the holder's "at:" instead)
+// and returns it; the frame parsed from that line when there is one.
 func (p *picker) lockLine(end int) (choice, bool) {
 	lines := p.r.Lines
 	if end >= 0 {
 		lines = lines[:end]
 	}
+	skipped := false
 	for li, l := range lines {
-		_, after, ok := strings.Cut(l.Text, ", at: ")
-		if !ok {
-			continue
+		before, after, ok := strings.Cut(l.Text, ", at: ")
+		if !ok || skipped && strings.HasPrefix(strings.TrimSpace(before), "#") {
+			continue // after a primitive's "at:", the other lock of the pair, not the held-locks list
 		}
 		if strings.HasPrefix(after, "[<") { // old kernels: "at: [<ffffffff81234567>] func+0x1/0x2"
 			if _, a, ok := strings.Cut(after, "] "); ok {
@@ -62,7 +64,8 @@ func (p *picker) lockLine(end int) (choice, bool) {
 		text, _, _ := strings.Cut(strings.TrimSpace(after), " ")
 		fn, _, _ := strings.Cut(text, "+")
 		if fn == "" || strings.HasPrefix(fn, "0x") || NeverGuilty(fn) {
-			return noChoice, false
+			skipped = true // a lock primitive took it (down_trylock): the next "at:", the holder's
+			continue
 		}
 		for i := range p.frames {
 			if p.frames[i].Line == li && p.name(i) == fn {
@@ -85,7 +88,29 @@ func (p *picker) lockLine(end int) (choice, bool) {
 // infrastructure.
 func (p *picker) stall() choice {
 	t, start := p.interrupted(p.stallTrace())
+	return p.dispatched(t, start)
+}
+
+// softLockup picks the guilty function of a soft lockup: the PC's
+// function when it is code of its own (the loop the watchdog stopped, as
+// lkdtm_SOFTLOCKUP); when the PC is in infrastructure (a KCOV hook, a lock,
+// a helper), the loop spans its callers and, as for a stall, the function
+// a dispatcher called identifies it.
+func (p *picker) softLockup() (choice, bool) {
+	if fn := p.r.Func; fn == "" || !NeverGuilty(fn) {
+		return noChoice, false
+	}
+	c := p.dispatched(p.mainTrace(), 0)
+	return c, c.index >= 0
+}
+
+// dispatched walks trace t outwards from its start-th frame to the first
+// dispatcher and returns the function the dispatcher called (see stall).
+func (p *picker) dispatched(t, start int) choice {
 	idx := p.trace(t)
+	if start > len(idx) {
+		return noChoice
+	}
 	prev := -1
 	for _, i := range idx[start:] {
 		name := p.name(i)

@@ -14,27 +14,34 @@ import (
 // TestHeldoutAgreement measures, on a directory of syzkaller report tests
 // that are not in the repository (KSYM_HELDOUT=dir; skipped without it),
 // how often the function of syzkaller's TITLE appears in ksym's first
-// summary line (docs/decode.md, "Agreement with syzkaller's titles"). It
+// summary line (docs/decode.md, "Agreement with syzkaller's titles");
+// KSYM_HELDOUT may list several directories (dir1:dir2). It
 // prints the agreement and every miss; it asserts nothing, because the
 // files are not part of the repository.
 func TestHeldoutAgreement(t *testing.T) {
-	dir := os.Getenv("KSYM_HELDOUT")
-	if dir == "" {
+	dirs := os.Getenv("KSYM_HELDOUT")
+	if dirs == "" {
 		t.Skip("KSYM_HELDOUT not set")
 	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, dir := range filepath.SplitList(dirs) {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
 	}
 	tab := emptyTable(t)
 	var misses []string
 	named, agree := 0, 0
-	for _, e := range ents {
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, ok := parseSyzTest(e.Name(), string(data))
+		l, ok := parseSyzTest(filepath.Base(f), string(data))
 		if !ok || l.fn == "" {
 			continue
 		}

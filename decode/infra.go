@@ -111,14 +111,14 @@ var infraClasses = []infraClass{
 		prefixes: []string{"kmalloc", "__kmalloc", "kmem_cache_", "__kmem_cache_", "kzalloc", "kcalloc",
 			"kvmalloc", "__kvmalloc", "kvzalloc", "krealloc", "__vmalloc", "vmalloc", "vzalloc", "slab_free",
 			"slab_alloc", "slab_post_alloc_hook", "slab_pre_alloc_hook", "memcg_slab_", "__alloc_pages",
-			"alloc_pages", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc"},
+			"alloc_page", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc"},
 	},
 	{group: "atomic",
 		reason: "atomics, bit operations, refcount_t and kref: they update a counter or bit of the caller's " +
 			"object; an underflow, a saturation or a use after free is the caller's",
 		names: []string{"find_next_bit", "find_first_bit", "find_last_bit", "_find_next_bit", "_find_first_bit",
 			"_find_last_bit", "set_bit", "clear_bit", "change_bit"},
-		prefixes: []string{"atomic_", "atomic64_", "arch_atomic", "__atomic", "refcount_", "__refcount_", "kref_",
+		prefixes: []string{"atomic_", "_atomic_", "atomic64_", "arch_atomic", "__atomic", "refcount_", "__refcount_", "kref_",
 			"test_and_", "__set_bit", "__clear_bit", "bitmap_", "__bitmap_"},
 	},
 	{group: "string",
@@ -190,8 +190,9 @@ var infraClasses = []infraClass{
 			"__entry_text_start", "__irqentry_text_start", "__softirqentry_text_start"},
 	},
 	{group: "checked helper",
-		reason: "a helper whose check fires on the caller's misuse",
-		names:  []string{"dput", "fast_dput", "mark_buffer_dirty"},
+		reason: "a helper whose check fires on the caller's misuse, or that drops the caller's reference " +
+			"to a dentry, inode, file or mount (a freed or over-released object is the caller's)",
+		names: []string{"dput", "fast_dput", "mark_buffer_dirty", "iput", "fput", "mntput", "path_put"},
 	},
 	{group: "entry",
 		reason: "arch fault, trap, interrupt and system call entry and exit code: it only delivers " +
@@ -318,7 +319,7 @@ func infraGroup(name string) string {
 //   - work: workqueue, timer, hrtimer, RCU and kthread machinery;
 //   - device: the device and kobject core;
 //   - transport: USB transfer helpers (usb_submit_urb, usb_control_msg);
-//   - checked helper: dput, mark_buffer_dirty;
+//   - checked helper: dput, iput, fput, mntput, mark_buffer_dirty;
 //   - entry: arch fault, trap, interrupt and system call entry and exit.
 //
 // Compiler suffixes (".cold", ".isra.0", ".constprop.0") are ignored.

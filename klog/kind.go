@@ -85,6 +85,7 @@ var starters = []starter{
 	{"WARNING: lock held when returning to user space", "", KindLockdep},
 	{"WARNING: Nested lock was not taken", "", KindLockdep},
 	{"WARNING: ", " still has locks held!", KindLockdep},
+	{"WARNING: ", " lock order detected", KindLockdep}, // HARDIRQ-safe -> HARDIRQ-unsafe lock order detected
 	{"WARNING: ", " at ", KindWarning},
 	{"refcount_t: ", "", KindRefcount},
 	{"list_add corruption", "", KindListCorruption},
