@@ -162,11 +162,12 @@ func (p *picker) interrupted(t int) (trace, start int) {
 // stallTrace returns the stack of a stall: the trace that holds the stall
 // detector's frames (the CPU that noticed the stall and dumped its own
 // interrupted stack), else the first stack that is not the RCU
-// grace-period kthread's (a victim of the stall, never its cause).
+// grace-period kthread's (a victim of the stall, never its cause); the
+// stack of the CPU where that kthread last ran is never the stall's.
 func (p *picker) stallTrace() int {
-	first := -1
+	first, gpCPU := -1, p.gpCPUTrace()
 	for t := range p.r.Traces {
-		if p.annotation(t) {
+		if p.annotation(t) || t == gpCPU {
 			continue
 		}
 		gp := false
@@ -187,6 +188,29 @@ func (p *picker) stallTrace() int {
 		return p.mainTrace()
 	}
 	return first
+}
+
+// gpCPUTrace returns the trace of the CPU the RCU grace-period kthread
+// last ran on (the first stack after "rcu: Stack dump where RCU GP kthread
+// last ran:"): context for a starved kthread, not the stall; -1 when the
+// report has none.
+func (p *picker) gpCPUTrace() int {
+	line := -1
+	for i, l := range p.r.Lines {
+		if strings.Contains(l.Text, "Stack dump where RCU GP kthread last ran") {
+			line = i
+			break
+		}
+	}
+	if line < 0 {
+		return -1
+	}
+	for t := range p.r.Traces {
+		if idx := p.trace(t); len(idx) > 0 && p.frames[idx[0]].Line > line {
+			return t
+		}
+	}
+	return -1
 }
 
 // irqEntry reports whether a function is where an interrupt entered the

@@ -122,9 +122,9 @@ var infraClasses = []infraClass{
 			"test_and_", "__set_bit", "__clear_bit", "bitmap_", "__bitmap_"},
 	},
 	{group: "string",
-		reason: "copies, compares, fills or formats memory the caller passed (string, memory and user-copy " +
-			"helpers, their fortify and usercopy checks, MMIO and port accessors): the bad pointer or length " +
-			"is the caller's",
+		reason: "copies, compares, fills, checksums or formats memory the caller passed (string, memory, " +
+			"iov_iter and user-copy helpers, their fortify and usercopy checks, CRC, checksum and hash helpers, " +
+			"address translation checks, MMIO and port accessors): the bad pointer or length is the caller's",
 		names: []string{"memset", "__memset", "memcpy", "__memcpy", "memmove", "__memmove", "memcmp", "__memcmp",
 			"memchr", "memchr_inv", "memscan", "bcmp", "copyout", "copyin", "_copy_to_user", "_copy_from_user",
 			"copy_user_generic", "rep_movs_alternative", "strcmp", "strncmp", "strcasecmp", "strncasecmp",
@@ -135,8 +135,11 @@ var infraClasses = []infraClass{
 			"clear_user", "__clear_user", "check_zeroed_user", "readb", "readw", "readl", "readq", "writeb",
 			"writew", "writel", "writeq", "inb", "inw", "inl", "outb", "outw", "outl", "usercopy_abort",
 			"__check_object_size", "check_heap_object", "__check_heap_object", "check_stack_object",
-			"fortify_panic", "__fortify_report", "__fortify_panic", "memdup_user", "vmemdup_user", "strndup_user"},
-		prefixes: []string{"memset_", "memcpy_", "memmove_", "__memcpy_", "__memset_", "copy_user_",
+			"fortify_panic", "__fortify_report", "__fortify_panic", "memdup_user", "vmemdup_user", "strndup_user",
+			"__phys_addr", "__virt_to_phys", "__phys_addr_symbol"},
+		prefixes: []string{"memset_", "memcpy_", "memmove_", "__memcpy_", "__memset_", "copy_user_", "_copy_to_iter",
+			"_copy_from_iter", "copy_to_iter", "copy_from_iter", "copy_page_to_iter", "copy_page_from_iter",
+			"iov_iter_", "crc", "__crc", "csum_", "jhash", "__jhash", "siphash", "hsiphash",
 			"copy_from_user", "copy_to_user", "__copy_", "raw_copy_", "__arch_copy_", "__strncpy_from_user",
 			"do_strncpy_from_user", "__get_user_", "__put_user_", "__raw_read", "__raw_write", "logic_in",
 			"logic_out", "ioread", "iowrite", "__fortify_"},
@@ -313,8 +316,9 @@ func infraGroup(name string) string {
 //   - skb: socket buffer helpers (skb_put, kfree_skb, skb_panic);
 //   - allocator: kmalloc, slab, page allocator, vmalloc, warn_alloc;
 //   - atomic: atomics, bitops, refcount_t, kref;
-//   - string: string, memory, printf and user-copy helpers, usercopy and
-//     fortify checks, MMIO and port accessors;
+//   - string: string, memory, printf, iov_iter and user-copy helpers,
+//     usercopy and fortify checks, CRC, checksum and hash helpers, the
+//     CONFIG_DEBUG_VIRTUAL address checks, MMIO and port accessors;
 //   - list: list, rbtree, klist, IDR, radix tree and xarray helpers;
 //   - work: workqueue, timer, hrtimer, RCU and kthread machinery;
 //   - device: the device and kobject core;

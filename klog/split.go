@@ -526,7 +526,7 @@ var bodyPrefixes = []string{"Code: ", "---", "Kernel ", "Rebooting in", "Call Tr
 	"Local variable", "Bytes ", "Memory access", "Corrupted memory", "Object ", "Redzone ", "Padding ", "Slab ",
 	"Disabling lock", "Unwind", "Stopper:", "Process ", "Function entered", "LR", "NIP", "REGS:", "MSR:", "GPR", "CFAR:",
 	"IRQMASK:", "status:", "badaddr:", "cause:", "pstate:", "ESR", "EC ", "IL ", "SET ", "FSC", "CM ", "WnR", "ISV",
-	"user pgtable", "swapper pgtable", "#PF:", "PGD ", "BUG: ", "FIX ", "INFO: "}
+	"user pgtable", "swapper pgtable", "#PF:", "PGD ", "BUG: ", "FIX ", "INFO: ", "rcu: ", "Task dump for CPU"}
 
 // isBody reports whether t looks like part of a report: indented text,
 // markers and the lines reports print.
