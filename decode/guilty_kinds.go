@@ -12,6 +12,11 @@ import (
 // is infrastructure or the report is about RCU usage; else the first frame
 // of the stack after "stack backtrace:" that is not infrastructure.
 func (p *picker) lockdep() choice {
+	if strings.Contains(p.r.Title, "lock order detected") {
+		if c, ok := p.irqSafeUser(); ok {
+			return c
+		}
+	}
 	bt := p.lineIndex("stack backtrace:")
 	if !strings.Contains(p.r.Title, "suspicious RCU usage") {
 		if c, ok := p.lockLine(bt); ok {
@@ -28,6 +33,20 @@ func (p *picker) lockdep() choice {
 		}
 	}
 	return p.first(t, 0, NeverGuilty)
+}
+
+// irqSafeUser picks, in a "HARDIRQ-safe -> HARDIRQ-unsafe lock order
+// detected" report, the function that takes the irq-safe lock in interrupt
+// context (the stack after "... which became HARDIRQ-irq-safe at:"): the
+// interrupt-context user makes the new lock order a deadlock.
+func (p *picker) irqSafeUser() (choice, bool) {
+	for t, tr := range p.r.Traces {
+		if strings.Contains(tr.Label, "-irq-safe at:") {
+			c := p.first(t, 0, NeverGuilty)
+			return c, c.index >= 0
+		}
+	}
+	return noChoice, false
 }
 
 // lineIndex returns the index of the first report line whose text is s
@@ -318,7 +337,9 @@ func (p *picker) titleFrame() (choice, bool) {
 // callerLine picks the function of a "caller is FUNC+0x../0x.." line: the
 // preemption checks (check_preemption_disabled, behind "BUG: using
 // smp_processor_id() in preemptible" and __this_cpu_*) print the function
-// that made the per-CPU access, which is the bug whatever it is.
+// that made the per-CPU access, which is the bug whatever it is; when an
+// architecture prints the check itself (debug_smp_processor_id), its
+// first caller that is not infrastructure.
 func (p *picker) callerLine() (choice, bool) {
 	for li, l := range p.r.Lines {
 		after, ok := strings.CutPrefix(strings.TrimSpace(l.Text), "caller is ")
@@ -330,12 +351,22 @@ func (p *picker) callerLine() (choice, bool) {
 		if fn == "" || strings.HasPrefix(fn, "0x") {
 			return noChoice, false
 		}
-		for i := range p.frames {
-			if p.frames[i].Line == li && baseName(p.name(i)) == baseName(fn) {
-				return choice{index: i}, true
+		i := -1
+		for k := range p.frames {
+			if p.frames[k].Line == li && baseName(p.name(k)) == baseName(fn) {
+				i = k
 			}
 		}
-		if i := p.find(fn); i >= 0 {
+		if i < 0 {
+			i = p.find(fn)
+		}
+		if detector(fn) && i >= 0 && p.frames[i].Trace >= 0 { // riscv: "caller is debug_smp_processor_id"
+			t := p.frames[i].Trace
+			if c := p.first(t, position(p.trace(t), i)+1, NeverGuilty); c.index >= 0 {
+				return c, true
+			}
+		}
+		if i >= 0 {
 			return choice{index: i}, true
 		}
 		return choice{index: -1, name: fn, text: text}, true
