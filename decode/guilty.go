@@ -62,6 +62,11 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 		if t := p.allocationTrace(); t >= 0 {
 			return p.first(t, 0, allocHelper)
 		}
+	case klog.KindAllocFailure, klog.KindOOM:
+		// the stack is the failed allocation's: its requester asked
+		if c := p.first(p.mainTrace(), 0, allocHelper); c.index >= 0 {
+			return c
+		}
 	}
 	if c, ok := p.callerLine(); ok {
 		return c

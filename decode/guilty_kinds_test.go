@@ -18,6 +18,34 @@ func TestGuiltyKinds(t *testing.T) {
 	tests := []struct {
 		rule, log, kind, title, guilty string
 	}{
+		{"page allocation failure: the function that asked, above the allocator", `syz-executor.0: page allocation failure: order:10, mode:0x40cc0(GFP_KERNEL|__GFP_COMP), nodemask=(null),cpuset=/,mems_allowed=0
+CPU: 1 PID: 8123 Comm: syz-executor.0 Not tainted 5.10.0 #0
+Call Trace:
+ dump_stack+0x107/0x163
+ warn_alloc.cold+0x87/0x17a
+ __alloc_pages_slowpath.constprop.0+0x1e6f/0x2080
+ __alloc_pages_nodemask+0x5f0/0x730
+ kmalloc_order+0x34/0xf0
+ kmalloc_order_trace+0x14/0x130
+ hashtab_init+0x4b/0x100
+ policydb_read+0x7a1/0x5c20
+ security_load_policy+0x1a1/0xf70
+Mem-Info:`, "alloc-failure", "page allocation failure in hashtab_init", "hashtab_init+0x4b/0x100"},
+		{"OOM kill: the function whose memory cgroup charge ran out, above the OOM killer", `syz-executor.3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=1000
+CPU: 0 PID: 9001 Comm: syz-executor.3 Not tainted 5.10.0 #0
+Call Trace:
+ dump_stack+0x107/0x163
+ dump_header+0x106/0x5ad
+ oom_kill_process.cold+0x10/0x15
+ out_of_memory+0x361/0x1080
+ mem_cgroup_out_of_memory+0x13e/0x180
+ try_charge+0xd3f/0x11a0
+ mem_cgroup_charge+0x163/0x5a0
+ __add_to_page_cache_locked+0x2d8/0x8a0
+ add_to_page_cache_lru+0x1a4/0x4d0
+ filemap_fault+0x15e3/0x2640
+Memory cgroup out of memory: Killed process 9001 (syz-executor.3) total-vm:48420kB, anon-rss:1200kB`, "oom", "out of memory in __add_to_page_cache_locked",
+			"__add_to_page_cache_locked+0x2d8/0x8a0"},
 		{"KCSAN: both racing functions, even helpers", `==================================================================
 BUG: KCSAN: data-race in find_next_bit / rcu_report_exp_cpu_mult
 

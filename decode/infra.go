@@ -108,11 +108,16 @@ var infraClasses = []infraClass{
 			"kmalloc_trace", "__slab_free", "___slab_alloc", "__slab_alloc", "__free_slab", "free_unref_page",
 			"__free_pages", "free_pages", "warn_alloc", "cache_grow_begin", "fallback_alloc", "____cache_alloc",
 			"____cache_alloc_node", "cache_alloc_refill", "__do_cache_alloc", "__cache_free", "free_block",
-			"cache_flusharray"},
+			"cache_flusharray",
+			// the OOM killer and memory cgroup charging run for an allocation that found no memory
+			"dump_header", "out_of_memory", "mem_cgroup_out_of_memory", "try_charge", "try_charge_memcg",
+			"charge_memcg", "mem_cgroup_charge", "__mem_cgroup_charge", "obj_cgroup_charge", "__memcg_kmem_charge",
+			"__memcg_kmem_charge_page", "pagefault_out_of_memory"},
 		prefixes: []string{"kmalloc", "__kmalloc", "kmem_cache_", "__kmem_cache_", "kzalloc", "kcalloc",
 			"kvmalloc", "__kvmalloc", "kvzalloc", "krealloc", "__vmalloc", "vmalloc", "vzalloc", "slab_free",
 			"slab_alloc", "slab_post_alloc_hook", "slab_pre_alloc_hook", "memcg_slab_", "__alloc_pages",
-			"alloc_page", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc"},
+			"alloc_page", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc", "oom_", "__oom_",
+			"mem_cgroup_oom"},
 	},
 	{group: "atomic",
 		reason: "atomics, bit operations, refcount_t and kref: they update a counter or bit of the caller's " +

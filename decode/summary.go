@@ -143,16 +143,18 @@ func title(r *klog.Report, s Summary) string {
 
 // titleHeads are the titles of kinds whose title line carries details.
 var titleHeads = map[klog.Kind]string{
-	klog.KindNullDeref:  "BUG: kernel NULL pointer dereference",
-	klog.KindPageFault:  "BUG: unable to handle page fault",
-	klog.KindGPF:        "general protection fault",
-	klog.KindWarning:    "WARNING",
-	klog.KindSoftLockup: "BUG: soft lockup",
-	klog.KindHardLockup: "hard LOCKUP",
-	klog.KindRCUStall:   "INFO: rcu stall",
-	klog.KindHungTask:   "INFO: task hung",
-	klog.KindRefcount:   "refcount_t",
-	klog.KindTaskStack:  "task stack",
+	klog.KindNullDeref:    "BUG: kernel NULL pointer dereference",
+	klog.KindPageFault:    "BUG: unable to handle page fault",
+	klog.KindGPF:          "general protection fault",
+	klog.KindWarning:      "WARNING",
+	klog.KindSoftLockup:   "BUG: soft lockup",
+	klog.KindHardLockup:   "hard LOCKUP",
+	klog.KindRCUStall:     "INFO: rcu stall",
+	klog.KindHungTask:     "INFO: task hung",
+	klog.KindRefcount:     "refcount_t",
+	klog.KindTaskStack:    "task stack",
+	klog.KindAllocFailure: "page allocation failure",
+	klog.KindOOM:          "out of memory",
 }
 
 // funcTitleKinds are the kinds whose title line names the function
