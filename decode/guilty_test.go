@@ -181,7 +181,8 @@ func TestInfraGroup(t *testing.T) {
 		{"atomic_dec_and_test", "atomic"}, {"find_next_bit", "atomic"},
 		{"usb_probe_interface", ""}, {"rtnl_lock", ""}, {"strp_work", ""}, {"rb_alloc_aux", ""},
 		{"fast_dput", "checked helper"}, {"el1h_64_sync_handler", "entry"}, {"asm_exc_page_fault", "entry"},
-		{"__irq_svc", "entry"}, {"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
+		{"__irq_svc", "entry"}, {"__do_pgm_check", "entry"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
+		{"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
 		{"console_lock", ""}, {"panicking", ""}, {"do_one_initcall", ""},
 	}
 	for _, tc := range tests {
