@@ -26,6 +26,8 @@ var infraClasses = []infraClass{
 			"show_regs", "sched_show_task", "_sched_show_task", "dump_cpu_task", "print_report", "print_trailer",
 			"check_panic_on_warn", "__schedule_bug", "nmi_cpu_backtrace", "rust_helper_BUG", "spin_dump", "spin_bug",
 			"print_address_description", "sysfs_warn_dup", "__panic", "panic_saved_regs"},
+		// a file system's assertion reporter (btrfs assertfail, btrfs_assertfail) prints and BUG()s for its caller
+		suffixes: []string{"assertfail"},
 		prefixes: []string{"dump_stack", "dump_backtrace", "show_stack", "show_trace", "oops_", "warn_slowpath",
 			"panic_", "handle_bad_stack", "__bad_stack", "printk", "_printk", "__printk", "vprintk",
 			"print_address_description", "rcu_dump_", "nmi_trigger_cpumask_backtrace",
@@ -65,7 +67,8 @@ var infraClasses = []infraClass{
 			"find_held_lock", "lock_is_held_type", "__lock_is_held", "lockdep_rcu_suspicious",
 			"register_lock_class", "look_up_lock_class", "reacquire_held_locks", "lock_downgrade", "print_lock",
 			"__lock_release", "hlock_class", "check_irq_usage", "valid_state", "mark_lock_irq", "lookup_chain_cache",
-			"add_chain_cache", "check_deadlock", "check_prevs_add"},
+			"add_chain_cache", "check_deadlock", "check_prevs_add",
+			"warn_bogus_irq_restore"}, // CONFIG_DEBUG_IRQFLAGS: raw_local_irq_restore called with IRQs enabled
 		prefixes: []string{"lockdep_", "__lockdep_", "print_usage_bug", "print_circular_bug",
 			"print_unlock_imbalance_bug", "print_deadlock_bug", "print_bad_irq_dependency", "print_irq_inversion_bug",
 			"print_lock_", "print_held_locks_bug", "print_freed_lock_bug", "rcu_read_lock_", "trace_hardirqs_",
@@ -90,7 +93,9 @@ var infraClasses = []infraClass{
 		prefixes: []string{"schedule_timeout", "io_schedule_timeout", "preempt_schedule", "___preempt_schedule",
 			"__might_", "___might_", "wait_for_completion", "__wait_for_common", "wait_for_common", "bit_wait",
 			"__wait_on_bit", "out_of_line_wait_on_bit", "wait_on_page_bit", "folio_wait_bit", "prepare_to_wait",
-			"finish_wait"},
+			"finish_wait",
+			// wake-ups walk the caller's wait queue or wake the caller's task
+			"__wake_up", "wake_up_", "try_to_wake_up", "autoremove_wake_function", "default_wake_function"},
 	},
 	{group: "skb",
 		reason: "a socket buffer helper: it works on a buffer the protocol built and passed " +
@@ -142,13 +147,14 @@ var infraClasses = []infraClass{
 			"writew", "writel", "writeq", "inb", "inw", "inl", "outb", "outw", "outl", "usercopy_abort",
 			"__check_object_size", "check_heap_object", "__check_heap_object", "check_stack_object",
 			"fortify_panic", "__fortify_report", "__fortify_panic", "memdup_user", "vmemdup_user", "strndup_user",
-			"__phys_addr", "__virt_to_phys", "__phys_addr_symbol"},
+			"__phys_addr", "__virt_to_phys", "__phys_addr_symbol", "hex_dump_to_buffer", "__read_once_word_nocheck",
+			"__read_once_size_nocheck"},
 		prefixes: []string{"memset_", "memcpy_", "memmove_", "__memcpy_", "__memset_", "copy_user_", "_copy_to_iter",
 			"_copy_from_iter", "copy_to_iter", "copy_from_iter", "copy_page_to_iter", "copy_page_from_iter",
 			"iov_iter_", "crc", "__crc", "csum_", "jhash", "__jhash", "siphash", "hsiphash",
 			"copy_from_user", "copy_to_user", "__copy_", "raw_copy_", "__arch_copy_", "__strncpy_from_user",
 			"do_strncpy_from_user", "__get_user_", "__put_user_", "__raw_read", "__raw_write", "logic_in",
-			"logic_out", "ioread", "iowrite", "__fortify_"},
+			"logic_out", "ioread", "iowrite", "__fortify_", "print_hex_dump"},
 	},
 	{group: "list",
 		reason: "list, rbtree, klist, IDR, radix tree and xarray helpers: they work on the caller's " +
