@@ -135,7 +135,7 @@ var syzDisagreements = map[string]struct{ got, cause string }{
 	"323": {"native_safe_halt", "title in corrupted"},
 	"335": {"__tty_buffer_request_room", "title in corrupted"},
 	"480": {"", "title in corrupted"},
-	"718": {"", "title in corrupted"},
+	"718": {"get_signal", "title in corrupted"},
 	"123": {"", "corrupted report"},
 	"132": {"SyS_fcntl", "corrupted report"},
 	"548": {"", "entry only"},

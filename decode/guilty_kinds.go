@@ -182,7 +182,8 @@ func (p *picker) interrupted(t int) (trace, start int) {
 // detector's frames (the CPU that noticed the stall and dumped its own
 // interrupted stack), else the first stack that is not the RCU
 // grace-period kthread's (a victim of the stall, never its cause); the
-// stack of the CPU where that kthread last ran is never the stall's.
+// stack of the CPU where that kthread last ran counts only when no other
+// CPU's stack was printed (a starved kthread: that CPU kept it from running).
 func (p *picker) stallTrace() int {
 	first, gpCPU := -1, p.gpCPUTrace()
 	for t := range p.r.Traces {
@@ -202,6 +203,11 @@ func (p *picker) stallTrace() int {
 		if first < 0 && !gp {
 			first = t
 		}
+	}
+	if first < 0 && gpCPU >= 0 {
+		// only the starved kthread's own stack besides: the CPU it last
+		// ran on was kept busy by the code there
+		return gpCPU
 	}
 	if first < 0 {
 		return p.mainTrace()
