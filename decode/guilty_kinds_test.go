@@ -202,6 +202,9 @@ func TestCorrupted(t *testing.T) {
 		{text, "printk messages were dropped inside it"},
 		{"[  982.271203] BUG: spinlock bad magic on CPU#0, syz-executor12/24932\n", "it printed no stack"},
 		{"[  616.344091] Kernel panic - not syncing: Fatal exception in interrupt\n", ""},
+		{"BUG: unable to handle kernel paging request at ffffea0000f0e440\nCall Trace:\n ? kfree+0x10/0x20\n ? tomoyo_path_number_perm+0x1/0x2\n",
+			"it printed no reliable kernel frame"},
+		{"unreferenced object 0xffff8881 (size 32):\n  backtrace:\n    [<00000000a1b2c3d4>] map_create+0x1/0x2\n", ""},
 	}
 	tab := emptyTable(t)
 	for _, l := range logs {

@@ -74,8 +74,9 @@ func summarize(r *klog.Report, res *Result) Summary {
 }
 
 // corrupted says why a report is corrupted: printk dropped messages inside
-// it (the lines left are from several places), or it printed no frame at
-// all (a plain panic line aside); "" when it is not.
+// it (the lines left are from several places), it printed no frame at
+// all (a plain panic line aside), or no frame but unreliable ("? ") ones
+// and user space PCs; "" when it is not.
 func corrupted(r *klog.Report) string {
 	for _, l := range r.Lines {
 		if l.Dropped > 0 || strings.Contains(l.Text, "printk messages dropped") {
@@ -84,6 +85,15 @@ func corrupted(r *klog.Report) string {
 	}
 	if len(r.Frames) == 0 && r.Kind != klog.KindPanic {
 		return "it printed no stack"
+	}
+	for _, f := range r.Frames {
+		if f.Reliable && !f.User && (f.Name != "" || f.HasAddr && !f.Hashed && f.Addr != 0) {
+			return ""
+		}
+	}
+	if len(r.Frames) > 0 {
+		// "? " entries are stale words the unwinder found on the stack, not calls
+		return "it printed no reliable kernel frame"
 	}
 	return ""
 }
