@@ -157,13 +157,14 @@ var infraClasses = []infraClass{
 			"logic_out", "ioread", "iowrite", "__fortify_", "print_hex_dump"},
 	},
 	{group: "list",
-		reason: "list, rbtree, klist, IDR, radix tree and xarray helpers: they work on the caller's " +
+		reason: "list, rbtree, klist, IDR, radix tree, xarray and rhashtable helpers: they work on the caller's " +
 			"structure; corruption found there was made by a user of it",
 		names: []string{"rb_insert_color", "rb_erase", "rb_next", "rb_prev", "rb_first", "rb_last",
 			"rb_replace_node", "rb_first_postorder", "rb_next_postorder", "rb_insert_color_cached",
 			"rb_erase_cached"},
 		prefixes: []string{"__list_", "list_", "hlist_", "__hlist_", "llist_", "plist_", "klist_", "__rb_",
-			"idr_", "ida_", "radix_tree_", "__radix_tree_", "xa_", "__xa_", "xas_", "sbitmap_", "__sbitmap_"},
+			"idr_", "ida_", "radix_tree_", "__radix_tree_", "xa_", "__xa_", "xas_", "sbitmap_", "__sbitmap_",
+			"rhashtable_", "__rhashtable_", "rhltable_", "rht_", "__rht_"},
 	},
 	{group: "work",
 		reason: "work, timer and RCU machinery: it runs a deferred callback (the callback is the code), " +
