@@ -26,7 +26,10 @@ type picker struct {
 }
 
 // chooseGuilty picks the guilty function of r by the rules of its kind
-// (docs/decode.md, "Guilty frame").
+// (docs/decode.md, "Guilty frame"). Infrastructure is skipped towards the
+// callers; when a report offers no caller that is not infrastructure, a
+// helper (a list, string, work or entry function) is named rather than
+// nothing, but never the detector that printed the report.
 func chooseGuilty(r *klog.Report, frames []Frame) choice {
 	p := &picker{r: r, frames: frames}
 	switch r.Kind {
@@ -34,14 +37,39 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 		return noChoice
 	case klog.KindLockdep:
 		return p.lockdep()
-	case klog.KindHungTask:
-		return p.fold(p.first(p.mainTrace(), 0, waitPrimitive))
+	case klog.KindHungTask, klog.KindTaskStack:
+		for _, skip := range []func(string) bool{waitPrimitive, NeverGuilty, deliveryOnly} {
+			if c := p.first(p.mainTrace(), 0, skip); c.index >= 0 {
+				return p.fold(c) // a task that only waits (in wait4) waits in the first function that is not infrastructure
+			}
+		}
+		return noChoice
 	case klog.KindRCUStall, klog.KindStackOverflow:
 		return p.stall()
+	case klog.KindSoftLockup:
+		if c, ok := p.softLockup(); ok {
+			return c
+		}
+	case klog.KindKCSAN:
+		if c, ok := p.racing(); ok {
+			return c
+		}
+	case klog.KindStackProtector:
+		if c, ok := p.titleFrame(); ok {
+			return c
+		}
 	case klog.KindKmemleak, klog.KindBadPage:
 		if t := p.allocationTrace(); t >= 0 {
 			return p.first(t, 0, allocHelper)
 		}
+	case klog.KindAllocFailure, klog.KindOOM:
+		// the stack is the failed allocation's: its requester asked
+		if c := p.first(p.mainTrace(), 0, allocHelper); c.index >= 0 {
+			return c
+		}
+	}
+	if c, ok := p.callerLine(); ok {
+		return c
 	}
 	if c, ok := p.named(); ok {
 		return c
@@ -49,7 +77,13 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 	if c := p.first(p.mainTrace(), 0, NeverGuilty); c.index >= 0 {
 		return c
 	}
-	return p.linkRegister()
+	if c := p.linkRegister(); c.index >= 0 {
+		return c
+	}
+	if c := p.first(p.mainTrace(), 0, deliveryOnly); c.index >= 0 {
+		return c
+	}
+	return p.first(p.mainTrace(), 0, detector)
 }
 
 // linkRegister returns the LR frame (arm64 "lr :", arm "LR is at") when it
@@ -98,15 +132,27 @@ func (p *picker) trace(t int) []int {
 }
 
 // first returns the first candidate frame of trace t, from its from-th
-// frame on, that skip does not reject.
+// frame on, that skip does not reject. The search stops at the end of the
+// context the from-th frame runs in (an interrupt entry, a change of
+// <IRQ>/<TASK> context): the frames after it are interrupted code, not
+// callers.
 func (p *picker) first(t, from int, skip func(string) bool) choice {
 	idx := p.trace(t)
 	if from > len(idx) {
 		return noChoice
 	}
-	for _, i := range idx[from:] {
+	ctx := ""
+	for k, i := range idx[from:] {
+		if k == 0 {
+			ctx = p.frames[i].Context
+		} else if p.frames[i].Context != ctx {
+			return noChoice
+		}
 		if p.candidate(i) && !skip(p.name(i)) {
 			return choice{index: i}
+		}
+		if irqEntry(p.name(i)) {
+			return noChoice
 		}
 	}
 	return noChoice
@@ -147,26 +193,35 @@ func (p *picker) mainTrace() int {
 // Report.Func: "BUG: KASAN: ... in FUNC", "WARNING: ... at FUNC", the RIP
 // of an oops). When that function is infrastructure (memcpy,
 // refcount_warn_saturate, debug_print_object), the guilty frame is the
-// first frame after it that is not.
+// first caller after it, in its context, that is not; without such a
+// caller, the function itself unless it is a detector.
 func (p *picker) named() (choice, bool) {
 	fn := p.r.Func
 	if fn == "" {
 		return noChoice, false
 	}
 	i := p.find(fn)
+	self := choice{index: i}
+	if i < 0 {
+		self = choice{index: -1, name: fn, text: printedAfter(p.r.Title, fn)}
+	}
 	if !NeverGuilty(fn) {
-		if i >= 0 {
-			return choice{index: i}, true
-		}
-		return choice{index: -1, name: fn, text: printedAfter(p.r.Title, fn)}, true
+		return self, true
 	}
 	t, from := p.mainTrace(), 0
 	if i >= 0 && p.frames[i].Trace >= 0 {
 		t = p.frames[i].Trace
 		from = position(p.trace(t), i) + 1
 	}
-	c := p.first(t, from, NeverGuilty)
-	return c, c.index >= 0
+	for _, skip := range []func(string) bool{NeverGuilty, deliveryOnly, detector} {
+		if !skip(fn) {
+			return self, true
+		}
+		if c := p.first(t, from, skip); c.index >= 0 {
+			return c, true
+		}
+	}
+	return noChoice, false
 }
 
 // find returns the frame named fn (compiler suffixes aside): a PC frame

@@ -1,6 +1,10 @@
 package decode
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ksym-dev/ksym/klog"
+)
 
 // lockdep picks the guilty function of a lockdep report: the function the
 // report says took the lock ("is trying to acquire lock: ... at: FUNC",
@@ -8,6 +12,11 @@ import "strings"
 // is infrastructure or the report is about RCU usage; else the first frame
 // of the stack after "stack backtrace:" that is not infrastructure.
 func (p *picker) lockdep() choice {
+	if strings.Contains(p.r.Title, "lock order detected") {
+		if c, ok := p.irqSafeUser(); ok {
+			return c
+		}
+	}
 	bt := p.lineIndex("stack backtrace:")
 	if !strings.Contains(p.r.Title, "suspicious RCU usage") {
 		if c, ok := p.lockLine(bt); ok {
@@ -26,6 +35,20 @@ func (p *picker) lockdep() choice {
 	return p.first(t, 0, NeverGuilty)
 }
 
+// irqSafeUser picks, in a "HARDIRQ-safe -> HARDIRQ-unsafe lock order
+// detected" report, the function that takes the irq-safe lock in interrupt
+// context (the stack after "... which became HARDIRQ-irq-safe at:"): the
+// interrupt-context user makes the new lock order a deadlock.
+func (p *picker) irqSafeUser() (choice, bool) {
+	for t, tr := range p.r.Traces {
+		if strings.Contains(tr.Label, "-irq-safe at:") {
+			c := p.first(t, 0, NeverGuilty)
+			return c, c.index >= 0
+		}
+	}
+	return noChoice, false
+}
+
 // lineIndex returns the index of the first report line whose text is s
 // (spaces aside), -1 when none.
 func (p *picker) lineIndex(s string) int {
@@ -38,17 +61,19 @@ func (p *picker) lineIndex(s string) int {
 }
 
 // lockLine finds the first ", at: FUNC+0x../0x.." line before line end (all
-// lines when end < 0) and returns its function when it is not
-// infrastructure; the frame parsed from that line when there is one.
+// lines when end < 0) whose function is not infrastructure (a lock taken
+// by a primitive, "at: down_trylock", names the holder's "at:" instead)
+// and returns it; the frame parsed from that line when there is one.
 func (p *picker) lockLine(end int) (choice, bool) {
 	lines := p.r.Lines
 	if end >= 0 {
 		lines = lines[:end]
 	}
+	skipped := false
 	for li, l := range lines {
-		_, after, ok := strings.Cut(l.Text, ", at: ")
-		if !ok {
-			continue
+		before, after, ok := strings.Cut(l.Text, ", at: ")
+		if !ok || skipped && strings.HasPrefix(strings.TrimSpace(before), "#") {
+			continue // after a primitive's "at:", the other lock of the pair, not the held-locks list
 		}
 		if strings.HasPrefix(after, "[<") { // old kernels: "at: [<ffffffff81234567>] func+0x1/0x2"
 			if _, a, ok := strings.Cut(after, "] "); ok {
@@ -58,7 +83,8 @@ func (p *picker) lockLine(end int) (choice, bool) {
 		text, _, _ := strings.Cut(strings.TrimSpace(after), " ")
 		fn, _, _ := strings.Cut(text, "+")
 		if fn == "" || strings.HasPrefix(fn, "0x") || NeverGuilty(fn) {
-			return noChoice, false
+			skipped = true // a lock primitive took it (down_trylock): the next "at:", the holder's
+			continue
 		}
 		for i := range p.frames {
 			if p.frames[i].Line == li && p.name(i) == fn {
@@ -81,7 +107,29 @@ func (p *picker) lockLine(end int) (choice, bool) {
 // infrastructure.
 func (p *picker) stall() choice {
 	t, start := p.interrupted(p.stallTrace())
+	return p.dispatched(t, start)
+}
+
+// softLockup picks the guilty function of a soft lockup: the PC's
+// function when it is code of its own (the loop the watchdog stopped, as
+// lkdtm_SOFTLOCKUP); when the PC is in infrastructure (a KCOV hook, a lock,
+// a helper), the loop spans its callers and, as for a stall, the function
+// a dispatcher called identifies it.
+func (p *picker) softLockup() (choice, bool) {
+	if fn := p.r.Func; fn == "" || !NeverGuilty(fn) {
+		return noChoice, false
+	}
+	c := p.dispatched(p.mainTrace(), 0)
+	return c, c.index >= 0
+}
+
+// dispatched walks trace t outwards from its start-th frame to the first
+// dispatcher and returns the function the dispatcher called (see stall).
+func (p *picker) dispatched(t, start int) choice {
 	idx := p.trace(t)
+	if start > len(idx) {
+		return noChoice
+	}
 	prev := -1
 	for _, i := range idx[start:] {
 		name := p.name(i)
@@ -109,12 +157,15 @@ func (p *picker) stall() choice {
 // interrupt entry (an arm "Exception stack" dump between the two), after
 // the entry frame; else at the start of t.
 func (p *picker) interrupted(t int) (trace, start int) {
-	for k, i := range p.trace(t) {
+	idx := p.trace(t)
+	for k, i := range idx {
 		if irqEntry(p.name(i)) {
+			for k+1 < len(idx) && irqEntry(p.name(idx[k+1])) { // smp_apic_timer_interrupt, apic_timer_interrupt
+				k++
+			}
 			return t, k + 1
 		}
 	}
-	idx := p.trace(t)
 	if t < 0 || t+1 >= len(p.r.Traces) || len(idx) == 0 {
 		return t, 0
 	}
@@ -130,11 +181,13 @@ func (p *picker) interrupted(t int) (trace, start int) {
 // stallTrace returns the stack of a stall: the trace that holds the stall
 // detector's frames (the CPU that noticed the stall and dumped its own
 // interrupted stack), else the first stack that is not the RCU
-// grace-period kthread's (a victim of the stall, never its cause).
+// grace-period kthread's (a victim of the stall, never its cause); the
+// stack of the CPU where that kthread last ran counts only when no other
+// CPU's stack was printed (a starved kthread: that CPU kept it from running).
 func (p *picker) stallTrace() int {
-	first := -1
+	first, gpCPU := -1, p.gpCPUTrace()
 	for t := range p.r.Traces {
-		if p.annotation(t) {
+		if p.annotation(t) || t == gpCPU {
 			continue
 		}
 		gp := false
@@ -151,10 +204,38 @@ func (p *picker) stallTrace() int {
 			first = t
 		}
 	}
+	if first < 0 && gpCPU >= 0 {
+		// only the starved kthread's own stack besides: the CPU it last
+		// ran on was kept busy by the code there
+		return gpCPU
+	}
 	if first < 0 {
 		return p.mainTrace()
 	}
 	return first
+}
+
+// gpCPUTrace returns the trace of the CPU the RCU grace-period kthread
+// last ran on (the first stack after "rcu: Stack dump where RCU GP kthread
+// last ran:"): context for a starved kthread, not the stall; -1 when the
+// report has none.
+func (p *picker) gpCPUTrace() int {
+	line := -1
+	for i, l := range p.r.Lines {
+		if strings.Contains(l.Text, "Stack dump where RCU GP kthread last ran") {
+			line = i
+			break
+		}
+	}
+	if line < 0 {
+		return -1
+	}
+	for t := range p.r.Traces {
+		if idx := p.trace(t); len(idx) > 0 && p.frames[idx[0]].Line > line {
+			return t
+		}
+	}
+	return -1
 }
 
 // irqEntry reports whether a function is where an interrupt entered the
@@ -166,34 +247,135 @@ func irqEntry(name string) bool {
 		"ret_from_intr", "handle_arch_irq", "do_IRQ", "timer_interrupt", "handle_exception":
 		return true
 	}
-	return strings.HasPrefix(name, "smp_apic_timer_interrupt")
+	return strings.HasPrefix(name, "smp_apic_timer_interrupt") || strings.HasPrefix(name, "smp_trace_apic_timer_interrupt")
 }
 
-// dispatchers call a function chosen at run time: the system call tables,
-// the deferred work runners (timers, hrtimers, workqueues, softirqs,
-// tasklets, RCU callbacks, task work, kthreads, NAPI), and the generic
-// layers that call a file system's, a socket family's, a netlink family's
-// or a debugfs file's operation.
+// dispatchers call a function chosen at run time: the system call entry
+// and tables, the deferred work runners (timers, hrtimers, workqueues,
+// softirqs, tasklets, RCU callbacks, task work, kthreads, NAPI), and the
+// generic layers that call an operation of a file (read, write, ioctl,
+// mmap, open, release, seq_file and procfs), a socket, a netlink family or
+// a debugfs file.
 var dispatchers = map[string]bool{
 	"do_syscall_64": true, "do_syscall_x64": true, "x64_sys_call": true, "ia32_sys_call": true,
-	"do_syscall_32_irqs_on": true, "__do_fast_syscall_32": true, "do_int80_syscall_32": true,
-	"invoke_syscall": true, "el0_svc_common": true, "el0_svc_handler": true, "do_el0_svc": true,
-	"ret_fast_syscall": true, "system_call_exception": true, "do_trap_ecall_u": true, "syscall_handler": true,
+	"do_syscall_32_irqs_on": true, "__do_fast_syscall_32": true, "do_fast_syscall_32": true,
+	"do_int80_syscall_32": true, "do_SYSENTER_32": true, "sysenter_dispatch": true, "tracesys_phase2": true,
+	"system_call_fastpath": true, "invoke_syscall": true, "el0_svc_common": true, "el0_svc_handler": true,
+	"do_el0_svc": true, "ret_fast_syscall": true, "system_call_exception": true, "do_trap_ecall_u": true,
+	"syscall_handler":  true,
 	"process_one_work": true, "process_scheduled_works": true, "call_timer_fn": true, "__run_hrtimer": true,
 	"__hrtimer_run_queues": true, "expire_timers": true, "rcu_do_batch": true, "tasklet_action_common": true,
 	"__do_softirq": true, "handle_softirqs": true, "kthread": true, "__napi_poll": true, "napi_poll": true,
 	"__handle_irq_event_percpu": true, "smpboot_thread_fn": true, "task_work_run": true,
-	"new_sync_read": true, "new_sync_write": true, "vfs_read": true, "vfs_write": true, "vfs_iter_read": true,
-	"vfs_iter_write": true, "do_iter_readv_writev": true, "do_loop_readv_writev": true, "vfs_ioctl": true,
+	"new_sync_read": true, "new_sync_write": true, "__vfs_read": true, "__vfs_write": true, "vfs_read": true,
+	"vfs_write": true, "vfs_iter_read": true, "vfs_iter_write": true, "do_iter_read": true, "do_iter_write": true,
+	"call_read_iter": true, "call_write_iter": true, "do_iter_readv_writev": true, "do_loop_readv_writev": true,
+	"vfs_ioctl": true, "do_vfs_ioctl": true, "ksys_ioctl": true, "call_mmap": true, "mmap_region": true,
+	"__fput": true, "do_dentry_open": true, "seq_read": true, "seq_read_iter": true,
 	"sock_common_setsockopt": true, "sock_common_getsockopt": true, "sock_sendmsg": true, "__sock_sendmsg": true,
-	"sock_sendmsg_nosec": true, "sock_recvmsg": true, "sock_recvmsg_nosec": true, "rtnetlink_rcv_msg": true,
-	"genl_family_rcv_msg_doit": true, "genl_rcv_msg": true,
+	"sock_sendmsg_nosec": true, "sock_recvmsg": true, "sock_recvmsg_nosec": true, "__sock_release": true,
+	"sock_do_ioctl": true, "sock_ioctl": true, "__sys_connect": true, "__sys_bind": true, "__sys_listen": true,
+	"__sys_accept4": true, "__sys_setsockopt": true, "__sys_getsockopt": true, "rtnetlink_rcv_msg": true,
+	"genl_family_rcv_msg_doit": true, "genl_rcv_msg": true, "nfnetlink_rcv_msg": true, "nfnetlink_rcv_batch": true,
+	"netlink_dump": true,
 }
 
 // dispatcher reports whether a function calls the function that identifies
-// a stall (see dispatchers); the system call entry stubs count too.
+// a stall (see dispatchers); also the system call entry stubs, the ioctl
+// system calls (vfs_ioctl inlined into them), the compat ioctl handlers
+// that forward to the native one, and the procfs and debugfs proxies.
 func dispatcher(name string) bool {
 	name = baseName(name)
 	return dispatchers[name] || strings.HasPrefix(name, "entry_SYSCALL") || strings.HasPrefix(name, "el0_svc") ||
-		strings.HasPrefix(name, "full_proxy_") // debugfs: the file's own operation
+		strings.HasPrefix(name, "full_proxy_") || strings.HasPrefix(name, "proc_reg_") ||
+		strings.HasSuffix(name, "sys_ioctl") || strings.HasSuffix(name, "SyS_ioctl") ||
+		strings.HasSuffix(name, "compat_ioctl")
+}
+
+// racing picks the first of the two functions of a KCSAN "data-race in A /
+// B" title (or the one of "racing read in A"): the racing accesses are in
+// those functions, whatever they are; the frame of A when its stack shows
+// it.
+func (p *picker) racing() (choice, bool) {
+	fns := racingFuncs(p.r.Title)
+	if len(fns) == 0 {
+		return noChoice, false
+	}
+	if i := p.find(fns[0]); i >= 0 {
+		return choice{index: i}, true
+	}
+	return choice{index: -1, name: fns[0], text: fns[0]}, true
+}
+
+// racingFuncs returns the functions a KCSAN title names: "A" and "B" of
+// "BUG: KCSAN: data-race in A / B", offsets dropped.
+func racingFuncs(title string) []string {
+	_, after, ok := strings.Cut(title, " in ")
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, part := range strings.Split(after, " / ") {
+		name, _, _ := strings.Cut(strings.TrimSpace(part), "+")
+		if name, _, _ = strings.Cut(name, " "); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// titleFrame picks the function the stack protector names ("Kernel stack
+// is corrupted in: ADDR", a return address outside any trace): decoded
+// when a table resolved it, else as printed.
+func (p *picker) titleFrame() (choice, bool) {
+	for i := range p.frames {
+		if p.frames[i].Kind != klog.FrameTrace || p.frames[i].Trace >= 0 {
+			continue
+		}
+		if p.name(i) != "" {
+			return choice{index: i}, true
+		}
+		return choice{index: -1, text: p.frames[i].Printed}, true
+	}
+	return noChoice, false
+}
+
+// callerLine picks the function of a "caller is FUNC+0x../0x.." line: the
+// preemption checks (check_preemption_disabled, behind "BUG: using
+// smp_processor_id() in preemptible" and __this_cpu_*) print the function
+// that made the per-CPU access, which is the bug whatever it is; when an
+// architecture prints the check itself (debug_smp_processor_id), its
+// first caller that is not infrastructure.
+func (p *picker) callerLine() (choice, bool) {
+	for li, l := range p.r.Lines {
+		after, ok := strings.CutPrefix(strings.TrimSpace(l.Text), "caller is ")
+		if !ok {
+			continue
+		}
+		text, _, _ := strings.Cut(after, " ")
+		fn, _, _ := strings.Cut(text, "+")
+		if fn == "" || strings.HasPrefix(fn, "0x") {
+			return noChoice, false
+		}
+		i := -1
+		for k := range p.frames {
+			if p.frames[k].Line == li && baseName(p.name(k)) == baseName(fn) {
+				i = k
+			}
+		}
+		if i < 0 {
+			i = p.find(fn)
+		}
+		if detector(fn) && i >= 0 && p.frames[i].Trace >= 0 { // riscv: "caller is debug_smp_processor_id"
+			t := p.frames[i].Trace
+			if c := p.first(t, position(p.trace(t), i)+1, NeverGuilty); c.index >= 0 {
+				return c, true
+			}
+		}
+		if i >= 0 {
+			return choice{index: i}, true
+		}
+		return choice{index: -1, name: fn, text: text}, true
+	}
+	return noChoice, false
 }

@@ -167,9 +167,23 @@ func TestInfraGroup(t *testing.T) {
 		{"print_usage_bug.part.0", "lockdep"}, {"lock_release", "lockdep"}, {"_raw_spin_lock_irqsave", "locking"},
 		{"folio_unlock", "locking"}, {"schedule_timeout", "scheduler"}, {"wait_for_completion_timeout", "scheduler"},
 		{"kvfree", "allocator"}, {"slab_free_freelist_hook", "allocator"}, {"__memset", "string"},
-		{"__raw_readb", "string"}, {"refcount_warn_saturate", "checked helper"}, {"__kobject_del", "checked helper"},
+		{"__raw_readb", "string"}, {"refcount_warn_saturate", "atomic"}, {"__kobject_del", "device"},
+		{"strnstr", "string"}, {"memset_erms", "string"}, {"__list_del_entry", "list"}, {"klist_next", "list"},
+		{"rb_first_postorder", "list"}, {"process_one_work", "work"}, {"__flush_work", "work"},
+		{"call_timer_fn", "work"}, {"rcu_is_watching", "work"}, {"device_add", "device"},
+		{"get_device_parent.isra.27", "device"}, {"kfree_skbmem", "skb"}, {"skb_panic", "skb"},
+		{"kfree_skb", "skb"}, {"warn_alloc", "allocator"}, {"register_lock_class", "lockdep"},
+		{"osq_lock", "locking"}, {"down", "locking"}, {"call_rwsem_down_read_failed", "locking"},
+		{"mutex_remove_waiter", "locking"}, {"release_sock", "locking"}, {"__hwasan_check_x0_67043363", "sanitizer"},
+		{"__this_cpu_preempt_check", "sanitizer"}, {"timer_is_static_object", "sanitizer"},
+		{"work_fixup_activate", "sanitizer"}, {"spin_dump", "reporting"}, {"usb_submit_urb", "transport"},
+		{"usb_kill_anchored_urbs", "transport"}, {"retint_kernel", "entry"}, {"_stext", "label"},
+		{"atomic_dec_and_test", "atomic"}, {"find_next_bit", "atomic"},
+		{"usb_probe_interface", ""}, {"rtnl_lock", ""}, {"strp_work", ""}, {"rb_alloc_aux", ""},
 		{"fast_dput", "checked helper"}, {"el1h_64_sync_handler", "entry"}, {"asm_exc_page_fault", "entry"},
-		{"__irq_svc", "entry"}, {"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
+		{"__irq_svc", "entry"}, {"__do_pgm_check", "entry"}, {"assertfail.constprop.0", "reporting"}, {"warn_bogus_irq_restore", "lockdep"},
+		{"__wake_up_common", "scheduler"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
+		{"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
 		{"console_lock", ""}, {"panicking", ""}, {"do_one_initcall", ""},
 	}
 	for _, tc := range tests {
@@ -184,9 +198,10 @@ func TestAllocAndWaitHelpers(t *testing.T) {
 		name        string
 		alloc, wait bool
 	}{
-		{"sock_kmalloc", true, false}, {"pcpu_create_chunk", true, false}, {"idr_get_free", true, false},
+		{"sock_kmalloc", true, false}, {"pcpu_create_chunk", true, false}, {"idr_get_free", true, true},
+		{"kthread_stop", false, true}, {"del_timer_sync", true, true}, {"set_current_rng", false, false},
 		{"do_ipv6_setsockopt", false, false}, {"out_of_line_wait_on_bit", true, true},
-		{"rcu_barrier", false, true}, {"jbd2_journal_commit_transaction", false, false},
+		{"rcu_barrier", true, true}, {"jbd2_journal_commit_transaction", false, false},
 	}
 	for _, tc := range tests {
 		if got := allocHelper(tc.name); got != tc.alloc {

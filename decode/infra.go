@@ -2,98 +2,217 @@ package decode
 
 import "strings"
 
-// infraRule is one group of the infrastructure list: functions matched by
-// exact name, by prefix or by a substring of the name.
-type infraRule struct {
-	group    string // what the functions do, for tests and docs
+// infraClass is one class of infrastructure: functions that are never the
+// guilty frame because the bug is in a caller, with the kernel reason.
+// Functions are matched by exact name, prefix, suffix or substring, after
+// the compiler suffixes are dropped (baseName).
+type infraClass struct {
+	group    string // the class, for tests and docs
+	reason   string // why a function of the class is never guilty
 	names    []string
 	prefixes []string
+	suffixes []string
 	contains []string
 }
 
-// infraRules is the guilty-frame skip list, by group. A function in it is
-// never the guilty frame: the bug is in a caller. docs/decode.md lists the
-// same groups.
-var infraRules = []infraRule{
+// infraClasses is the guilty-frame skip list, by class. docs/decode.md
+// lists the same classes and reasons. Classes are matched in order (a name
+// of an earlier class wins), so kfree_skb is an skb helper, not a kfree.
+var infraClasses = []infraClass{
 	{group: "reporting",
+		reason: "prints the report, dies or panics after the bug was detected elsewhere",
 		names: []string{"panic", "nmi_panic", "__warn", "warn_slowpath_fmt", "__warn_printk", "report_bug",
 			"handle_bug", "bug_handler", "fixup_bug", "die", "__die", "__die_body", "die_kernel_fault",
-			"show_regs", "sched_show_task", "_sched_show_task", "print_report", "print_trailer",
-			"check_panic_on_warn", "__schedule_bug", "nmi_cpu_backtrace", "rust_helper_BUG"},
+			"show_regs", "sched_show_task", "_sched_show_task", "dump_cpu_task", "print_report", "print_trailer",
+			"check_panic_on_warn", "__schedule_bug", "nmi_cpu_backtrace", "rust_helper_BUG", "spin_dump", "spin_bug",
+			"print_address_description", "sysfs_warn_dup", "__panic", "panic_saved_regs"},
+		// a file system's assertion reporter (btrfs assertfail, btrfs_assertfail) prints and BUG()s for its caller
+		suffixes: []string{"assertfail"},
 		prefixes: []string{"dump_stack", "dump_backtrace", "show_stack", "show_trace", "oops_", "warn_slowpath",
 			"panic_", "handle_bad_stack", "__bad_stack", "printk", "_printk", "__printk", "vprintk",
 			"print_address_description", "rcu_dump_", "nmi_trigger_cpumask_backtrace",
-			"arch_trigger_cpumask_backtrace", "print_cpu_stall", "print_other_cpu_stall"},
+			"arch_trigger_cpumask_backtrace", "print_cpu_stall", "print_other_cpu_stall", "check_cpu_stall",
+			"console_unlock", "console_flush", "__bug_table"},
 		contains: []string{"rust_begin_unwind", "9panicking"}, // Rust panics, mangled core::panicking::*
 	},
 	{group: "unwinder",
-		names: []string{"walk_stackframe", "arch_stack_walk", "stack_trace_save", "save_stack",
-			"depot_save_stack", "stack_depot_save", "stack_depot_save_flags"},
-		prefixes: []string{"unwind_"},
+		reason: "walks the stack to print or record it",
+		names: []string{"walk_stackframe", "arch_stack_walk", "stack_trace_save", "save_stack", "save_trace",
+			"depot_save_stack", "stack_depot_save", "stack_depot_save_flags", "print_context_stack", "dump_trace",
+			"__kernel_text_address", "kernel_text_address", "is_bpf_text_address", "is_ftrace_trampoline"},
+		prefixes: []string{"unwind_", "save_stack_trace", "__save_stack_trace", "stack_trace_"},
 	},
 	{group: "sanitizer",
+		reason: "a sanitizer runtime (KASAN, KMSAN, KCSAN, KFENCE, HWASan, UBSAN), KCOV, a SLUB, " +
+			"debug-objects or preemption check, fault injection, kmemleak or page owner: it runs inside the " +
+			"access or call it checks",
 		names: []string{"check_memory_region", "memory_is_poisoned", "bad_page", "object_err", "slab_err",
 			"check_bytes_and_report", "check_object", "check_slab", "on_freelist", "slab_pad_check",
 			"free_debug_processing", "alloc_debug_processing", "free_to_partial_list", "slab_bug", "slab_fix",
-			"check_preemption_disabled", "debug_smp_processor_id", "handle_overflow"},
+			"check_preemption_disabled", "debug_smp_processor_id", "__this_cpu_preempt_check", "handle_overflow",
+			"create_object"},
 		prefixes: []string{"kasan_", "__kasan_", "____kasan_", "__asan_", "kcsan_", "__kcsan_", "__tsan_",
-			"kmsan_", "__msan_", "kfence_", "__kfence_", "ubsan_", "__ubsan_", "__sanitizer_cov_",
-			"check_memory_region", "debug_object", "__debug_object", "debug_print_object", "debug_check_no_",
-			"should_fail", "__should_fail", "fail_dump", "kmemleak_", "__set_page_owner", "__reset_page_owner",
-			"set_page_owner"},
+			"kmsan_", "__msan_", "kfence_", "__kfence_", "hwasan_", "__hwasan_", "ubsan_", "__ubsan_",
+			"__sanitizer_cov_", "check_memory_region", "debug_object", "__debug_object", "debug_print_object",
+			"debug_check_no_", "should_fail", "__should_fail", "fail_dump", "kmemleak_", "__set_page_owner",
+			"__reset_page_owner", "set_page_owner"},
+		// the debug-objects callbacks of an object type (timer_is_static_object, work_fixup_activate)
+		suffixes: []string{"_is_static_object"},
+		contains: []string{"_fixup_init", "_fixup_activate", "_fixup_free", "_fixup_assert_init"},
 	},
 	{group: "lockdep",
+		reason: "the lock validator: it checks the lock operation of its caller",
 		names: []string{"__lock_acquire", "lock_acquire", "lock_release", "lock_acquired", "lock_contended",
-			"mark_lock", "validate_chain", "check_noncircular", "check_prev_add", "find_held_lock",
-			"lock_is_held_type", "__lock_is_held", "lockdep_rcu_suspicious"},
-		prefixes: []string{"lockdep_", "print_usage_bug", "print_circular_bug", "print_unlock_imbalance_bug",
-			"print_deadlock_bug", "print_bad_irq_dependency", "print_irq_inversion_bug", "print_lock_",
-			"print_held_locks_bug", "print_freed_lock_bug", "rcu_read_lock_", "trace_hardirqs_",
-			"lockdep_hardirqs_"},
+			"mark_lock", "mark_held_locks", "validate_chain", "check_noncircular", "check_prev_add",
+			"find_held_lock", "lock_is_held_type", "__lock_is_held", "lockdep_rcu_suspicious",
+			"register_lock_class", "look_up_lock_class", "reacquire_held_locks", "lock_downgrade", "print_lock",
+			"__lock_release", "hlock_class", "check_irq_usage", "valid_state", "mark_lock_irq", "lookup_chain_cache",
+			"add_chain_cache", "check_deadlock", "check_prevs_add",
+			"warn_bogus_irq_restore"}, // CONFIG_DEBUG_IRQFLAGS: raw_local_irq_restore called with IRQs enabled
+		prefixes: []string{"lockdep_", "__lockdep_", "print_usage_bug", "print_circular_bug",
+			"print_unlock_imbalance_bug", "print_deadlock_bug", "print_bad_irq_dependency", "print_irq_inversion_bug",
+			"print_lock_", "print_held_locks_bug", "print_freed_lock_bug", "rcu_read_lock_", "trace_hardirqs_",
+			"lockdep_hardirqs_", "debug_lockdep_", "debug_locks_", "debug_mutex_", "debug_rt_mutex_", "debug_spin_"},
 	},
 	{group: "locking",
-		names: []string{"up_read", "up_write", "lock_page", "unlock_page", "__lock_page", "folio_lock",
-			"folio_unlock", "__folio_lock", "lock_buffer", "__lock_buffer", "unlock_buffer"},
+		reason: "takes or releases a lock for its caller: a bad lock, a lock in freed memory or a deadlock " +
+			"is the caller's",
+		names: []string{"down", "up", "osq_lock", "osq_unlock", "lock_page", "unlock_page", "__lock_page",
+			"folio_lock", "folio_unlock", "__folio_lock", "lock_buffer", "__lock_buffer", "unlock_buffer",
+			"lock_sock_nested", "lock_sock", "__lock_sock", "release_sock", "__release_sock"},
 		prefixes: []string{"_raw_", "__raw_spin", "__raw_read_lock", "__raw_write_lock", "do_raw_", "raw_spin_",
-			"spin_lock", "spin_unlock", "queued_spin", "native_queued_spin", "queued_read", "queued_write",
-			"__mutex_", "mutex_lock", "mutex_unlock", "__down", "down_", "rwsem_", "__rwsem_", "percpu_down_",
-			"percpu_up_", "rt_spin_", "rt_mutex", "__rt_mutex", "local_bh_", "__local_bh_", "preempt_count_"},
+			"spin_", "__spin_", "queued_", "native_queued_", "__pv_queued_", "mutex_", "__mutex_", "ww_mutex_",
+			"__ww_mutex_", "__down", "down_", "up_", "rwsem_", "__rwsem_", "call_rwsem_", "osq_", "percpu_down_",
+			"percpu_up_", "percpu_rwsem_", "rt_spin_", "rt_mutex", "__rt_mutex", "bit_spin_", "local_bh_",
+			"__local_bh_", "preempt_count_"},
 	},
 	{group: "scheduler",
+		reason: "schedules, sleeps or checks that its caller may sleep",
 		names: []string{"schedule", "__schedule", "io_schedule", "schedule_preempt_disabled", "context_switch",
 			"finish_task_switch", "__switch_to", "__switch_to_asm", "_cond_resched", "__cond_resched"},
-		prefixes: []string{"schedule_timeout", "io_schedule_timeout", "preempt_schedule", "__might_",
-			"___might_", "wait_for_completion", "__wait_for_common", "wait_for_common", "bit_wait", "__wait_on_bit",
-			"out_of_line_wait_on_bit", "wait_on_page_bit", "folio_wait_bit", "prepare_to_wait", "finish_wait"},
+		prefixes: []string{"schedule_timeout", "io_schedule_timeout", "preempt_schedule", "___preempt_schedule",
+			"__might_", "___might_", "wait_for_completion", "__wait_for_common", "wait_for_common", "bit_wait",
+			"__wait_on_bit", "out_of_line_wait_on_bit", "wait_on_page_bit", "folio_wait_bit", "prepare_to_wait",
+			"finish_wait",
+			// wake-ups walk the caller's wait queue or wake the caller's task
+			"__wake_up", "wake_up_", "try_to_wake_up", "autoremove_wake_function", "default_wake_function"},
+	},
+	{group: "skb",
+		reason: "a socket buffer helper: it works on a buffer the protocol built and passed " +
+			"(skb_over_panic, a freed skb)",
+		names: []string{"kfree_skbmem", "consume_skb", "build_skb", "__build_skb"},
+		prefixes: []string{"skb_", "__skb_", "kfree_skb", "__kfree_skb", "consume_skb", "__consume_stateless_skb",
+			"alloc_skb", "__alloc_skb", "pskb_", "__pskb_", "netdev_alloc_skb", "__netdev_alloc_skb",
+			"napi_alloc_skb", "__napi_alloc_skb"},
 	},
 	{group: "allocator",
+		reason: "allocates or frees memory for its caller; a failure, warning or corruption there comes " +
+			"from the caller's size, flags or pointer",
 		names: []string{"kfree", "__kfree", "kvfree", "vfree", "krealloc", "__krealloc", "post_alloc_hook",
 			"free_large_kmalloc", "get_page_from_freelist", "prep_new_page", "allocate_slab", "new_slab",
 			"kmalloc_trace", "__slab_free", "___slab_alloc", "__slab_alloc", "__free_slab", "free_unref_page",
-			"__free_pages", "free_pages"},
+			"__free_pages", "free_pages", "warn_alloc", "cache_grow_begin", "fallback_alloc", "____cache_alloc",
+			"____cache_alloc_node", "cache_alloc_refill", "__do_cache_alloc", "__cache_free", "free_block",
+			"cache_flusharray",
+			// the OOM killer and memory cgroup charging run for an allocation that found no memory
+			"dump_header", "out_of_memory", "mem_cgroup_out_of_memory", "try_charge", "try_charge_memcg",
+			"charge_memcg", "mem_cgroup_charge", "__mem_cgroup_charge", "obj_cgroup_charge", "__memcg_kmem_charge",
+			"__memcg_kmem_charge_page", "pagefault_out_of_memory"},
 		prefixes: []string{"kmalloc", "__kmalloc", "kmem_cache_", "__kmem_cache_", "kzalloc", "kcalloc",
 			"kvmalloc", "__kvmalloc", "kvzalloc", "krealloc", "__vmalloc", "vmalloc", "vzalloc", "slab_free",
 			"slab_alloc", "slab_post_alloc_hook", "slab_pre_alloc_hook", "memcg_slab_", "__alloc_pages",
-			"alloc_pages", "__get_free_pages", "kmemdup", "kstrdup"},
+			"alloc_page", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc", "oom_", "__oom_",
+			"mem_cgroup_oom"},
+	},
+	{group: "atomic",
+		reason: "atomics, bit operations, refcount_t and kref: they update a counter or bit of the caller's " +
+			"object; an underflow, a saturation or a use after free is the caller's",
+		names: []string{"find_next_bit", "find_first_bit", "find_last_bit", "_find_next_bit", "_find_first_bit",
+			"_find_last_bit", "set_bit", "clear_bit", "change_bit"},
+		prefixes: []string{"atomic_", "_atomic_", "atomic64_", "arch_atomic", "__atomic", "refcount_", "__refcount_", "kref_",
+			"test_and_", "__set_bit", "__clear_bit", "bitmap_", "__bitmap_"},
 	},
 	{group: "string",
+		reason: "copies, compares, fills, checksums or formats memory the caller passed (string, memory, " +
+			"iov_iter and user-copy helpers, their fortify and usercopy checks, CRC, checksum and hash helpers, " +
+			"address translation checks, MMIO and port accessors): the bad pointer or length is the caller's",
 		names: []string{"memset", "__memset", "memcpy", "__memcpy", "memmove", "__memmove", "memcmp", "__memcmp",
-			"memchr", "copyout", "copyin", "_copy_to_user", "_copy_from_user", "copy_user_generic",
-			"rep_movs_alternative", "readb", "readw", "readl", "readq", "writeb", "writew", "writel", "writeq",
-			"inb", "inw", "inl", "outb", "outw", "outl"},
-		prefixes: []string{"copy_user_generic_", "copy_user_enhanced", "__copy_user", "__arch_copy_",
-			"raw_copy_", "__memcpy_", "__memset_", "__raw_read", "__raw_write", "logic_in", "logic_out", "ioread",
-			"iowrite"},
+			"memchr", "memchr_inv", "memscan", "bcmp", "copyout", "copyin", "_copy_to_user", "_copy_from_user",
+			"copy_user_generic", "rep_movs_alternative", "strcmp", "strncmp", "strcasecmp", "strncasecmp",
+			"strlen", "strnlen", "strcpy", "strncpy", "strlcpy", "strscpy", "strcat", "strncat", "strlcat",
+			"strchr", "strnchr", "strrchr", "strstr", "strnstr", "strsep", "strspn", "strcspn", "strpbrk",
+			"vsnprintf", "vscnprintf", "snprintf", "scnprintf", "sprintf", "vsprintf", "kvasprintf", "kasprintf",
+			"format_decode", "string", "pointer", "number", "widen_string", "strncpy_from_user", "strnlen_user",
+			"clear_user", "__clear_user", "check_zeroed_user", "readb", "readw", "readl", "readq", "writeb",
+			"writew", "writel", "writeq", "inb", "inw", "inl", "outb", "outw", "outl", "usercopy_abort",
+			"__check_object_size", "check_heap_object", "__check_heap_object", "check_stack_object",
+			"fortify_panic", "__fortify_report", "__fortify_panic", "memdup_user", "vmemdup_user", "strndup_user",
+			"__phys_addr", "__virt_to_phys", "__phys_addr_symbol", "hex_dump_to_buffer", "__read_once_word_nocheck",
+			"__read_once_size_nocheck"},
+		prefixes: []string{"memset_", "memcpy_", "memmove_", "__memcpy_", "__memset_", "copy_user_", "_copy_to_iter",
+			"_copy_from_iter", "copy_to_iter", "copy_from_iter", "copy_page_to_iter", "copy_page_from_iter",
+			"iov_iter_", "crc", "__crc", "csum_", "jhash", "__jhash", "siphash", "hsiphash",
+			"copy_from_user", "copy_to_user", "__copy_", "raw_copy_", "__arch_copy_", "__strncpy_from_user",
+			"do_strncpy_from_user", "__get_user_", "__put_user_", "__raw_read", "__raw_write", "logic_in",
+			"logic_out", "ioread", "iowrite", "__fortify_", "print_hex_dump"},
 	},
-	{group: "checked helper", // the check fires on the caller's misuse
-		names: []string{"refcount_warn_saturate", "usercopy_abort", "__check_object_size", "check_heap_object",
-			"__check_heap_object", "check_stack_object", "fortify_panic", "__fortify_report", "__fortify_panic",
-			"lock_timer_base", "__mod_timer", "mod_timer", "add_timer", "dput", "fast_dput",
-			"mark_buffer_dirty"},
-		prefixes: []string{"__refcount_", "refcount_", "kref_", "kobject_", "__kobject_", "__list_add_valid",
-			"__list_del_entry_valid"},
+	{group: "list",
+		reason: "list, rbtree, klist, IDR, radix tree, xarray and rhashtable helpers: they work on the caller's " +
+			"structure; corruption found there was made by a user of it",
+		names: []string{"rb_insert_color", "rb_erase", "rb_next", "rb_prev", "rb_first", "rb_last",
+			"rb_replace_node", "rb_first_postorder", "rb_next_postorder", "rb_insert_color_cached",
+			"rb_erase_cached"},
+		prefixes: []string{"__list_", "list_", "hlist_", "__hlist_", "llist_", "plist_", "klist_", "__rb_",
+			"idr_", "ida_", "radix_tree_", "__radix_tree_", "xa_", "__xa_", "xas_", "sbitmap_", "__sbitmap_",
+			"rhashtable_", "__rhashtable_", "rhltable_", "rht_", "__rht_"},
+	},
+	{group: "work",
+		reason: "work, timer and RCU machinery: it runs a deferred callback (the callback is the code), " +
+			"or queues, cancels or waits for the caller's work, timer or RCU head (a check there is about the " +
+			"caller's object)",
+		names: []string{"process_one_work", "process_scheduled_works", "worker_thread", "insert_work",
+			"__queue_work", "queue_work_on", "queue_delayed_work_on", "__queue_delayed_work", "mod_delayed_work_on",
+			"delayed_work_timer_fn", "try_to_grab_pending", "__cancel_work_timer", "__cancel_work",
+			"cancel_work_sync", "cancel_delayed_work", "cancel_delayed_work_sync", "__flush_work", "flush_work",
+			"flush_workqueue", "__flush_workqueue", "drain_workqueue", "call_timer_fn", "__run_timers",
+			"run_timer_softirq", "run_timer_base", "expire_timers", "del_timer", "del_timer_sync",
+			"try_to_del_timer_sync", "timer_delete", "timer_delete_sync", "__timer_delete", "__timer_delete_sync",
+			"lock_timer_base", "__mod_timer", "mod_timer", "add_timer", "add_timer_on", "detach_if_pending",
+			"call_rcu", "__call_rcu", "call_rcu_sched", "call_rcu_bh", "kfree_call_rcu", "rcu_do_batch",
+			"rcu_core", "rcu_process_callbacks", "kthread", "smpboot_thread_fn", "task_work_run",
+			"tasklet_action_common", "tasklet_action", "tasklet_hi_action"},
+		prefixes: []string{"hrtimer_", "__hrtimer_", "rcu_", "__rcu_", "srcu_", "__srcu_", "synchronize_rcu",
+			"synchronize_srcu", "__kthread_"},
+	},
+	{group: "device",
+		reason: "the device and kobject core: it registers, looks up or releases a device or kobject for a " +
+			"driver; a bad parent, a duplicate or a freed object is the driver's",
+		names: []string{"get_device", "put_device", "get_device_parent", "really_probe", "driver_probe_device",
+			"__driver_attach", "bus_probe_device", "bus_add_device", "bus_remove_device", "bus_for_each_dev",
+			"bus_for_each_drv"},
+		prefixes: []string{"device_", "__device_", "kobject_", "__kobject_", "kset_", "driver_register",
+			"driver_unregister"},
+	},
+	{group: "transport",
+		reason: "USB transfer helpers: they run a transfer the driver described (pipe, buffer, length); " +
+			"\"BOGUS urb xfer\" and faults there are the driver's",
+		prefixes: []string{"usb_submit_urb", "usb_start_wait_urb", "usb_control_msg", "usb_bulk_msg",
+			"usb_interrupt_msg", "usb_kill_urb", "usb_kill_anchored_urbs", "usb_poison_", "usb_unlink_",
+			"usb_hcd_submit_urb", "usb_hcd_unlink_urb", "usb_anchor_urb", "usb_unanchor_urb"},
+	},
+	{group: "label",
+		reason: "a linker section label (_stext, _etext), not a function: the frame's function is unknown",
+		names: []string{"_stext", "_text", "_etext", "_sinittext", "_einittext", "_end", "_sdata", "_edata",
+			"__entry_text_start", "__irqentry_text_start", "__softirqentry_text_start"},
+	},
+	{group: "checked helper",
+		reason: "a helper whose check fires on the caller's misuse, or that drops the caller's reference " +
+			"to a dentry, inode, file or mount (a freed or over-released object is the caller's)",
+		names: []string{"dput", "fast_dput", "mark_buffer_dirty", "iput", "fput", "mntput", "path_put"},
 	},
 	{group: "entry",
+		reason: "arch fault, trap, interrupt and system call entry and exit code: it only delivers " +
+			"control to the code that failed",
 		names: []string{"do_syscall_64", "do_syscall_x64", "do_syscall_32_irqs_on", "__do_fast_syscall_32",
 			"do_fast_syscall_32", "do_int80_syscall_32", "x64_sys_call", "ia32_sys_call", "do_error_trap",
 			"do_trap", "do_int3", "do_invalid_op", "invalid_op", "error_entry", "common_interrupt",
@@ -110,38 +229,57 @@ var infraRules = []infraRule{
 			"handle_domain_irq", "generic_handle_irq", "handle_percpu_devid_irq", "arch_timer_handler_virt",
 			"tick_handle_periodic", "tick_periodic", "tick_sched_handle", "tick_sched_timer",
 			"update_process_times", "rcu_sched_clock_irq", "rcu_check_callbacks", "rcu_pending",
-			"watchdog_timer_fn", "__hrtimer_run_queues", "hrtimer_interrupt", "local_apic_timer_interrupt"},
+			"watchdog_timer_fn", "__hrtimer_run_queues", "hrtimer_interrupt", "local_apic_timer_interrupt",
+			"page_fault", "async_page_fault", "do_async_page_fault", "sysenter_dispatch", "tracesys",
+			"tracesys_phase2", "system_call_fastpath", "int_ret_from_sys_call", "syscall_return_slowpath",
+			"prepare_exit_to_usermode", "__prepare_exit_to_usermode", "do_signal", "arch_do_signal",
+			"arch_do_signal_or_restart", "__do_softirq", "handle_softirqs", "do_softirq", "run_ksoftirqd",
+			// s390: program check, interrupt and system call entry, DAT fault handling
+			"pgm_check_handler", "__do_pgm_check", "io_int_handler", "ext_int_handler", "mcck_int_handler",
+			"__do_syscall", "do_dat_exception", "do_no_context", "do_low_address"},
 		prefixes: []string{"entry_SYSCALL", "entry_SYSENTER", "entry_INT80", "ret_from_fork", "exc_", "asm_exc_",
-			"asm_sysvec_", "sysvec_", "__sysvec_", "smp_apic_timer_interrupt", "irq_exit", "__irq_exit",
-			"irqentry_", "el0_", "el1_", "el1h_", "el0t_", "do_trap_", "__x86_indirect_thunk_",
-			"__x86_return_thunk", "do_el0_", "el0_svc"},
+			"asm_sysvec_", "sysvec_", "__sysvec_", "smp_apic_timer_interrupt", "smp_trace_apic_timer_interrupt",
+			"irq_exit", "__irq_exit", "irqentry_", "el0_", "el1_", "el1h_", "el0t_", "do_trap_",
+			"__x86_indirect_thunk_", "__x86_return_thunk", "do_el0_", "el0_svc", "retint_", "exit_to_user",
+			"syscall_exit_", "syscall_trace_enter", "idtentry_"},
 	},
 }
 
-// infraNames, infraPrefixes and infraContains index infraRules by how they
-// match, each entry giving its group.
-var infraNames, infraPrefixes, infraContains = indexInfra()
-
-// indexInfra builds the lookup tables from infraRules.
-func indexInfra() (map[string]string, []infraMatch, []infraMatch) {
-	names := map[string]string{}
-	var prefixes, contains []infraMatch
-	for _, r := range infraRules {
-		for _, n := range r.names {
-			names[n] = r.group
-		}
-		for _, p := range r.prefixes {
-			prefixes = append(prefixes, infraMatch{p, r.group})
-		}
-		for _, c := range r.contains {
-			contains = append(contains, infraMatch{c, r.group})
-		}
-	}
-	return names, prefixes, contains
+// infraIndex holds infraClasses by how they match, each entry with its
+// class.
+type infraIndex struct {
+	names                        map[string]string
+	prefixes, suffixes, contains []infraMatch
 }
 
-// infraMatch is a prefix or substring and its group.
+// infraMatch is a prefix, suffix or substring and its class.
 type infraMatch struct{ text, group string }
+
+// infra indexes infraClasses.
+var infra = indexInfra()
+
+// indexInfra builds the lookup tables from infraClasses; a name listed by
+// two classes belongs to the first.
+func indexInfra() infraIndex {
+	ix := infraIndex{names: map[string]string{}}
+	for _, c := range infraClasses {
+		for _, n := range c.names {
+			if _, dup := ix.names[n]; !dup {
+				ix.names[n] = c.group
+			}
+		}
+		for _, p := range c.prefixes {
+			ix.prefixes = append(ix.prefixes, infraMatch{p, c.group})
+		}
+		for _, s := range c.suffixes {
+			ix.suffixes = append(ix.suffixes, infraMatch{s, c.group})
+		}
+		for _, s := range c.contains {
+			ix.contains = append(ix.contains, infraMatch{s, c.group})
+		}
+	}
+	return ix
+}
 
 // baseName strips the compiler suffixes (".cold", ".isra.0",
 // ".constprop.0", ".part.3") from a function name.
@@ -152,56 +290,83 @@ func baseName(name string) string {
 	return name
 }
 
-// infraGroup returns the infrastructure group of a function, "" when it
+// infraGroup returns the infrastructure class of a function, "" when it
 // is not infrastructure.
 func infraGroup(name string) string {
 	name = baseName(name)
-	if g, ok := infraNames[name]; ok {
+	if g, ok := infra.names[name]; ok {
 		return g
 	}
-	for _, p := range infraPrefixes {
-		if strings.HasPrefix(name, p.text) {
-			return p.group
+	for _, m := range infra.prefixes {
+		if strings.HasPrefix(name, m.text) {
+			return m.group
 		}
 	}
-	for _, c := range infraContains {
-		if strings.Contains(name, c.text) {
-			return c.group
+	for _, m := range infra.suffixes {
+		if strings.HasSuffix(name, m.text) {
+			return m.group
+		}
+	}
+	for _, m := range infra.contains {
+		if strings.Contains(name, m.text) {
+			return m.group
 		}
 	}
 	return ""
 }
 
 // NeverGuilty reports whether a function is never the guilty frame of a
-// report because the bug is in one of its callers. The groups:
+// report because the bug is in one of its callers. The classes and their
+// kernel reasons (docs/decode.md, "Infrastructure"):
 //
-//   - reporting: dump_stack*, panic*, __warn, report_bug, handle_bug, die,
-//     oops_*, show_stack, printk*, the sanitizers' and RCU's reporters, the
-//     Rust panic path (rust_begin_unwind, core::panicking::*, rust_helper_BUG);
-//   - unwinder: unwind_*, walk_stackframe, stack_trace_save, stack depot;
-//   - sanitizer: kasan_*, __asan_*, kcsan_*, kmsan_*, kfence_*, ubsan_*,
-//     __sanitizer_cov_*, SLUB debug checks, debug objects, fault injection
-//     (should_fail*), kmemleak, page owner;
-//   - lockdep: __lock_acquire, lock_acquire, lock_release, mark_lock,
-//     print_*_bug reporters, lockdep_*;
-//   - locking: _raw_*, spin_lock*, queued_spin*, mutex and rwsem locking,
-//     down_*, page, folio and buffer locks;
-//   - scheduler: schedule*, __schedule, io_schedule*, preempt_schedule*,
-//     __might_*, context switch;
-//   - allocator: kmalloc*, kmem_cache_*, kfree, kvfree, vmalloc, slab and
-//     page allocator internals;
-//   - string: mem*, the user copy primitives and the MMIO and port
-//     accessors (the caller passed the bad pointer);
-//   - checked helper: functions whose check fires on the caller's misuse:
-//     refcount_*, kref_*, kobject_*, __list_*_valid, usercopy and fortify
-//     checks, timer arming, dput, mark_buffer_dirty;
-//   - entry: system call, exception and interrupt entry of x86_64, arm64,
-//     arm, powerpc and riscv, page fault handling, the timer interrupt path
-//     of watchdog and RCU stall reports.
+//   - reporting: dump_stack*, panic*, __warn, report_bug, printk*, the
+//     sanitizers', RCU's and spinlock debugging's reporters, Rust panics;
+//   - unwinder: unwind_*, stack_trace_save*, stack depot;
+//   - sanitizer: the KASAN, KMSAN, KCSAN, KFENCE, HWASan and UBSAN
+//     runtimes, KCOV, SLUB and debug-objects checks, preemption checks,
+//     fault injection, kmemleak, page owner;
+//   - lockdep: the lock validator (lock_acquire, register_lock_class, ...);
+//   - locking: spinlocks, mutexes, rwsems, osq, down/up, socket, page and
+//     buffer locks;
+//   - scheduler: schedule*, __might_*, wait_for_completion*;
+//   - skb: socket buffer helpers (skb_put, kfree_skb, skb_panic);
+//   - allocator: kmalloc, slab, page allocator, vmalloc, warn_alloc;
+//   - atomic: atomics, bitops, refcount_t, kref;
+//   - string: string, memory, printf, iov_iter and user-copy helpers,
+//     usercopy and fortify checks, CRC, checksum and hash helpers, the
+//     CONFIG_DEBUG_VIRTUAL address checks, MMIO and port accessors;
+//   - list: list, rbtree, klist, IDR, radix tree and xarray helpers;
+//   - work: workqueue, timer, hrtimer, RCU and kthread machinery;
+//   - device: the device and kobject core;
+//   - transport: USB transfer helpers (usb_submit_urb, usb_control_msg);
+//   - checked helper: dput, iput, fput, mntput, mark_buffer_dirty;
+//   - entry: arch fault, trap, interrupt and system call entry and exit.
 //
 // Compiler suffixes (".cold", ".isra.0", ".constprop.0") are ignored.
+// System call wrappers (__x64_sys_*, __se_sys_*, __do_sys_*, ksys_*, SyS_*)
+// are not infrastructure: they are the system call, named without the
+// wrapper's prefix when compared with other tools' titles.
 func NeverGuilty(name string) bool {
 	return infraGroup(name) != ""
+}
+
+// detectorClasses are the classes of the code that detects and reports a
+// bug, and section labels: never named, even when a report offers nothing
+// else.
+var detectorClasses = map[string]bool{"reporting": true, "unwinder": true, "sanitizer": true, "lockdep": true,
+	"scheduler": true, "label": true}
+
+// detector reports whether a function detects or reports bugs (see
+// detectorClasses).
+func detector(name string) bool {
+	return detectorClasses[infraGroup(name)]
+}
+
+// deliveryOnly reports whether a function detects or reports bugs, or
+// only delivers control to the code that failed (arch entry, trap and
+// interrupt code, thunks).
+func deliveryOnly(name string) bool {
+	return detector(name) || infraGroup(name) == "entry"
 }
 
 // allocHelper reports whether a frame of an allocation stack (kmemleak, the
@@ -224,15 +389,18 @@ func allocHelper(name string) bool {
 
 // waitPrimitive reports whether a frame of a blocked task's stack is where
 // the task waits rather than what it waits for: infrastructure, any
-// function named for waiting, and the RCU and workqueue flushes.
+// function named for waiting, the RCU and workqueue flushes, kthread_stop
+// and kthread_park (they wait for the thread), and the "_sync" variants
+// that wait for an asynchronous operation to finish (del_timer_sync,
+// cancel_work_sync).
 func waitPrimitive(name string) bool {
 	name = baseName(name)
-	if NeverGuilty(name) || strings.Contains(name, "wait") {
+	if NeverGuilty(name) || strings.Contains(name, "wait") || strings.HasSuffix(name, "_sync") {
 		return true
 	}
 	for _, p := range []string{"synchronize_rcu", "synchronize_srcu", "__synchronize_srcu", "synchronize_net",
 		"synchronize_sched", "rcu_barrier", "flush_work", "__flush_work", "flush_workqueue", "__flush_workqueue",
-		"drain_workqueue", "msleep", "usleep_range", "ssleep"} {
+		"drain_workqueue", "msleep", "usleep_range", "ssleep", "kthread_stop", "kthread_park"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}

@@ -37,6 +37,10 @@ type Summary struct {
 	Taint string
 	// TaintWords explains each set taint letter.
 	TaintWords []string
+	// Corrupted says why the report is corrupted (printk messages were
+	// dropped inside it, it printed no stack), "" when it is not; the
+	// guilty frame of a corrupted report is a guess.
+	Corrupted string
 	// Uncertain lists what makes the decoding less than certain.
 	Uncertain []string
 }
@@ -57,12 +61,41 @@ func summarize(r *klog.Report, res *Result) Summary {
 		g := &res.Frames[c.index]
 		s.Guilty, s.GuiltyFunc, s.Module = frameText(g), funcName(g), g.Module
 		s.ModuleTaint = moduleTaint(h, g.Module)
-	} else if c.name != "" {
+	} else if c.name != "" || c.text != "" {
 		s.Guilty, s.GuiltyFunc = c.text, c.name
 	}
 	s.Title = title(r, s)
+	s.Corrupted = corrupted(r)
 	s.Uncertain = uncertain(r, res)
+	if s.Corrupted != "" {
+		s.Uncertain = append(s.Uncertain, "the report is corrupted: "+s.Corrupted)
+	}
 	return s
+}
+
+// corrupted says why a report is corrupted: printk dropped messages inside
+// it (the lines left are from several places), it printed no frame at
+// all (a plain panic line aside), or no frame but unreliable ("? ") ones
+// and user space PCs; "" when it is not.
+func corrupted(r *klog.Report) string {
+	for _, l := range r.Lines {
+		if l.Dropped > 0 || strings.Contains(l.Text, "printk messages dropped") {
+			return "printk messages were dropped inside it"
+		}
+	}
+	if len(r.Frames) == 0 && r.Kind != klog.KindPanic {
+		return "it printed no stack"
+	}
+	for _, f := range r.Frames {
+		if f.Reliable && !f.User && (f.Name != "" || f.HasAddr && !f.Hashed && f.Addr != 0) {
+			return ""
+		}
+	}
+	if len(r.Frames) > 0 {
+		// "? " entries are stale words the unwinder found on the stack, not calls
+		return "it printed no reliable kernel frame"
+	}
+	return ""
 }
 
 // frameText is the decoded text of f, or what the kernel printed.
@@ -95,13 +128,23 @@ func moduleTaint(h *klog.Header, mod string) string {
 	return ""
 }
 
-// title builds the one-line title of a report.
+// title builds the one-line title of a report: its head and " in FUNC
+// [mod]" of the guilty function, named once (a KCSAN title names both
+// racing functions, "in A / B").
 func title(r *klog.Report, s Summary) string {
 	t := titleHead(r)
-	if s.Guilty == "" {
-		return t
+	if r.Kind == klog.KindKCSAN {
+		if fns := racingFuncs(r.Title); len(fns) == 2 && fns[0] == s.GuiltyFunc {
+			return t + " in " + fns[0] + " / " + fns[1]
+		}
 	}
 	in := s.GuiltyFunc
+	if in == "" {
+		in = s.Guilty // a raw address no table resolved
+	}
+	if in == "" {
+		return t
+	}
 	if s.Module != "" {
 		in += " [" + s.Module + "]"
 	}
@@ -110,22 +153,34 @@ func title(r *klog.Report, s Summary) string {
 
 // titleHeads are the titles of kinds whose title line carries details.
 var titleHeads = map[klog.Kind]string{
-	klog.KindNullDeref:  "BUG: kernel NULL pointer dereference",
-	klog.KindPageFault:  "BUG: unable to handle page fault",
-	klog.KindGPF:        "general protection fault",
-	klog.KindBUG:        "kernel BUG",
-	klog.KindWarning:    "WARNING",
-	klog.KindSoftLockup: "BUG: soft lockup",
-	klog.KindHardLockup: "hard LOCKUP",
-	klog.KindRCUStall:   "INFO: rcu stall",
-	klog.KindHungTask:   "INFO: task hung",
-	klog.KindRefcount:   "refcount_t",
+	klog.KindNullDeref:    "BUG: kernel NULL pointer dereference",
+	klog.KindPageFault:    "BUG: unable to handle page fault",
+	klog.KindGPF:          "general protection fault",
+	klog.KindWarning:      "WARNING",
+	klog.KindSoftLockup:   "BUG: soft lockup",
+	klog.KindHardLockup:   "hard LOCKUP",
+	klog.KindRCUStall:     "INFO: rcu stall",
+	klog.KindHungTask:     "INFO: task hung",
+	klog.KindRefcount:     "refcount_t",
+	klog.KindTaskStack:    "task stack",
+	klog.KindAllocFailure: "page allocation failure",
+	klog.KindOOM:          "out of memory",
 }
 
-// titleHead is the part of the title before " in func".
+// funcTitleKinds are the kinds whose title line names the function
+// ("BUG: KASAN: use-after-free in foo+0x1/0x2"): the head ends before it.
+var funcTitleKinds = map[klog.Kind]bool{klog.KindKASAN: true, klog.KindKCSAN: true, klog.KindKMSAN: true,
+	klog.KindKFENCE: true, klog.KindStackProtector: true, klog.KindUBSAN: true}
+
+// titleHead is the part of the title before " in func": the kind's head,
+// or the report's title line without its details (the function or file it
+// names, addresses, the task, the taint).
 func titleHead(r *klog.Report) string {
 	if h, ok := titleHeads[r.Kind]; ok {
 		return h
+	}
+	if r.Kind == klog.KindBUG && strings.HasPrefix(r.Title, "kernel BUG") {
+		return "kernel BUG"
 	}
 	t := r.Title
 	if i := strings.Index(t, " (Tainted:"); i > 0 { // SLUB: "BUG kmalloc-1k (Tainted: G B): Poison overwritten"
@@ -133,15 +188,38 @@ func titleHead(r *klog.Report) string {
 			t = t[:i] + t[i+j+1:]
 		}
 	}
-	for _, sep := range []string{", address:", " at 0x", ": 0x", ". ", " ("} {
+	if funcTitleKinds[r.Kind] {
+		for _, sep := range []string{" in: ", " in "} {
+			if i := strings.Index(t, sep); i > 0 {
+				t = t[:i]
+			}
+		}
+	}
+	for _, sep := range []string{", address:", " at 0x", ": 0x", ". ", " (", " [", " on CPU", " in process "} {
 		if i := strings.Index(t, sep); i > 0 {
 			t = t[:i]
 		}
 	}
+	t = cutDetail(t, " at ") // "... invalid context at kernel/printk/printk.c:2525"
+	t = cutDetail(t, ": ")   // "BUG: scheduling while atomic: a/1/0x00000002"
 	if len(t) > 100 {
 		t = t[:100]
 	}
-	return strings.TrimSpace(t)
+	return strings.TrimRight(strings.TrimSpace(t), ".:,")
+}
+
+// cutDetail cuts t before the last sep that is followed by one word naming
+// a place or a task ("kernel/fork.c:123", "foo+0x1/0x2", "comm/123").
+func cutDetail(t, sep string) string {
+	i := strings.LastIndex(t, sep)
+	if i <= 0 {
+		return t
+	}
+	w := t[i+len(sep):]
+	if w != "" && !strings.Contains(w, " ") && strings.ContainsAny(w, "/:+") {
+		return t[:i]
+	}
+	return t
 }
 
 // uncertain lists what makes the decoding less than certain.

@@ -100,6 +100,15 @@ func ParseFrames(text string, dst []Frame) []Frame {
 	if !mayBeFrame(t) {
 		return dst
 	}
+	if _, rest, ok := leadingMarker(t); ok { // "<IRQ>  [<ffffffff816ecb37>] _sched_show_task+0x31a/0x325"
+		if rest == "" {
+			return dst
+		}
+		t, text = rest, " "+rest
+	}
+	if f, ok := stackProtectorFrame(t); ok {
+		return append(dst, f)
+	}
 	if f, rest, ok := parseRegFrame(t); ok {
 		dst = append(dst, f)
 		rest = strings.TrimLeft(rest, " ")
@@ -112,6 +121,29 @@ func ParseFrames(text string, dst []Frame) []Frame {
 		dst = append(dst, f)
 	}
 	return dst
+}
+
+// stackProtectorFrame parses the function of "stack-protector: Kernel
+// stack is corrupted in: ffffffff8343632e" (or "... in: foo+0x3f2/0x400"),
+// printed with %pB from the return address into it: a trace entry outside
+// any trace, resolved as one.
+func stackProtectorFrame(t string) (Frame, bool) {
+	_, after, ok := strings.Cut(t, "stack is corrupted in: ")
+	if !ok {
+		return Frame{}, false
+	}
+	after = strings.TrimSpace(after)
+	f := Frame{Kind: FrameTrace, Reliable: true, Trace: -1}
+	if n := hexLen(after); n >= 8 && n <= 16 && n == len(after) {
+		f.setAddr(rawAddr{hexVal(after), n})
+		return f, true
+	}
+	sym, tail, ok := parseSymbol(after)
+	if !ok || !sym.HasOffset || strings.TrimSpace(tail) != "" {
+		return Frame{}, false
+	}
+	f.copySymbol(sym)
+	return f, true
 }
 
 // regPrefixes maps the labels of PC and LR lines to their kind.
@@ -217,7 +249,11 @@ func parseTraceFrame(t string, indented bool) (Frame, bool) {
 			addr, rest = a2, r2
 		}
 		f.setAddr(addr)
-		return f, f.afterAddr(strings.TrimLeft(rest, " "))
+		ok = f.afterAddr(strings.TrimLeft(rest, " "))
+		if addr.val == 0 && addr.digits == 1 && f.Name != "" {
+			f.Addr, f.HasAddr = 0, false // "[<0>] do_wait+0x114/0x320": /proc/PID/stack hides the address
+		}
+		return f, ok
 	}
 	if !indented {
 		return f, false

@@ -37,6 +37,13 @@ func TestParseFrames(t *testing.T) {
 		{"[c00000003ae5b800] [c00000000135c19c] dump_stack+0x128/0x1cc (unreliable)", []Frame{{Name: "dump_stack", Offset: 0x128, Size: 0x1cc, HasOffset: true, Addr: 0xc00000000135c19c, HasAddr: true, Trace: -1}}},
 		{"PC is at blk_rq_map_sg+0x70/0x2c0", []Frame{{Kind: FramePC, Name: "blk_rq_map_sg", Offset: 0x70, Size: 0x2c0, HasOffset: true, Reliable: true, Trace: -1}}},
 		{"LR is at mmc_queue_map_sg+0x2c/0xa4", []Frame{{Kind: FrameLR, Name: "mmc_queue_map_sg", Offset: 0x2c, Size: 0xa4, HasOffset: true, Reliable: true, Trace: -1}}},
+		{" <IRQ>  [<ffffffff816ecb37>] _sched_show_task+0x31a/0x325", []Frame{{Name: "_sched_show_task", Offset: 0x31a, Size: 0x325, HasOffset: true, Addr: 0xffffffff816ecb37, HasAddr: true, Reliable: true, Trace: -1}}},
+		{" <EOI>  [<ffffffff82a7a1ab>] ? alloc_netdev_mqs+0x97b/0xc50", []Frame{{Name: "alloc_netdev_mqs", Offset: 0x97b, Size: 0xc50, HasOffset: true, Addr: 0xffffffff82a7a1ab, HasAddr: true, Trace: -1}}},
+		{" <IRQ>", nil},
+		{"[<0>] do_wait+0x114/0x320", []Frame{{Name: "do_wait", Offset: 0x114, Size: 0x320, HasOffset: true, Reliable: true, Trace: -1}}},
+		{"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: ffffffff8343632e", []Frame{{Addr: 0xffffffff8343632e, HasAddr: true, Reliable: true, Trace: -1}}},
+		{"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: ktime_get+0x3f2/0x400", []Frame{{Name: "ktime_get", Offset: 0x3f2, Size: 0x400, HasOffset: true, Reliable: true, Trace: -1}}},
+		{"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: somewhere", nil},
 		{"--- interrupt: 700 at assert_slb_presence+0x2c/0x70", []Frame{{Kind: FramePC, Name: "assert_slb_presence", Offset: 0x2c, Size: 0x70, HasOffset: true, Reliable: true, Trace: -1}}},
 		{"    LR = slb_insert_entry+0x19c/0x2d0", []Frame{{Kind: FrameLR, Name: "slb_insert_entry", Offset: 0x19c, Size: 0x2d0, HasOffset: true, Reliable: true, Trace: -1}}},
 		{"NIP [c00000000022d79c] partition_sched_domains_locked+0x1ac/0x5f0 kernel/sched/topology.c:2216", []Frame{{Kind: FramePC, Name: "partition_sched_domains_locked", Offset: 0x1ac, Size: 0x5f0, HasOffset: true, File: "kernel/sched/topology.c:2216", Addr: 0xc00000000022d79c, HasAddr: true, Reliable: true, Trace: -1}}},
@@ -78,5 +85,30 @@ func TestParseRegisters(t *testing.T) {
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("parseRegisters(%q)\n got %+v\nwant %+v", tt.text, got, tt.want)
 		}
+	}
+}
+
+// TestMarkerLines parses the old x86 format that prints the first frame of
+// a context on its marker's line (real lines of a 4.4 RCU stall report).
+func TestMarkerLines(t *testing.T) {
+	log := `INFO: rcu_sched self-detected stall on CPU
+Call Trace:
+ <IRQ>  [<ffffffff816ecb37>] _sched_show_task+0x31a/0x325
+ [<ffffffff81011c72>] smp_apic_timer_interrupt_entry_after_kaiser_bti+0x20/0x2e
+ <EOI>  [<ffffffff82a7a1ab>] ? alloc_netdev_mqs+0x97b/0xc50
+ [<ffffffff8139d8d8>] __kernel_text_address+0x88/0xc0
+`
+	reps := Parse(log)
+	if len(reps) != 1 {
+		t.Fatalf("%d reports", len(reps))
+	}
+	var got []string
+	for _, f := range reps[0].Frames {
+		got = append(got, f.Name+"@"+f.Context)
+	}
+	want := []string{"_sched_show_task@IRQ", "smp_apic_timer_interrupt_entry_after_kaiser_bti@IRQ",
+		"alloc_netdev_mqs@", "__kernel_text_address@"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("frames %q, want %q", got, want)
 	}
 }

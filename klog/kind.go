@@ -36,6 +36,9 @@ const (
 	KindPanic          Kind = "panic"           // Kernel panic - not syncing:
 	KindSysrq          Kind = "sysrq"           // sysrq: Show State / Show Blocked State / ...
 	KindKmemleak       Kind = "kmemleak"        // unreferenced object 0x... (size N):
+	KindTaskStack      Kind = "task-stack"      // [<0>] do_wait+0x114/0x320: a /proc/PID/stack capture
+	KindAllocFailure   Kind = "alloc-failure"   // comm: page allocation failure: order:N, ...
+	KindOOM            Kind = "oom"             // comm invoked oom-killer: gfp_mask=...
 )
 
 // starter is a rule recognising the first line of a report.
@@ -55,7 +58,9 @@ var starters = []starter{
 	{"BUG: kernel NULL pointer dereference", "", KindNullDeref},
 	{"BUG: unable to handle kernel NULL pointer dereference", "", KindNullDeref},
 	{"Unable to handle kernel NULL pointer dereference", "", KindNullDeref},
+	{"BUG: Kernel NULL pointer dereference", "", KindNullDeref}, // powerpc
 	{"BUG: unable to handle ", "", KindPageFault},
+	{"BUG: Unable to handle kernel ", "", KindPageFault}, // powerpc: data access, instruction fetch
 	{"Unable to handle kernel ", "", KindPageFault},
 	{"BUG: Bad page state", "", KindBadPage},
 	{"BUG: Bad page map", "", KindBadPage},
@@ -84,6 +89,7 @@ var starters = []starter{
 	{"WARNING: lock held when returning to user space", "", KindLockdep},
 	{"WARNING: Nested lock was not taken", "", KindLockdep},
 	{"WARNING: ", " still has locks held!", KindLockdep},
+	{"WARNING: ", " lock order detected", KindLockdep}, // HARDIRQ-safe -> HARDIRQ-unsafe lock order detected
 	{"WARNING: ", " at ", KindWarning},
 	{"refcount_t: ", "", KindRefcount},
 	{"list_add corruption", "", KindListCorruption},
@@ -128,6 +134,7 @@ var starters = []starter{
 	{"sysrq: SysRq : Show", "", KindSysrq},
 	{"SysRq : Show", "", KindSysrq},
 	{"unreferenced object 0x", "", KindKmemleak},
+	{"[<0>] ", "+0x", KindTaskStack},
 }
 
 // startersByByte holds the starters by the first byte of their prefix.
@@ -148,6 +155,26 @@ func matchStart(text string) (Kind, bool) {
 		if strings.HasPrefix(text, st.prefix) && (st.needle == "" || strings.Contains(text, st.needle)) {
 			return st.kind, true
 		}
+	}
+	return taskStart(text)
+}
+
+// taskStart recognizes the reports whose first line starts with the task's
+// name: the allocator's warn_alloc ("syz-executor.0: page allocation
+// failure: order:10, mode:...") and the OOM killer's dump_header
+// ("syz-executor.3 invoked oom-killer: gfp_mask=..."). Both print the
+// stack of the task whose allocation failed.
+func taskStart(text string) (Kind, bool) {
+	i := strings.IndexByte(text, ' ')
+	if i <= 0 {
+		return KindUnknown, false
+	}
+	rest := text[i:]
+	switch {
+	case text[i-1] == ':' && strings.HasPrefix(rest, " page allocation failure: order:"):
+		return KindAllocFailure, true
+	case strings.HasPrefix(rest, " invoked oom-killer: "):
+		return KindOOM, true
 	}
 	return KindUnknown, false
 }

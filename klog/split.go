@@ -219,6 +219,9 @@ func (s *stream) push(l Line) *Report {
 		}
 		return nil
 	}
+	if start && kind == KindTaskStack && s.cur.Kind == KindTaskStack {
+		start = false // the next entry of a /proc/PID/stack capture
+	}
 	if !start && s.interleaved(l) {
 		return nil
 	}
@@ -409,18 +412,41 @@ func (s *stream) add(l Line) {
 	}
 }
 
-// marker handles the <TASK>, <IRQ>, <NMI>, <SOFTIRQ>, <EOI> lines.
+// marker handles the <TASK>, <IRQ>, <NMI>, <SOFTIRQ>, <EOI> lines, and
+// reports whether the line held nothing else: old kernels print the first
+// frame of the context on the marker's line ("<IRQ>  [<ffffffff816ecb37>]
+// _sched_show_task+0x31a/0x325").
 func (s *stream) marker(t string) bool {
-	m := strings.TrimSpace(t)
-	if len(m) < 3 || m[0] != '<' || m[len(m)-1] != '>' {
-		return false
-	}
-	name := m[1 : len(m)-1]
-	open := name == "TASK" || name == "IRQ" || name == "NMI" || name == "SOFTIRQ" || name == "#DF" || name == "#MC" || name == "#DB"
-	if !open && name != "EOI" && !strings.HasPrefix(name, "/") {
+	name, rest, ok := leadingMarker(strings.TrimSpace(t))
+	if !ok {
 		return false
 	}
 	s.ensureTrace(len(s.lines) - 1)
+	s.context(name)
+	return rest == ""
+}
+
+// leadingMarker splits a line that starts with a context marker into the
+// marker's name ("IRQ", "/IRQ", "EOI") and the rest of the line.
+func leadingMarker(m string) (name, rest string, ok bool) {
+	if len(m) < 3 || m[0] != '<' {
+		return "", "", false
+	}
+	end := strings.IndexByte(m, '>')
+	if end < 0 {
+		return "", "", false
+	}
+	name = m[1:end]
+	open := name == "TASK" || name == "IRQ" || name == "NMI" || name == "SOFTIRQ" || name == "#DF" || name == "#MC" || name == "#DB"
+	if !open && name != "EOI" && !strings.HasPrefix(name, "/") {
+		return "", "", false
+	}
+	return name, strings.TrimSpace(m[end+1:]), true
+}
+
+// context applies the marker name to the context stack.
+func (s *stream) context(name string) {
+	open := name != "EOI" && !strings.HasPrefix(name, "/")
 	switch {
 	case name == "EOI":
 		s.pop("IRQ")
@@ -429,7 +455,6 @@ func (s *stream) marker(t string) bool {
 	default:
 		s.pop(name[1:])
 	}
-	return true
 }
 
 // pop closes the innermost context marker named name.
@@ -450,6 +475,10 @@ func (s *stream) addFrames(idx int) bool {
 	r := s.cur
 	for _, f := range s.buf {
 		f.Line = idx
+		if f.Kind == FrameTrace && strings.Contains(s.lines[idx].Text, "stack is corrupted in: ") {
+			s.frames = append(s.frames, f) // the stack protector's function, not a trace entry
+			continue
+		}
 		if f.Kind == FrameTrace {
 			s.ensureTrace(idx)
 			s.traced++
@@ -511,7 +540,7 @@ var bodyPrefixes = []string{"Code: ", "---", "Kernel ", "Rebooting in", "Call Tr
 	"Local variable", "Bytes ", "Memory access", "Corrupted memory", "Object ", "Redzone ", "Padding ", "Slab ",
 	"Disabling lock", "Unwind", "Stopper:", "Process ", "Function entered", "LR", "NIP", "REGS:", "MSR:", "GPR", "CFAR:",
 	"IRQMASK:", "status:", "badaddr:", "cause:", "pstate:", "ESR", "EC ", "IL ", "SET ", "FSC", "CM ", "WnR", "ISV",
-	"user pgtable", "swapper pgtable", "#PF:", "PGD ", "BUG: ", "FIX ", "INFO: "}
+	"user pgtable", "swapper pgtable", "#PF:", "PGD ", "BUG: ", "FIX ", "INFO: ", "rcu: ", "Task dump for CPU"}
 
 // isBody reports whether t looks like part of a report: indented text,
 // markers and the lines reports print.

@@ -81,6 +81,7 @@ type summaryJSON struct {
 	Release     string   `json:"release,omitempty"`
 	Taint       string   `json:"taint,omitempty"`
 	TaintWords  []string `json:"taint_words,omitempty"`
+	Corrupted   string   `json:"corrupted,omitempty"`
 	Uncertain   []string `json:"uncertain,omitempty"`
 }
 
@@ -151,6 +152,6 @@ func summaryOf(s *decode.Summary) summaryJSON {
 		Kind: string(s.Kind), Title: s.Title, Guilty: s.Guilty, GuiltyFunc: s.GuiltyFunc,
 		GuiltyIndex: s.GuiltyIndex, Module: s.Module, ModuleTaint: s.ModuleTaint,
 		CPU: s.CPU, PID: s.PID, Comm: s.Comm, Release: s.Release, Taint: s.Taint,
-		TaintWords: s.TaintWords, Uncertain: s.Uncertain,
+		TaintWords: s.TaintWords, Corrupted: s.Corrupted, Uncertain: s.Uncertain,
 	}
 }
