@@ -25,9 +25,9 @@ cd "$here"
 # The two builds: bench test binaries and static ksym binaries.
 git -C .. worktree add -f --detach "$out/a-tree" "$rev" >/dev/null
 trap 'git -C "$here/.." worktree remove --force "$out/a-tree"' EXIT
-(cd "$out/a-tree/bench" && go test -c -o "$out/a.test" . && CGO_ENABLED=0 go build -o "$out/ksym-a" ../cmd/ksym)
+(cd "$out/a-tree/bench" && go test -c -o "$out/a.test" . && cd .. && CGO_ENABLED=0 go build -o "$out/ksym-a" ./cmd/ksym)
 go test -c -o "$out/b.test" .
-CGO_ENABLED=0 go build -o "$out/ksym-b" ../cmd/ksym
+(cd .. && CGO_ENABLED=0 go build -o "$out/ksym-b" ./cmd/ksym)
 go build -o "$out/oteladdr" ./cmd/oteladdr
 
 . ./fixtures.sh

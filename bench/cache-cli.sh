@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/ksym" ../cmd/ksym
+(cd .. && go build -o "$tmp/ksym" ./cmd/ksym)
 go build -o "$tmp/proctime" ./cmd/proctime
 addr=$(awk '$3 == "vfs_read" { print $1; exit }' /proc/kallsyms)
 export XDG_CACHE_HOME="$tmp/cache"

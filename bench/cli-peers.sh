@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 table=${1:-../testdata/fixtures/firecracker-6.18.44/kallsyms.txt.gz}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/ksym" ../cmd/ksym
+(cd .. && go build -o "$tmp/ksym" ./cmd/ksym)
 go build -o "$tmp/oteladdr" ./cmd/oteladdr
 case $table in
 *.gz) zcat "$table" >"$tmp/table.txt" ;;

@@ -162,6 +162,12 @@ type Frame struct {
 	// Lines is the frame's source chain, innermost first (inlined
 	// functions, then the real one), when Options.Lines found it.
 	Lines []srcline.Frame
+
+	// tableAddr is the address of a named frame in the table's own
+	// addresses (link-time for a System.map), when inTable: its symbol is
+	// the one the kernel printed, not a guess among namesakes.
+	tableAddr uint64
+	inTable   bool
 }
 
 // Register is a register whose value is a kernel address, with its symbol.
@@ -403,6 +409,8 @@ func (d *Decoder) named(f *klog.Frame, out *Frame, res *Result) {
 	out.Status = StatusOK
 	if same > 1 {
 		out.Note = fmt.Sprintf("ambiguous: %d symbols named %s have this size; the address is the first's", same, f.Name)
+	} else if f.HasOffset {
+		out.tableAddr, out.inTable = t.Addr(i)+f.Offset, true
 	}
 	d.address(f, i, out, res)
 }

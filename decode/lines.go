@@ -65,15 +65,15 @@ func (d *Decoder) lineQuery(r *klog.Report, res *Result, f *Frame) (LineQuery, b
 		q.ModuleBuildID, q.Symbol, q.Offset = f.BuildID, f.Symbol, f.Offset
 		return q, true
 	}
-	if !f.HasAddr {
+	switch {
+	case f.inTable:
+		q.Addr = f.tableAddr
+	case f.HasAddr && !d.opts.SystemMap:
+		q.Addr = f.Addr
+	case f.HasAddr && res.Slide.Known:
+		q.Addr = f.Addr - res.Slide.Value
+	default:
 		return LineQuery{}, false
-	}
-	q.Addr = f.Addr
-	if d.opts.SystemMap {
-		if !res.Slide.Known {
-			return LineQuery{}, false
-		}
-		q.Addr -= res.Slide.Value
 	}
 	return q, true
 }

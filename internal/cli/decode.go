@@ -74,6 +74,12 @@ follows when it ends). Reports of different tasks printed at the same time
 are told apart by printk caller id. Lines longer than 64 KiB are cut, and
 reports longer than 100000 lines or 16 MiB, so memory stays bounded.
 
+With --lines each frame the table confirmed gets its source chain from
+DWARF (file:line, inlined functions marked [inline]) under its line, and
+the summary the guilty frame's line; the debug files are looked for as
+ksym addr --lines does (--debuginfo PATH, the distribution's layouts,
+DEBUGINFOD_URLS) and used only when they match the table.
+
 Exit status: 0 decoded, 1 no report found or a table given with --kallsyms
 or --system-map does not match the log (or --modules disagrees), 2 usage or
 input error (an input that cannot be read is reported and the others are

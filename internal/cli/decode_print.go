@@ -263,6 +263,10 @@ func writeSummary(w *bufio.Writer, res *decode.Result, pal palette) {
 	fmt.Fprintf(w, "%s\n", pal.paint(styleTitle, fmt.Sprintf("== %s [%s]", s.Title, s.Kind)))
 	if s.Guilty != "" {
 		fmt.Fprintf(w, "   guilty:    %s%s\n", pal.paint(styleGuilty, s.Guilty), moduleNote(s))
+		if g := s.GuiltyIndex; g >= 0 && g < len(res.Frames) && len(res.Frames[g].Lines) > 0 {
+			fr := res.Frames[g].Lines[0] // innermost: where the code was
+			fmt.Fprintf(w, "   source:    %s\n", pal.paint(styleSource, fmt.Sprintf("%s:%d (%s)", fr.TreeFile, fr.Line, cmp.Or(fr.Function, "??"))))
+		}
 	}
 	if s.PID >= 0 || s.Comm != "" {
 		task := fmt.Sprintf("PID %d %s", s.PID, s.Comm)
