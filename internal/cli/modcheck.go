@@ -71,13 +71,21 @@ type kernelFacts struct {
 }
 
 func (a *app) runModcheck(f modcheckFlags, paths []string) error {
+	// A module that cannot be read is said and left out: the others are
+	// still checked, and the status is at least "cannot tell".
 	mods := make([]*kmod.Module, 0, len(paths))
+	unread := 0
 	for _, p := range paths {
 		m, err := kmod.Read(p)
 		if err != nil {
-			return &exitError{code: ExitUsage, err: fileAdvice(err)}
+			fmt.Fprintf(a.stderr, "ksym: %v\n", fileAdvice(err))
+			unread++
+			continue
 		}
 		mods = append(mods, m)
+	}
+	if len(mods) == 0 {
+		return &exitError{code: ExitUsage}
 	}
 	k, err := a.modcheckKernel(f)
 	if err != nil {
@@ -98,7 +106,10 @@ func (a *app) runModcheck(f modcheckFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
-	return modcheckStatus(results)
+	if err := modcheckStatus(results); err != nil || unread == 0 {
+		return err
+	}
+	return &exitError{code: ExitUsage}
 }
 
 // modcheckStatus maps the verdicts to the exit status.

@@ -127,6 +127,18 @@ func TestModcheckBadInput(t *testing.T) {
 	}
 }
 
+// TestModcheckUnreadableAmongOthers: a module that cannot be read is said on
+// stderr and the others are still checked; the status is then 2 (cannot
+// tell for that one) unless another will not load.
+func TestModcheckUnreadableAmongOthers(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.ko")
+	out, errs, code := run(t, "", "--kallsyms", kallsymsGz, "modcheck", missing, lkdtmKo)
+	if code != 2 || !strings.Contains(errs, "none.ko") || strings.Count(errs, "\n") != 1 ||
+		!strings.Contains(out, lkdtmKo+": loads (lkdtm,") {
+		t.Errorf("out %q, stderr %q, exit %d: want lkdtm checked, one error, exit 2", out, errs, code)
+	}
+}
+
 // TestModcheckLive reads the kernel from a machine root built from boot
 // run2-B's real files: /proc/kallsyms, /proc/modules, the release of
 // uname.txt, and lkdtm.ko installed under /lib/modules/<release>/extra as
