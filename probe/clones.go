@@ -3,6 +3,7 @@ package probe
 import (
 	"strings"
 
+	"github.com/ksym-dev/ksym/internal/clones"
 	"github.com/ksym-dev/ksym/kallsyms"
 )
 
@@ -31,64 +32,36 @@ type Clone struct {
 func (c Clone) Entry() bool { return !c.Cold }
 
 // ParseClone splits a symbol name into the function it was made from and its
-// clone suffix, when the suffix is one the compilers make: ".isra.N",
-// ".constprop.N", ".part.N", ".cold" or ".cold.N", ".lto_priv.N",
-// ".localalias", ".llvm.<digits>" (clang's ThinLTO renaming), in any
+// clone suffix, when the suffix is one the compilers make
+// (clones.Split): ".isra.N", ".constprop.N", ".part.N", ".cold" or
+// ".cold.N", ".lto_priv.N", ".localalias", ".llvm.<digits>", in any
 // sequence ("f.constprop.0.isra.0", "f.part.0.cold").
 func ParseClone(name string) (base string, c Clone, ok bool) {
-	for i := 1; i < len(name); i++ {
-		if name[i] != '.' {
-			continue
-		}
-		if c, ok := parseSuffix(name[i:]); ok {
-			return name[:i], c, true
-		}
+	base, suffix := clones.Split(name)
+	if suffix == "" {
+		return name, Clone{}, false
 	}
-	return name, Clone{}, false
+	c, _ = parseSuffix(suffix)
+	return base, c, true
 }
 
 // parseSuffix parses a whole clone suffix, starting with '.'.
 func parseSuffix(s string) (Clone, bool) {
+	if _, suffix := clones.Split("f" + s); suffix != s {
+		return Clone{}, false
+	}
 	c := Clone{Suffix: s}
-	toks := strings.Split(s[1:], ".")
-	for i := 0; i < len(toks); i++ {
-		numbered := i+1 < len(toks) && isDigits(toks[i+1])
-		switch toks[i] {
+	for _, w := range strings.Split(s[1:], ".") {
+		switch w {
 		case "isra", "constprop":
 			c.ArgsChanged = true
 		case "part":
 			c.Partial = true
 		case "cold":
 			c.Cold = true
-			if numbered { // GCC 8 and older: ".cold.N"
-				i++
-			}
-			continue
-		case "lto_priv", "llvm":
-		case "localalias":
-			continue
-		default:
-			return Clone{}, false
 		}
-		if !numbered {
-			return Clone{}, false
-		}
-		i++
 	}
 	return c, true
-}
-
-// isDigits reports whether s is a non-empty run of decimal digits.
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // FindClones returns the indices of the symbols of t that are clones of

@@ -341,7 +341,7 @@ func (c *comparison) renames() {
 
 // renameKey returns the key under which symbol i may be paired as a rename.
 func (s *side) renameKey(i int) (renameKey, bool) {
-	base, suffix, ok := BaseName(s.t.Name(i))
+	base, suffix, ok := renameBase(s.t.Name(i))
 	if !ok {
 		return renameKey{}, false
 	}
