@@ -211,9 +211,6 @@ func (s *Server) decodeLog(ctx context.Context, log []byte, name, chosen string)
 			return nil, err
 		}
 		for _, c := range list {
-			if len(accepted) == 2 {
-				break
-			}
 			doc.Table.Tried++
 			l, err := s.table(ctx, c.ID)
 			if err != nil {
@@ -248,9 +245,15 @@ func (s *Server) decodeLog(ctx context.Context, log []byte, name, chosen string)
 		doc.setReports(name, p, accepted[0])
 		doc.Table.Boots = 1
 	default:
-		// Two boots agree with the log: it prints nothing that tells them
-		// apart. What does not depend on the boot is kept; if anything
-		// else differs, the log is decoded from the log alone.
+		if t := confirmedBoot(accepted); t != nil {
+			doc.setReports(name, p, t)
+			doc.Table.Boots = len(accepted)
+			doc.Table.Notes = append(doc.Table.Notes, fmt.Sprintf("%d stored boots of this kernel agree with the log's names; only snapshot %s places the kernel addresses it prints (registers, raw frames) on symbols", len(accepted), t.l.meta.ID))
+			break
+		}
+		// Boots that agree with the log and that it cannot tell apart:
+		// what does not depend on the boot is kept; if anything else
+		// differs, the log is decoded from the log alone.
 		a, b := &reportDoc{}, &reportDoc{}
 		a.setReports(name, p, accepted[0])
 		b.setReports(name, p, accepted[1])
@@ -260,7 +263,7 @@ func (s *Server) decodeLog(ctx context.Context, log []byte, name, chosen string)
 		jb, _ := json.Marshal(b.Reports)
 		if string(ja) == string(jb) {
 			doc.Reports, doc.Lines, doc.Signatures, doc.Table.Snapshot = a.Reports, a.Lines, a.Signatures, a.Table.Snapshot
-			doc.Table.Boots, doc.Table.AddressesWithheld = 2, true
+			doc.Table.Boots, doc.Table.AddressesWithheld = len(accepted), true
 			doc.Table.Notes = append(doc.Table.Notes, "several stored boots of this kernel agree with the log, which prints no address that tells them apart: their common answer is given, without addresses")
 			break
 		}
@@ -268,11 +271,46 @@ func (s *Server) decodeLog(ctx context.Context, log []byte, name, chosen string)
 		if err != nil {
 			return nil, err
 		}
-		doc.Table.Match = MatchNone
+		doc.Table.Match, doc.Table.Boots = MatchNone, len(accepted)
 		doc.Table.Notes = append(doc.Table.Notes, "several stored boots of this kernel agree with the log and answer differently: decoded from the log alone; name the boot's snapshot (snapshot=ID) for exact frames")
 		doc.setReports(name, p, t)
 	}
 	return doc, nil
+}
+
+// confirmedBoot returns the one trial whose table places kernel addresses
+// the log printed (register values, raw frame addresses) on symbols, when
+// every other trial places none; nil otherwise. KASLR puts each boot's
+// kernel and modules at a random offset, so the pointers a boot printed
+// land on symbols of that boot's table, and on another boot's only by
+// chance: such a chance makes the answer nil, never a wrong boot.
+func confirmedBoot(ts []*trial) *trial {
+	var best *trial
+	for _, t := range ts {
+		if t.evidence() == 0 {
+			continue
+		}
+		if best != nil {
+			return nil
+		}
+		best = t
+	}
+	return best
+}
+
+// evidence counts the printed kernel addresses the trial's table resolved:
+// annotated registers and raw frame addresses.
+func (t *trial) evidence() int {
+	n := 0
+	for _, r := range t.results {
+		n += len(r.Registers)
+		for _, f := range r.Frames {
+			if strings.HasPrefix(f.Printed, "0x") && f.Status == decode.StatusResolved {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // setReports fills the reports of doc from a trial.
