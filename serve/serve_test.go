@@ -188,7 +188,7 @@ func cliJSON(t *testing.T, run, log string) []reportjson.Report {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	args := []string{"--kallsyms", snap, "decode", "--json", "--modules", fixture.Path("debian-6.1.0-56-amd64/boots/"+run+"/modules.txt"), log}
+	args := []string{"--kallsyms", snap, "decode", "--json", "--modules", fixture.Path("debian-6.1.0-56-amd64/boots/" + run + "/modules.txt"), log}
 	if code := cli.Execute(args, strings.NewReader(""), &out, &errb); code != 0 {
 		t.Fatalf("ksym %s: %d %s", strings.Join(args, " "), code, errb.String())
 	}
