@@ -39,6 +39,15 @@ var funcs = template.FuncMap{
 		}
 		return out
 	},
+	"regsAt": func(r reportjson.Report, line int) []reportjson.Register {
+		var out []reportjson.Register
+		for _, g := range r.Registers {
+			if g.Line == line {
+				out = append(out, g)
+			}
+		}
+		return out
+	},
 	"symbolURL": func(doc *reportDoc, name string) string {
 		if doc.Table.Snapshot == nil {
 			return ""
