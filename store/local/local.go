@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ksym-dev/ksym/internal/atomicfile"
@@ -36,6 +37,9 @@ import (
 type Store struct {
 	dir string
 	db  *sql.DB
+	// put serializes PutSnapshot, so that two uploads of one boot cannot
+	// leave one's file under the other's row.
+	put sync.Mutex
 }
 
 var _ store.Store = (*Store)(nil)
@@ -127,6 +131,8 @@ func scanSnapshot(row interface{ Scan(...any) error }) (store.Snapshot, error) {
 // PutSnapshot implements store.Store.
 func (s *Store) PutSnapshot(ctx context.Context, m store.Snapshot, data []byte) (store.Snapshot, bool, error) {
 	m.ID = store.SnapshotID(m.BootID, data)
+	s.put.Lock()
+	defer s.put.Unlock()
 	if old, err := s.Snapshot(ctx, m.ID); err == nil {
 		return old, false, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
