@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -170,7 +169,7 @@ func testSnapshotConcurrent(t *testing.T, s store.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, c, err := s.PutSnapshot(ctx, snap("same-boot", "r", "h", t0), []byte(fmt.Sprint("capture ", i)))
+			_, c, err := s.PutSnapshot(ctx, snap("same-boot", "r", "h", t0), []byte("capture "+strings.Repeat("x", i)))
 			if err != nil {
 				t.Error(err)
 			}
@@ -193,8 +192,8 @@ func testSnapshotConcurrent(t *testing.T, s store.Store) {
 		t.Errorf("no put said it created the snapshot")
 	}
 	b, err := s.SnapshotData(ctx, l[0].ID)
-	if err != nil || !strings.HasPrefix(string(b), "capture ") {
-		t.Errorf("data %q, %v: want one whole capture", b, err)
+	if err != nil || !strings.HasPrefix(string(b), "capture ") || int64(len(b)) != l[0].Size {
+		t.Errorf("data %q, %v: want one whole capture, the one described (size %d)", b, err, l[0].Size)
 	}
 }
 
