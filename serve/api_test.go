@@ -270,6 +270,18 @@ func TestDebuginfod(t *testing.T) {
 	if code, _ := e.do("GET", "/buildid/"+id+"/debuginfo", "", nil); code != http.StatusNotFound {
 		t.Errorf("debuginfo of a stripped file: %d, want 404", code)
 	}
+	// The .build-id layout distributions install.
+	tree := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(tree, ".build-id", id[:2]), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tree, ".build-id", id[:2], id[2:]), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e1 := newEnv(t, serve.Config{DebugInfoDir: tree})
+	if code, body := e1.do("GET", "/buildid/"+id+"/executable", "", nil); code != http.StatusOK || !bytes.Equal(body, data) {
+		t.Errorf("executable from .build-id: %d, %d bytes", code, len(body))
+	}
 	e2 := newEnv(t, serve.Config{})
 	if code, body := e2.do("POST", "/api/v1/debuginfo", writeToken, data); code != http.StatusCreated || !strings.Contains(string(body), id) {
 		t.Fatalf("upload: %d %s", code, body)
