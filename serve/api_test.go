@@ -360,3 +360,25 @@ func TestPagesAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivate: with Config.Private, nothing but /metrics answers without a
+// read token.
+func TestPrivate(t *testing.T) {
+	e := newEnv(t, serve.Config{Private: true})
+	for _, c := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{"GET", "/", "", http.StatusUnauthorized},
+		{"POST", "/api/v1/decode", "", http.StatusUnauthorized},
+		{"GET", "/api/v1/buckets", "", http.StatusUnauthorized},
+		{"GET", "/buildid/abcd/executable", "", http.StatusUnauthorized},
+		{"GET", "/metrics", "", http.StatusOK},
+		{"GET", "/api/v1/buckets", readToken, http.StatusOK},
+		{"GET", "/", readToken, http.StatusOK},
+	} {
+		if code, body := e.do(c.method, c.path, c.token, nil); code != c.want {
+			t.Errorf("%s %s (token %q): %d %s, want %d", c.method, c.path, c.token, code, body, c.want)
+		}
+	}
+}

@@ -335,10 +335,12 @@ func (doc *reportDoc) setReports(name string, p *parsedLog, t *trial) {
 	}
 }
 
-// withholdAddresses removes from doc the addresses a snapshot gave: the
-// frames' runtime addresses and module bases, and what looks like a kernel
-// address in the warnings and notes (which may quote the table). What the
-// kernel printed stays in the lines and registers.
+// withholdAddresses removes from doc what a snapshot says of addresses:
+// the frames' runtime addresses and module bases, the names of raw
+// addresses the log printed, the register annotations, and what looks like
+// a kernel address in the warnings and notes (which may quote the table).
+// Names, offsets and sizes of the frames the kernel printed by name stay,
+// and the log's lines.
 func (doc *reportDoc) withholdAddresses() {
 	if doc.Table.Snapshot == nil {
 		return
@@ -347,8 +349,19 @@ func (doc *reportDoc) withholdAddresses() {
 	for i := range doc.Reports {
 		r := &doc.Reports[i]
 		for j := range r.Frames {
-			r.Frames[j].Address, r.Frames[j].ModuleBase = "", ""
+			f := &r.Frames[j]
+			f.Address, f.ModuleBase = "", ""
+			if f.Status == decode.StatusResolved {
+				// A raw address the log printed, named by the table: an
+				// answer for any address a forged log prints would map
+				// the boot's layout, as /api/v1/addr would.
+				f.Text, f.Symbol, f.Offset, f.Size, f.Module, f.ModuleOffset = "", "", 0, 0, "", 0
+				f.Note = "resolved from the snapshot: shown with a token"
+			}
 		}
+		// Register annotations name what printed values point at in the
+		// table: withheld for the same reason.
+		r.Registers = nil
 		r.Warnings = maskAddresses(r.Warnings)
 	}
 	doc.Table.Notes = maskAddresses(doc.Table.Notes)

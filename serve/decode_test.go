@@ -52,8 +52,14 @@ func TestDecodeAnonymousWithholdsAddresses(t *testing.T) {
 		want := cliJSON(t, "run2-B", log)
 		if !public {
 			for i := range want {
+				want[i].Registers = nil
 				for j := range want[i].Frames {
-					want[i].Frames[j].Address, want[i].Frames[j].ModuleBase = "", ""
+					f := &want[i].Frames[j]
+					f.Address, f.ModuleBase = "", ""
+					if f.Status == "resolved" {
+						f.Text, f.Symbol, f.Offset, f.Size, f.Module, f.ModuleOffset = "", "", 0, 0, "", 0
+						f.Note = "resolved from the snapshot: shown with a token"
+					}
 				}
 			}
 		}
@@ -63,8 +69,8 @@ func TestDecodeAnonymousWithholdsAddresses(t *testing.T) {
 		if got, w := jsonOf(t, a.Reports), jsonOf(t, want); got != w {
 			t.Errorf("public=%v: anonymous answer:\n%s\nwant\n%s", public, got, w)
 		}
-		if !public && strings.Contains(jsonOf(t, a.Reports), "0xffffffffc09e840e") {
-			t.Error("a frame address of the snapshot reached an anonymous caller")
+		if !public && (strings.Contains(jsonOf(t, a.Reports), "0xffffffffc09e840e") || strings.Contains(jsonOf(t, a.Reports), "lkdtm_BUG+0x0/0x10")) {
+			t.Error("a frame address or register annotation of the snapshot reached an anonymous caller")
 		}
 	}
 }

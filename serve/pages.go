@@ -116,7 +116,8 @@ func (s *Server) pageDecode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxLogBytes+64<<10)
-	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+	// The whole form fits in memory: no file is written outside the store.
+	if err := r.ParseMultipartForm(s.cfg.MaxLogBytes + 128<<10); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			s.pageError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("The log is longer than the limit, %d bytes.", s.cfg.MaxLogBytes))

@@ -26,6 +26,10 @@ type Config struct {
 	// frames' addresses, /api/v1/addr, /lookup and /search addresses).
 	// Uploads, raw snapshot downloads and deletes still need a token.
 	Public bool
+	// Private asks a read token of every request but /metrics: no
+	// anonymous decoding (which tells whether a stored boot agrees with a
+	// log, so a forged log can test guesses of a boot's KASLR offset).
+	Private bool
 	// DebugInfoDir is a local directory of debug files served by build ID
 	// besides the uploaded ones ("" for none).
 	DebugInfoDir string
@@ -182,6 +186,10 @@ func (s *Server) instrument(h http.Handler) http.Handler {
 				return
 			}
 			defer release()
+			if s.cfg.Private && !s.need(sw, r, Reader) {
+				s.done(r, sw, route, client, start)
+				return
+			}
 		}
 		h.ServeHTTP(sw, r)
 		s.done(r, sw, route, client, start)

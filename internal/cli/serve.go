@@ -42,7 +42,7 @@ const serveExample = `  ksym serve --store /var/lib/ksym --token-file /etc/ksym/
 // serveOpts are the flags of ksym serve.
 type serveOpts struct {
 	listen, store, tokenFile, tlsCert, tlsKey, debuginfo string
-	public                                               bool
+	public, private                                      bool
 	maxLog, maxSnapshot, maxDebug                        int64
 	decodeTimeout                                        time.Duration
 	perClient                                            int
@@ -66,6 +66,7 @@ func (a *app) newServeCmd() *cobra.Command {
 	f.StringVar(&o.tlsKey, "tls-key", "", "the private key of --tls-cert, in `FILE`")
 	f.StringVar(&o.debuginfo, "debuginfo", "", "also serve the debug files under `DIR` by build ID (.build-id/xx/rest.debug, or any ELF file)")
 	f.BoolVar(&o.public, "public", false, "show addresses from snapshots to anonymous callers")
+	f.BoolVar(&o.private, "private", false, "answer nothing but /metrics without a read token (no anonymous decoding)")
 	f.Int64Var(&o.maxLog, "max-log", serve.DefaultMaxLogBytes, "largest log to decode, in `BYTES`")
 	f.Int64Var(&o.maxSnapshot, "max-snapshot", serve.DefaultMaxSnapshotBytes, "largest snapshot upload, in `BYTES`")
 	f.Int64Var(&o.maxDebug, "max-debug", serve.DefaultMaxDebugBytes, "largest debug file upload, in `BYTES` (held in memory while checked)")
@@ -102,7 +103,10 @@ func (a *app) runServe(o serveOpts) error {
 		o.store = d
 	}
 	log := slog.New(slog.NewJSONHandler(a.stderr, nil))
-	cfg := serve.Config{Public: o.public, DebugInfoDir: o.debuginfo, MaxLogBytes: o.maxLog,
+	if o.public && o.private {
+		return usageErrorf("serve: --public and --private are exclusive")
+	}
+	cfg := serve.Config{Public: o.public, Private: o.private, DebugInfoDir: o.debuginfo, MaxLogBytes: o.maxLog,
 		MaxSnapshotBytes: o.maxSnapshot, MaxDebugBytes: o.maxDebug, DecodeTimeout: o.decodeTimeout,
 		PerClient: o.perClient, Logger: log}
 	if o.tokenFile != "" {
