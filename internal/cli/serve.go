@@ -130,7 +130,7 @@ func (a *app) runServe(o serveOpts) error {
 	if err != nil {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("serve: %w", err)}
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if o.tlsCert != "" {
