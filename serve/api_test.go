@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -380,5 +381,40 @@ func TestPrivate(t *testing.T) {
 		if code, body := e.do(c.method, c.path, c.token, nil); code != c.want {
 			t.Errorf("%s %s (token %q): %d %s, want %d", c.method, c.path, c.token, code, body, c.want)
 		}
+	}
+}
+
+// TestFormFileUpload: the decode form's file field (multipart, no
+// JavaScript) decodes the file, named by its file name.
+func TestFormFileUpload(t *testing.T) {
+	e := newEnv(t, serve.Config{})
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "oops-05.txt")
+	fw.Write(fixtureLog(t))
+	mw.WriteField("log", "")
+	mw.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Post(e.srv.URL+"/decode", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("multipart form: %d", resp.StatusCode)
+	}
+	code, page := e.do("GET", loc, "", nil)
+	if code != http.StatusOK || !strings.Contains(string(page), "1 report in oops-05.txt") {
+		t.Errorf("%s: %d, want the report of oops-05.txt", loc, code)
+	}
+	// A form with no report in it says so.
+	resp, err = client.PostForm(e.srv.URL+"/decode", map[string][]string{"log": {"hello\n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a log without a report: %d, want 422", resp.StatusCode)
 	}
 }
