@@ -3,8 +3,18 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,14 +30,28 @@ import (
 	"github.com/ksym-dev/ksym/store/local"
 )
 
-// TestServeCommand starts 'ksym serve' on a free port, decodes a real oops
-// through it, and stops it with SIGTERM: it shuts down and exits 0.
+// TestServeCommand starts 'ksym serve' on a free port, over HTTP and over
+// HTTPS (a certificate made here), decodes a real oops through it, and
+// stops it with SIGTERM: it shuts down and exits 0.
 func TestServeCommand(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprint("tls=", useTLS), func(t *testing.T) { testServeCommand(t, useTLS) })
+	}
+}
+
+func testServeCommand(t *testing.T, useTLS bool) {
 	dir := t.TempDir()
+	args := []string{"serve", "--store", dir, "--listen", "127.0.0.1:0"}
+	client := http.DefaultClient
+	if useTLS {
+		cert, key, pool := selfSigned(t)
+		args = append(args, "--tls-cert", cert, "--tls-key", key)
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	}
 	pr, pw := io.Pipe()
 	done := make(chan int)
 	go func() {
-		done <- Execute([]string{"serve", "--store", dir, "--listen", "127.0.0.1:0"}, strings.NewReader(""), io.Discard, pw)
+		done <- Execute(args, strings.NewReader(""), io.Discard, pw)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
@@ -42,8 +66,11 @@ func TestServeCommand(t *testing.T) {
 	if url == "" {
 		t.Fatalf("no 'serving' log line; exit %d", <-done)
 	}
+	if useTLS != strings.HasPrefix(url, "https://") {
+		t.Errorf("serving at %s", url)
+	}
 	go io.Copy(io.Discard, pr)
-	resp, err := http.Post(url+"api/v1/decode", "text/plain", bytes.NewReader(readFile(t, oops03)))
+	resp, err := client.Post(url+"api/v1/decode", "text/plain", bytes.NewReader(readFile(t, oops03)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +95,35 @@ func TestServeCommand(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "meta.db")); err != nil {
 		t.Errorf("the store: %v", err)
 	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their files and a pool that trusts it.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ksym test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
 }
 
 // TestServeS3NotYet: an s3:// store is refused with what to do.
