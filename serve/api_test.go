@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksym-dev/ksym/internal/cli"
+	"github.com/ksym-dev/ksym/internal/fixture"
 	"github.com/ksym-dev/ksym/serve"
 	"github.com/ksym-dev/ksym/store"
 )
@@ -323,6 +325,21 @@ func TestStacks(t *testing.T) {
 	}
 	if code, _ := e.do("POST", "/api/v1/stacks", "", []byte("no weight here\n")); code != http.StatusBadRequest {
 		t.Errorf("bad folded stacks: %d, want 400", code)
+	}
+	// The JSON of 'ksym stacks --json' on run2-B's sysrq-w dump: one
+	// stack, lkdtm's direct_entry.cold waiting in schedule.
+	var out, errb bytes.Buffer
+	from := fixture.Path("debian-6.1.0-56-amd64/boots/run2-B/dmesg-sysrq-w.txt")
+	if code := cli.Execute([]string{"--json", "stacks", "--from", from}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("ksym stacks: %d %s", code, errb.String())
+	}
+	code, body = e.do("POST", "/api/v1/stacks", "", out.Bytes())
+	if code != http.StatusCreated || json.Unmarshal(body, &ans) != nil {
+		t.Fatalf("JSON upload: %d %s", code, body)
+	}
+	code, page = e.do("GET", "/stacks/"+ans.ID, "", nil)
+	if code != http.StatusOK || !strings.Contains(string(page), "direct_entry.cold [lkdtm]") || !strings.Contains(string(page), from) {
+		t.Errorf("flame page of the JSON upload: %d", code)
 	}
 }
 

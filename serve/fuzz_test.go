@@ -3,27 +3,36 @@ package serve
 import (
 	"encoding/binary"
 	"strings"
+
+	"github.com/ksym-dev/ksym/internal/flame"
 	"testing"
 )
 
-// FuzzParseFolded: any upload gives stacks with positive weights and
+// FuzzParseFolded: any upload, folded or JSON, gives stacks with positive weights and
 // non-empty paths, or an error; never a panic.
 func FuzzParseFolded(f *testing.F) {
 	f.Add([]byte("sh;do_syscall_64;vfs_read 3\nkworker;schedule 5\n"))
 	f.Add([]byte("a 0\n"))
 	f.Add([]byte("no-weight\n"))
 	f.Add([]byte(" 7\n"))
+	f.Add([]byte(`{"source":"x","groups":[{"funcs":["schedule","worker_thread"],"weight":2},{"funcs":[],"weight":1}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		stacks, err := parseFolded(data)
-		if err != nil {
-			return
-		}
-		if len(stacks) == 0 {
-			t.Fatal("no stacks and no error")
-		}
-		for _, s := range stacks {
-			if s.Weight <= 0 || len(s.Path) == 0 {
-				t.Fatalf("stack %+v", s)
+		folded, err1 := parseFolded(data)
+		fromJSON, _, err2 := parseStacksJSON(data)
+		for _, c := range []struct {
+			stacks []flame.Stack
+			err    error
+		}{{folded, err1}, {fromJSON, err2}} {
+			if c.err != nil {
+				continue
+			}
+			if len(c.stacks) == 0 {
+				t.Fatal("no stacks and no error")
+			}
+			for _, s := range c.stacks {
+				if s.Weight <= 0 || len(s.Path) == 0 {
+					t.Fatalf("stack %+v", s)
+				}
 			}
 		}
 	})

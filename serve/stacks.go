@@ -58,8 +58,52 @@ func parseFolded(data []byte) ([]flame.Stack, error) {
 	return out, nil
 }
 
-// apiPutStacks is POST /api/v1/stacks?title=: folded stacks in the body;
-// the answer's url is the flame graph page.
+// stacksJSON is what parseStacksJSON reads of 'ksym stacks --json'.
+type stacksJSON struct {
+	Source string `json:"source"`
+	Kind   string `json:"kind"`
+	Groups []struct {
+		Funcs  []string `json:"funcs"` // innermost first
+		Weight int64    `json:"weight"`
+	} `json:"groups"`
+}
+
+// noStack names the tasks without a kernel stack, as ksym stacks does.
+const noStack = "[no kernel stack]"
+
+// parseStacksJSON reads the output of 'ksym stacks --json': each group is
+// one stack, root first, weighted by its weight.
+func parseStacksJSON(data []byte) ([]flame.Stack, string, error) {
+	var in stacksJSON
+	if err := json.Unmarshal(data, &in); err != nil {
+		return nil, "", fmt.Errorf("not the JSON of 'ksym stacks --json': %v", err)
+	}
+	var out []flame.Stack
+	for _, g := range in.Groups {
+		if g.Weight <= 0 {
+			return nil, "", fmt.Errorf("a group of weight %d", g.Weight)
+		}
+		path := make([]string, 0, len(g.Funcs))
+		for i := len(g.Funcs) - 1; i >= 0; i-- {
+			path = append(path, g.Funcs[i])
+		}
+		if len(path) == 0 {
+			path = append(path, noStack)
+		}
+		out = append(out, flame.Stack{Path: path, Weight: g.Weight})
+	}
+	if len(out) == 0 {
+		return nil, "", fmt.Errorf("no stack groups in the JSON")
+	}
+	if len(out) > maxStackLines {
+		return nil, "", fmt.Errorf("more than %d groups", maxStackLines)
+	}
+	return out, in.Source, nil
+}
+
+// apiPutStacks is POST /api/v1/stacks?title=: folded stacks ('ksym
+// stacks --folded') or the JSON of 'ksym stacks --json' in the body; the
+// answer's url is the flame graph page.
 func (s *Server) apiPutStacks(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.role(r); !ok {
 		s.need(w, r, Anonymous)
@@ -69,12 +113,22 @@ func (s *Server) apiPutStacks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	stacks, err := parseFolded(data)
+	title := r.URL.Query().Get("title")
+	var stacks []flame.Stack
+	var err error
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		var source string
+		stacks, source, err = parseStacksJSON(data)
+		if title == "" {
+			title = source
+		}
+	} else {
+		stacks, err = parseFolded(data)
+	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "folded stacks: "+err.Error())
+		writeError(w, http.StatusBadRequest, "stacks: "+err.Error())
 		return
 	}
-	title := r.URL.Query().Get("title")
 	if len(title) > 200 {
 		title = title[:200]
 	}
