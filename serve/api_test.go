@@ -201,7 +201,10 @@ func TestLimits(t *testing.T) {
 	}
 }
 
-func fixtureLog(t *testing.T) []byte {
+func fixtureLog(t *testing.T) []byte { return fixtureLogB(t) }
+
+// fixtureLogB is run2-B's ACCESS_NULL oops.
+func fixtureLogB(t testing.TB) []byte {
 	b, err := os.ReadFile(oops("run2-B", "oops-05-lkdtm-ACCESS_NULL.txt"))
 	if err != nil {
 		t.Fatal(err)
