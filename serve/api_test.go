@@ -323,7 +323,7 @@ func TestStacks(t *testing.T) {
 		t.Fatalf("upload: %d %s", code, body)
 	}
 	code, page := e.do("GET", "/stacks/"+ans.ID, "", nil)
-	if code != http.StatusOK || !strings.Contains(string(page), "<svg") || !strings.Contains(string(page), "worker_thread") {
+	if code != http.StatusOK || !strings.Contains(string(page), "<svg") || !strings.Contains(string(page), "worker_thread") || strings.Contains(string(page), "<?xml") {
 		t.Errorf("flame page: %d", code)
 	}
 	if code, _ := e.do("POST", "/api/v1/stacks", "", []byte("no weight here\n")); code != http.StatusBadRequest {

@@ -297,6 +297,13 @@ func (s *Server) pageStacks(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	// flame.Write escapes every name it draws.
-	s.render(w, http.StatusOK, "stacks", map[string]any{"Title": title, "Doc": doc, "SVG": template.HTML(svg.String())})
+	// flame.Write escapes every name it draws. Inline in HTML, the SVG
+	// goes without its XML declaration.
+	out := svg.String()
+	if strings.HasPrefix(out, "<?xml") {
+		if i := strings.Index(out, "?>"); i >= 0 {
+			out = strings.TrimLeft(out[i+2:], "\n")
+		}
+	}
+	s.render(w, http.StatusOK, "stacks", map[string]any{"Title": title, "Doc": doc, "SVG": template.HTML(out)})
 }
