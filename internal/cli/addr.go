@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ksym-dev/ksym/input"
+	"github.com/ksym-dev/ksym/internal/reportjson"
 	"github.com/ksym-dev/ksym/kallsyms"
 	"github.com/ksym-dev/ksym/srcline"
 	"github.com/spf13/cobra"
@@ -96,7 +97,7 @@ type addrResult struct {
 	Section string `json:"section,omitempty"` // where the address lies
 	Error   string `json:"error,omitempty"`
 	// Source is the source chain, innermost first, with --lines.
-	Source []sourceFrame `json:"source,omitempty"`
+	Source []reportjson.SourceLine `json:"source,omitempty"`
 
 	addr   uint64 // parsed address
 	index  int    // the symbol's index, when Found
@@ -190,7 +191,7 @@ func (a *app) resolveOne(o addrOpts, arg string, w *bufio.Writer, st *addrState)
 	var chain []srcline.Frame
 	if o.finder != nil && r.Found {
 		chain = o.finder.source(r, o.ret, r.offset)
-		r.Source = jsonChain(chain)
+		r.Source = reportjson.Chain(chain)
 	}
 	if a.json {
 		writeJSONLine(w, r) // cannot fail: strings and bools into a bufio.Writer

@@ -15,14 +15,6 @@ import (
 	"github.com/ksym-dev/ksym/srcline"
 )
 
-// sourceFrame is one frame of an answer's source chain in --json.
-type sourceFrame struct {
-	Function string `json:"function"`
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Inlined  bool   `json:"inlined"`
-}
-
 // identity is what is known of the kernel the table comes from, to find
 // and check its debug files.
 type identity struct {
@@ -189,18 +181,6 @@ func writeChain(w io.Writer, fs []srcline.Frame) {
 		}
 		io.WriteString(w, "\n")
 	}
-}
-
-// jsonChain is the "source" field of an answer.
-func jsonChain(fs []srcline.Frame) []sourceFrame {
-	if len(fs) == 0 {
-		return nil
-	}
-	out := make([]sourceFrame, len(fs))
-	for i, fr := range fs {
-		out[i] = sourceFrame{fr.Function, fr.TreeFile, fr.Line, fr.Inlined}
-	}
-	return out
 }
 
 // progressPrinter prints a download's progress on one terminal line.

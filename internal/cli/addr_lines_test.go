@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ksym-dev/ksym/input"
+	"github.com/ksym-dev/ksym/internal/reportjson"
 )
 
 // lkdtmDebug is the LKDTM module with DWARF of the Debian boots.
@@ -62,7 +63,7 @@ func TestAddrLinesModule(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	wantSrc := []sourceFrame{{"direct_entry", "lkdtm-6.1/src/core.c", 329, false}}
+	wantSrc := []reportjson.SourceLine{{Function: "direct_entry", File: "lkdtm-6.1/src/core.c", Line: 329}}
 	if fmt.Sprint(r.Source) != fmt.Sprint(wantSrc) {
 		t.Errorf("JSON source %+v, want %+v", r.Source, wantSrc)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ksym-dev/ksym/internal/reportjson"
 )
 
 // TestDecodeLinesModule decodes run2-B's real oops with the LKDTM module's
@@ -65,7 +67,7 @@ func TestDecodeLinesKernel(t *testing.T) {
 	type asked struct {
 		printed string
 		addr    uint64
-		source  []sourceFrame
+		source  []reportjson.SourceLine
 	}
 	var frames []asked
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -74,7 +76,7 @@ func TestDecodeLinesKernel(t *testing.T) {
 		var rep struct {
 			Frames []struct {
 				Kind, Printed, Address, Module string
-				Source                         []sourceFrame
+				Source                         []reportjson.SourceLine
 			}
 		}
 		if err := json.Unmarshal(sc.Bytes(), &rep); err != nil {

@@ -150,6 +150,7 @@ func (a *app) newRootCmd() *cobra.Command {
 		a.newDiffCmd(),
 		a.newSnapshotCmd(),
 		a.newCacheCmd(),
+		a.newServeCmd(),
 		a.newVersionCmd(),
 	)
 	return root

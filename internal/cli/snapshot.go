@@ -26,12 +26,12 @@ Every command that takes --kallsyms accepts a snapshot or an index there too
 func (a *app) newSnapshotCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "snapshot",
-		Short: "Save a boot's symbols (save), build a fast index (index), describe one (show)",
+		Short: "Save a boot's symbols (save), build a fast index (index), describe one (show), upload one to ksym serve (push)",
 		Long:  snapshotLong,
-		Args:  argsRange(0, 0, "a subcommand: save, index or show"),
+		Args:  argsRange(0, 0, "a subcommand: save, index, show or push"),
 		RunE:  func(c *cobra.Command, args []string) error { return c.Help() },
 	}
-	c.AddCommand(a.newSnapshotSaveCmd(), a.newSnapshotIndexCmd(), a.newSnapshotShowCmd())
+	c.AddCommand(a.newSnapshotSaveCmd(), a.newSnapshotIndexCmd(), a.newSnapshotShowCmd(), a.newSnapshotPushCmd())
 	return c
 }
 
