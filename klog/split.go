@@ -60,6 +60,7 @@ type stream struct {
 	cur        *Report
 	ctx        []string   // open <IRQ>/<NMI>/<TASK> markers
 	traceOpen  bool       // the previous line continued a stack dump
+	strays     int        // lines of other output left out of the report's stack dumps
 	label      int        // index of the last line that may label a trace, -1
 	ended      bool       // "---[ end trace" seen: close at the next unrelated line
 	backtraced bool       // lockdep "stack backtrace:" seen
@@ -230,6 +231,9 @@ func (s *stream) push(l Line) *Report {
 	if len(s.buf) == 0 && mayBeRegisters(l.Text) {
 		s.regs = parseRegisters(l.Text, 0, s.regs)
 	}
+	if !start && s.stray(l) {
+		return nil
+	}
 	if start && s.absorbs(kind) {
 		s.refine(l, kind)
 		s.add(l)
@@ -252,6 +256,25 @@ func (s *stream) push(l Line) *Report {
 // reach the stream: Splitter.route gives them their own.)
 func (s *stream) interleaved(l Line) bool {
 	return s.timed && !s.ended && l.Time == "" && l.Date == "" && l.Seq < 0 && l.Level < 0
+}
+
+// maxStrays is how many lines of other output a report's stack dumps may
+// hold: a kernel without printk caller ids lets other CPUs' messages
+// ("audit: ...", a driver's warning) land between the frames of a dump. A
+// report with more is not one dump with a few strays but several reports
+// printed into each other; it ends as before, at the first such line.
+const maxStrays = 2
+
+// stray reports whether l is another message printed into an open stack
+// dump, left out of the report: a line that is no frame, register or
+// report text while the previous line continued the dump.
+func (s *stream) stray(l Line) bool {
+	if !s.traceOpen || s.ended || s.strays >= maxStrays || len(s.buf) > 0 || len(s.regs) > 0 ||
+		isBody(l.Text) || isSeparator(l.Text) {
+		return false
+	}
+	s.strays++
+	return true
 }
 
 // closes ends the current report when l does not belong to it, starting
@@ -337,7 +360,7 @@ func (s *stream) begin(l Line, k Kind, start bool) {
 		s.cur.Title = l.Text
 		s.cur.Func = titleFunc(k, l.Text)
 	}
-	s.ctx, s.traceOpen, s.label, s.ended, s.backtraced, s.sawCPU, s.traced, s.task = s.ctx[:0], false, -1, false, false, false, 0, -1
+	s.ctx, s.traceOpen, s.label, s.ended, s.backtraced, s.sawCPU, s.traced, s.task, s.strays = s.ctx[:0], false, -1, false, false, false, 0, -1, 0
 	s.add(l)
 }
 
