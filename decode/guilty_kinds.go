@@ -72,6 +72,11 @@ func (p *picker) lockLine(end int) (choice, bool) {
 	skipped := false
 	for li, l := range lines {
 		before, after, ok := strings.Cut(l.Text, ", at: ")
+		if !ok && strings.HasSuffix(strings.TrimSpace(l.Text), " at:") && li+1 < len(lines) {
+			// "is trying to release lock (mrt_lock) at:" names its
+			// function on the next line
+			before, after, ok, li = l.Text, strings.TrimSpace(lines[li+1].Text), true, li+1
+		}
 		if !ok || skipped && strings.HasPrefix(strings.TrimSpace(before), "#") {
 			continue // after a primitive's "at:", the other lock of the pair, not the held-locks list
 		}
@@ -82,7 +87,7 @@ func (p *picker) lockLine(end int) (choice, bool) {
 		}
 		text, _, _ := strings.Cut(strings.TrimSpace(after), " ")
 		fn, _, _ := strings.Cut(text, "+")
-		if fn == "" || strings.HasPrefix(fn, "0x") || NeverGuilty(fn) {
+		if fn == "" || strings.HasPrefix(fn, "0x") || lockPrimitive(fn) {
 			skipped = true // a lock primitive took it (down_trylock): the next "at:", the holder's
 			continue
 		}
@@ -94,6 +99,15 @@ func (p *picker) lockLine(end int) (choice, bool) {
 		return choice{index: -1, name: fn, text: text}, true
 	}
 	return noChoice, false
+}
+
+// lockPrimitive reports whether a function that took a lock ("at:") is a
+// lock primitive or the validator, which took it for a caller: another
+// class of infrastructure that takes a lock (flush_workqueue acquiring the
+// workqueue's lockdep map) is the place the lock is taken.
+func lockPrimitive(fn string) bool {
+	g := infraGroup(fn)
+	return g == "locking" || detector(fn)
 }
 
 // stall picks the guilty function of an RCU stall or a stack overflow. The
@@ -370,6 +384,13 @@ func (p *picker) callerLine() (choice, bool) {
 			t := p.frames[i].Trace
 			if c := p.first(t, position(p.trace(t), i)+1, NeverGuilty); c.index >= 0 {
 				return c, true
+			}
+			// the dump went on after lines printed into it (another
+			// message): its next frames are the check's callers
+			for k := i + 1; k < len(p.frames); k++ {
+				if p.frames[k].Trace > t && p.candidate(k) && !NeverGuilty(p.name(k)) {
+					return choice{index: k}, true
+				}
 			}
 		}
 		if i >= 0 {

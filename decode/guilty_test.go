@@ -199,7 +199,7 @@ func TestAllocAndWaitHelpers(t *testing.T) {
 		alloc, wait bool
 	}{
 		{"sock_kmalloc", true, false}, {"pcpu_create_chunk", true, false}, {"idr_get_free", true, true},
-		{"kthread_stop", false, true}, {"del_timer_sync", true, true}, {"set_current_rng", false, false},
+		{"kthread_stop", true, true}, {"del_timer_sync", true, true}, {"set_current_rng", false, false},
 		{"do_ipv6_setsockopt", false, false}, {"out_of_line_wait_on_bit", true, true},
 		{"rcu_barrier", true, true}, {"jbd2_journal_commit_transaction", false, false},
 	}
