@@ -349,9 +349,29 @@ func (p *picker) titleFrame() (choice, bool) {
 		if p.name(i) != "" {
 			return choice{index: i}, true
 		}
+		if k := p.namedAt(i); k >= 0 {
+			return choice{index: k}, true
+		}
 		return choice{index: -1, text: p.frames[i].Printed}, true
 	}
 	return noChoice, false
+}
+
+// namedAt returns a frame of the report that printed the raw address of
+// frame i together with a name ("[<ffffffff8343632e>] ip6_xmit+0x18ae/..."
+// in its stack dump): the kernel's own name for that address, -1 when none.
+func (p *picker) namedAt(i int) int {
+	f := &p.r.Frames[i]
+	if !f.HasAddr || f.Hashed {
+		return -1
+	}
+	for k := range p.r.Frames {
+		g := &p.r.Frames[k]
+		if k != i && g.HasAddr && g.Addr == f.Addr && g.Name != "" && p.name(k) != "" {
+			return k
+		}
+	}
+	return -1
 }
 
 // callerLine picks the function of a "caller is FUNC+0x../0x.." line: the
@@ -359,10 +379,16 @@ func (p *picker) titleFrame() (choice, bool) {
 // smp_processor_id() in preemptible" and __this_cpu_*) print the function
 // that made the per-CPU access, which is the bug whatever it is; when an
 // architecture prints the check itself (debug_smp_processor_id), its
-// first caller that is not infrastructure.
+// first caller that is not infrastructure. Also "last function: FUNC",
+// the work function a workqueue leaked a lock or atomic context from.
 func (p *picker) callerLine() (choice, bool) {
 	for li, l := range p.r.Lines {
 		after, ok := strings.CutPrefix(strings.TrimSpace(l.Text), "caller is ")
+		if !ok {
+			// process_one_work's "workqueue leaked lock or atomic" names
+			// the work function that returned with the lock held
+			after, ok = strings.CutPrefix(strings.TrimSpace(l.Text), "last function: ")
+		}
 		if !ok {
 			continue
 		}
