@@ -248,7 +248,7 @@ func (h *Header) parseKernelOffset(s string) {
 }
 
 // oopsLabels are the labels of the x86 and arm die() line.
-var oopsLabels = []string{"Oops: ", "invalid opcode: ", "general protection fault", "Internal error: ",
+var oopsLabels = []string{"Oops: ", "invalid opcode: ", "general protection fault", "segment-related general protection fault", "Internal error: ",
 	"divide error: ", "divide_error: ", "stack segment: ", "double fault: "}
 
 // parseOops records the die() line ("Oops: 0002 [#2] SMP").

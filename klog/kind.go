@@ -104,6 +104,7 @@ var starters = []starter{
 	{"Insufficient stack space to handle exception", "", KindStackOverflow},
 	{"Kernel panic - not syncing", "", KindPanic},
 	{"general protection fault", "", KindGPF},
+	{"segment-related general protection fault", "", KindGPF}, // x86 since 5.4: a #GP with a segment error code
 	{"Oops: general protection fault", "", KindGPF},
 	{"Oops: ", "", KindOops},
 	{"invalid opcode: ", "", KindOops},
