@@ -42,7 +42,7 @@ printf '%s\n' "$token" >"$work/tokens"
 ./ksym serve --listen "$listen" --store "$work/store" --token-file "$work/tokens" 2>"$work/serve.log" &
 server=$!
 for _ in $(seq 50); do
-	if curl -s -o /dev/null "$url/metrics"; then break; fi
+	if (exec 3<>"/dev/tcp/${listen%:*}/${listen##*:}") 2>/dev/null; then break; fi
 	if ! kill -0 "$server" 2>/dev/null; then cat "$work/serve.log" >&2; exit 1; fi
 	sleep 0.1
 done
