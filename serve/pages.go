@@ -190,6 +190,7 @@ type neighbour struct {
 type symbolView struct {
 	Sym        symbolJSON
 	Neighbours []neighbour
+	Source     symbolSource
 }
 
 // pageSymbol is /symbol?snapshot=ID&name=NAME.
@@ -208,7 +209,7 @@ func (s *Server) pageSymbol(w http.ResponseWriter, r *http.Request) {
 	addrs := s.seesAddresses(r)
 	var views []symbolView
 	for _, i := range l.table.Find(name) {
-		v := symbolView{Sym: s.symbolOf(l.table, i, addrs)}
+		v := symbolView{Sym: s.symbolOf(l.table, i, addrs), Source: s.symbolSource(l, i)}
 		for j := max(0, i-5); j < min(l.table.Len(), i+6); j++ {
 			v.Neighbours = append(v.Neighbours, neighbour{Sym: s.symbolOf(l.table, j, addrs), Self: j == i})
 		}

@@ -71,6 +71,7 @@ type Server struct {
 	tables  *tableCache
 	limiter *limiter
 	debug   *debugDir
+	lines   lineSources
 	mux     *http.ServeMux
 }
 

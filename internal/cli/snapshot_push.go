@@ -99,6 +99,6 @@ func (a *app) runSnapshotPush(url, path, tokenFile string) error {
 	if !ans.Created {
 		what = "already stored (same boot)"
 	}
-	fmt.Fprintf(a.stdout, "%s: %s as %s (%s, boot %s)\n", path, what, ans.Snapshot.ID, ans.Snapshot.Release, ans.Snapshot.BootID)
+	fmt.Fprintf(a.stdout, "%s: %s as %s (%s, boot %s)\n", path, what, ans.Snapshot.ID, orUnknown(ans.Snapshot.Release), orUnknown(ans.Snapshot.BootID))
 	return nil
 }
