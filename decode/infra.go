@@ -82,7 +82,7 @@ var infraClasses = []infraClass{
 			"lock_sock_nested", "lock_sock", "__lock_sock", "release_sock", "__release_sock"},
 		prefixes: []string{"_raw_", "__raw_spin", "__raw_read_lock", "__raw_write_lock", "do_raw_", "raw_spin_",
 			"spin_", "__spin_", "queued_", "native_queued_", "__pv_queued_", "mutex_", "__mutex_", "ww_mutex_",
-			"__ww_mutex_", "__down", "down_", "up_", "rwsem_", "__rwsem_", "call_rwsem_", "osq_", "percpu_down_",
+			"__ww_mutex_", "__down", "down_", "up_", "rwsem_", "__rwsem_", "call_rwsem_", "osq_", "percpu_down_", "ldsem_",
 			"percpu_up_", "percpu_rwsem_", "rt_spin_", "rt_mutex", "__rt_mutex", "bit_spin_", "local_bh_",
 			"__local_bh_", "preempt_count_"},
 	},
@@ -158,7 +158,7 @@ var infraClasses = []infraClass{
 			"iov_iter_", "crc", "__crc", "csum_", "jhash", "__jhash", "siphash", "hsiphash",
 			"copy_from_user", "copy_to_user", "__copy_", "raw_copy_", "__arch_copy_", "__strncpy_from_user",
 			"do_strncpy_from_user", "__get_user_", "__put_user_", "__raw_read", "__raw_write", "logic_in",
-			"logic_out", "ioread", "iowrite", "__fortify_", "print_hex_dump"},
+			"logic_out", "ioread", "iowrite", "__fortify_", "print_hex_dump", "usercopy_"},
 	},
 	{group: "list",
 		reason: "list, rbtree, klist, IDR, radix tree, xarray and rhashtable helpers: they work on the caller's " +
