@@ -5,9 +5,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/ksym-dev/ksym/decode"
 	"github.com/ksym-dev/ksym/kallsyms"
-	"github.com/ksym-dev/ksym/machine"
 	"github.com/ksym-dev/ksym/snapshot"
 	"github.com/ksym-dev/ksym/store"
 )
@@ -17,7 +15,6 @@ type loaded struct {
 	meta  store.Snapshot
 	info  snapshot.Info
 	table *kallsyms.Table
-	mods  []decode.Module // from the snapshot's /proc/modules
 }
 
 // tableCache keeps the tables of the snapshots used last, parsed: parsing
@@ -97,14 +94,6 @@ func (s *Server) table(ctx context.Context, id string) (*loaded, error) {
 		return nil, err
 	}
 	l := &loaded{meta: meta, info: snap.Info, table: t}
-	if snap.Modules != nil {
-		mods, err := machine.ParseModules(bytes.NewReader(snap.Modules))
-		if err == nil && !machine.AddressesHidden(mods) {
-			for _, m := range mods {
-				l.mods = append(l.mods, decode.Module{Name: m.Name, Base: m.Addr, Size: m.Size})
-			}
-		}
-	}
 	s.tables.put(l)
 	return l, nil
 }
