@@ -249,19 +249,27 @@ func (s *Store) PutSnapshot(ctx context.Context, m store.Snapshot, data []byte) 
 		return store.Snapshot{}, false, err
 	}
 	created, err := s.create(ctx, s.key("snapshots", m.ID+".json"), js, nil)
-	if err != nil || !created {
-		// Another writer's description won (or none was written): this
-		// file is described by nothing.
-		s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, s.key(d.Data), minio.RemoveObjectOptions{})
-	}
 	if err != nil {
+		// The description may have been written all the same (an answer
+		// lost): the file stays, described or not.
 		return store.Snapshot{}, false, s.fail("snapshot "+m.ID, err)
 	}
-	if !created {
-		old, err := s.Snapshot(ctx, m.ID)
-		return old, false, err
+	if created {
+		return d.Snapshot, true, nil
 	}
-	return d.Snapshot, true, nil
+	old, err := s.description(ctx, m.ID)
+	if err != nil {
+		return store.Snapshot{}, false, err
+	}
+	if old.Data == d.Data {
+		// This writer's own description, created by a first try whose
+		// answer was lost before a retry.
+		return old.Snapshot, true, nil
+	}
+	// Another writer's description won: this file is described by
+	// nothing.
+	s.c.RemoveObject(context.WithoutCancel(ctx), s.bucket, s.key(d.Data), minio.RemoveObjectOptions{})
+	return old.Snapshot, false, nil
 }
 
 func (s *Store) description(ctx context.Context, id string) (description, error) {
