@@ -118,22 +118,28 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		scheme = "https"
 	}
 	s.where = fmt.Sprintf("s3://%s/%s at %s://%s", c.Bucket, s.prefix, scheme, endpoint)
-	ok, err := cl.BucketExists(ctx, c.Bucket)
-	if err != nil {
-		return nil, s.openError(err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("%s: the bucket %s does not exist: create it first", s.where, c.Bucket)
+	// A listing (not a HEAD, whose errors have no body to tell a missing
+	// bucket from refused credentials) checks the bucket and the keys.
+	for o := range cl.ListObjectsIter(ctx, c.Bucket, minio.ListObjectsOptions{Prefix: s.prefix, MaxKeys: 1}) {
+		if o.Err != nil {
+			return nil, s.openError(o.Err)
+		}
+		break
 	}
 	return s, nil
 }
 
 // openError explains why Open failed.
 func (s *Store) openError(err error) error {
-	switch minio.ToErrorResponse(err).Code {
-	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken":
+	r := minio.ToErrorResponse(err)
+	switch {
+	case r.Code == "NoSuchBucket":
+		return fmt.Errorf("%s: the bucket %s does not exist: create it first", s.where, s.bucket)
+	case r.StatusCode == http.StatusForbidden || r.Code == "InvalidAccessKeyId" || r.Code == "SignatureDoesNotMatch" ||
+		r.Code == "AccessDenied" || r.Code == "InvalidToken" || r.Code == "ExpiredToken" ||
+		r.Code == "XAdminUserNotFound": // versitygw's answer to an unknown access key
 		return fmt.Errorf("%s: the credentials were refused (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): %v", s.where, err)
-	case "":
+	case r.Code == "":
 		return fmt.Errorf("%s: the S3 endpoint cannot be reached (AWS_ENDPOINT_URL): %w: %v", s.where, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w: %v", s.where, store.ErrUnavailable, err)
@@ -144,12 +150,15 @@ func (s *Store) Close() error { return nil }
 
 func (s *Store) key(parts ...string) string { return s.prefix + path.Join(parts...) }
 
-// S3 error codes of "not there" and of a conditional create that lost.
+// isNotFound: the object is not there.
 func isNotFound(err error) bool {
 	r := minio.ToErrorResponse(err)
-	return r.Code == "NoSuchKey" || r.Code == "NotFound" || (r.StatusCode == http.StatusNotFound && r.Code != "NoSuchBucket")
+	// Not any 404: a missing bucket, or versitygw's unknown access key
+	// (XAdminUserNotFound), is the store unavailable, not an object absent.
+	return r.Code == "NoSuchKey" || r.Code == "NotFound"
 }
 
+// isExists: a conditional create found the key taken.
 func isExists(err error) bool {
 	r := minio.ToErrorResponse(err)
 	return r.Code == "PreconditionFailed" || r.StatusCode == http.StatusPreconditionFailed
