@@ -21,8 +21,8 @@ type Config struct {
 	// Bucket holds the store, under Prefix ("" or a path without leading
 	// or trailing slashes: "ksym/prod").
 	Bucket, Prefix string
-	// MaxRetries is how often a failed request is tried again before the
-	// store answers ErrUnavailable (default 2; 1 disables retries).
+	// MaxRetries is how many times a request is tried before the store
+	// answers ErrUnavailable (default 3; 1: no retry).
 	MaxRetries int
 }
 

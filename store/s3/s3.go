@@ -90,7 +90,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	}
 	retries := c.MaxRetries
 	if retries == 0 {
-		retries = 2
+		retries = 3
 	}
 	tr, err := minio.DefaultTransport(secure)
 	if err != nil {
