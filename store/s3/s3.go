@@ -46,6 +46,7 @@ import (
 // Store is a store.Store in an S3 bucket.
 type Store struct {
 	c      *minio.Client
+	tr     *http.Transport
 	bucket string
 	prefix string // "" or "a/b/"
 	where  string // s3://BUCKET/PREFIX at ENDPOINT, for messages
@@ -109,7 +110,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("S3 endpoint %s: %w", endpoint, err)
 	}
-	s := &Store{c: cl, bucket: c.Bucket, cache: map[string][]byte{}}
+	s := &Store{c: cl, tr: tr, bucket: c.Bucket, cache: map[string][]byte{}}
 	if c.Prefix != "" {
 		s.prefix = strings.Trim(c.Prefix, "/") + "/"
 	}
@@ -145,8 +146,11 @@ func (s *Store) openError(err error) error {
 	return fmt.Errorf("%s: %w: %v", s.where, store.ErrUnavailable, err)
 }
 
-// Close releases idle connections.
-func (s *Store) Close() error { return nil }
+// Close closes the idle connections to the server.
+func (s *Store) Close() error {
+	s.tr.CloseIdleConnections()
+	return nil
+}
 
 func (s *Store) key(parts ...string) string { return s.prefix + path.Join(parts...) }
 
