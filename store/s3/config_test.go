@@ -99,3 +99,28 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseURL: any input is an error or a valid bucket and a prefix with
+// no empty, . or .. element.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"s3://ksym/p", "s3://ksym", "s3://a.b-c/x/y/", "s3://ksym/../x", "s3://k@ksym/p", "s3://%zz/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, p, err := s3store.ParseURL(s)
+		if err != nil {
+			return
+		}
+		if len(b) < 3 || len(b) > 63 || strings.Trim(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+			t.Errorf("ParseURL(%q): bucket %q", s, b)
+		}
+		if p == "" {
+			return
+		}
+		for _, part := range strings.Split(p, "/") {
+			if part == "" || part == "." || part == ".." {
+				t.Errorf("ParseURL(%q): prefix %q", s, p)
+			}
+		}
+	})
+}
