@@ -289,7 +289,8 @@ func TestLargeDebugFile(t *testing.T) {
 		t.Skip("uploads 40 MiB")
 	}
 	srv := s3test.Start(t)
-	st := srv.Open(srv.NewBucket(), "p")
+	bucket := srv.NewBucket()
+	st := srv.Open(bucket, "p")
 	const id = "aabbccddeeff"
 	data := make([]byte, 40<<20)
 	for i := range data {
@@ -311,7 +312,12 @@ func TestLargeDebugFile(t *testing.T) {
 		}
 	}
 	check()
-	err := st.PutDebug(ctx, id, store.Executable, io.MultiReader(bytes.NewReader(data[:20<<20]), failing{}))
+	// A multipart upload's ETag ends in -PARTS.
+	info, err := srv.Client().StatObject(ctx, bucket, "p/debug/"+id+"/executable", minio.StatObjectOptions{})
+	if err != nil || !strings.HasSuffix(info.ETag, "-3") {
+		t.Errorf("ETag %q (%v): not an upload of three parts", info.ETag, err)
+	}
+	err = st.PutDebug(ctx, id, store.Executable, io.MultiReader(bytes.NewReader(data[:20<<20]), failing{}))
 	if err == nil {
 		t.Fatal("an upload whose reader fails succeeded")
 	}
