@@ -156,11 +156,17 @@ func TestS3Restarted(t *testing.T) {
 		{"GET", "/api/v1/buckets"},
 		{"GET", "/api/v1/reports/" + dec.ID},
 		{"POST", "/api/v1/snapshots"},
+		{"POST", "/api/v1/decode"},
 		{"GET", "/buildid/0123456789abcdef0123456789abcdef01234567/debuginfo"},
+		{"GET", "/buckets"},
+		{"GET", "/r/" + dec.ID},
 	} {
 		var b []byte
-		if req.method == "POST" {
+		switch req.path {
+		case "/api/v1/snapshots":
 			b = bodies[0]
+		case "/api/v1/decode":
+			b = log
 		}
 		code, body := c.do(req.method, req.path, b)
 		if code != http.StatusServiceUnavailable || !strings.Contains(string(body), "unavailable") {
