@@ -20,6 +20,7 @@ package s3store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -75,50 +76,15 @@ const fetchers = 16
 // Open connects to the bucket of c and checks that it is there and that
 // the credentials are accepted.
 func Open(ctx context.Context, c Config) (*Store, error) {
-	endpoint, secure, lookup := "s3.amazonaws.com", true, minio.BucketLookupAuto
-	if c.Endpoint != "" {
-		u, err := url.Parse(c.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			return nil, fmt.Errorf("S3 endpoint %q is not http(s)://HOST[:PORT]", c.Endpoint)
-		}
-		// A custom endpoint is addressed path-style (http://HOST/BUCKET/KEY):
-		// its DNS rarely has a name per bucket.
-		endpoint, secure, lookup = u.Host, u.Scheme == "https", minio.BucketLookupPath
-	}
-	region := c.Region
-	if region == "" {
-		region = "us-east-1"
-	}
-	retries := c.MaxRetries
-	if retries == 0 {
-		retries = 3
-	}
-	tr, err := minio.DefaultTransport(secure)
+	cl, tr, where, err := newClient(c)
 	if err != nil {
 		return nil, err
-	}
-	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.ResponseHeaderTimeout = time.Minute
-	cl, err := minio.New(endpoint, &minio.Options{
-		Creds:        credentials.NewStaticV4(c.AccessKey, c.SecretKey, c.SessionToken),
-		Secure:       secure,
-		Region:       region,
-		BucketLookup: lookup,
-		Transport:    tr,
-		MaxRetries:   retries,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("S3 endpoint %s: %w", endpoint, err)
 	}
 	s := &Store{c: cl, tr: tr, bucket: c.Bucket, cache: map[string][]byte{}}
 	if c.Prefix != "" {
 		s.prefix = strings.Trim(c.Prefix, "/") + "/"
 	}
-	scheme := "http"
-	if secure {
-		scheme = "https"
-	}
-	s.where = fmt.Sprintf("s3://%s/%s at %s://%s", c.Bucket, s.prefix, scheme, endpoint)
+	s.where = fmt.Sprintf("s3://%s/%s at %s", c.Bucket, s.prefix, where)
 	// A listing (not a HEAD, whose errors have no body to tell a missing
 	// bucket from refused credentials) checks the bucket and the keys.
 	for o := range cl.ListObjectsIter(ctx, c.Bucket, minio.ListObjectsOptions{Prefix: s.prefix, MaxKeys: 1}) {
@@ -128,6 +94,44 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 		break
 	}
 	return s, nil
+}
+
+// newClient makes the client of c's endpoint, and returns its transport
+// and its URL.
+func newClient(c Config) (*minio.Client, *http.Transport, string, error) {
+	host, secure, lookup := "s3.amazonaws.com", true, minio.BucketLookupAuto
+	if c.Endpoint != "" {
+		u, err := url.Parse(c.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, nil, "", fmt.Errorf("S3 endpoint %q is not http(s)://HOST[:PORT]", c.Endpoint)
+		}
+		// A custom endpoint is addressed path-style (http://HOST/BUCKET/KEY):
+		// its DNS rarely has a name per bucket.
+		host, secure, lookup = u.Host, u.Scheme == "https", minio.BucketLookupPath
+	}
+	region := cmp.Or(c.Region, "us-east-1")
+	tr, err := minio.DefaultTransport(secure)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = time.Minute
+	cl, err := minio.New(host, &minio.Options{
+		Creds:        credentials.NewStaticV4(c.AccessKey, c.SecretKey, c.SessionToken),
+		Secure:       secure,
+		Region:       region,
+		BucketLookup: lookup,
+		Transport:    tr,
+		MaxRetries:   cmp.Or(c.MaxRetries, 3),
+	})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("S3 endpoint %s: %w", host, err)
+	}
+	scheme := "http"
+	if secure {
+		scheme = "https"
+	}
+	return cl, tr, scheme + "://" + host, nil
 }
 
 // openError explains why Open failed.
