@@ -99,6 +99,19 @@ func openStore(where string) (store.Store, error) {
 	return st, nil
 }
 
+// sweep removes, once, the files of snapshot uploads an S3 store's
+// writers left without a description more than an hour ago (killed, or
+// cut by S3 going down), as local.Open removes leftover temporary files.
+func sweep(ctx context.Context, st *s3store.Store, log *slog.Logger) {
+	n, err := st.Sweep(ctx, time.Hour)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("sweeping the store", "error", err.Error())
+	}
+	if n > 0 {
+		log.Info("swept the store", "removed", n)
+	}
+}
+
 // defaultStoreDir is $XDG_DATA_HOME/ksym/store, else
 // ~/.local/share/ksym/store.
 func defaultStoreDir() (string, error) {
@@ -160,6 +173,9 @@ func (a *app) runServe(o serveOpts) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/", "store", o.store, "tokens", len(cfg.Tokens), "public", o.public)
+	if s3, ok := st.(*s3store.Store); ok {
+		go sweep(ctx, s3, log)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if o.tlsCert != "" {

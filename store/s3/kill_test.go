@@ -19,6 +19,7 @@ import (
 	"github.com/ksym-dev/ksym/store"
 	s3store "github.com/ksym-dev/ksym/store/s3"
 	"github.com/ksym-dev/ksym/store/s3/s3test"
+	"github.com/minio/minio-go/v7"
 )
 
 // TestHelperS3Server is not a test: it is the child process of
@@ -185,4 +186,38 @@ func (h *halfReader) Read(p []byte) (int, error) {
 	}
 	<-h.block
 	return 0, fmt.Errorf("released")
+}
+
+// TestSweep: files no description names are removed once older than the
+// age given, described files never.
+func TestSweep(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket()
+	st := srv.Open(bucket, "desk")
+	m, _, err := st.PutSnapshot(ctx, store.Snapshot{BootID: "kept"}, []byte("described"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphans := []string{
+		"desk/snapshot-data/" + m.ID + ".00000000000000aa.ksnap",                            // a loser's file of a described boot
+		"desk/snapshot-data/" + store.SnapshotID("killed", nil) + ".00000000000000bb.ksnap", // a boot never described
+	}
+	for _, k := range orphans {
+		if _, err := srv.Client().PutObject(ctx, bucket, k, strings.NewReader("orphan"), 6, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := st.Sweep(ctx, time.Hour); err != nil || n != 0 {
+		t.Errorf("Sweep(1h) = %d, %v: want nothing removed (all younger)", n, err)
+	}
+	if n, err := st.Sweep(ctx, 0); err != nil || n != 2 {
+		t.Errorf("Sweep(0) = %d, %v: want the 2 orphans removed", n, err)
+	}
+	k := keys(t, srv, bucket, "desk/snapshot-data/")
+	if len(k) != 1 || !strings.HasPrefix(k[0], "desk/snapshot-data/"+m.ID+".") || k[0] == orphans[0] {
+		t.Errorf("left %v, want the described file only", k)
+	}
+	if b, err := st.SnapshotData(ctx, m.ID); err != nil || string(b) != "described" {
+		t.Errorf("after the sweep: %q %v", b, err)
+	}
 }

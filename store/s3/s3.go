@@ -552,3 +552,39 @@ func (s *Store) readAll(ctx context.Context, dir, suffix string) ([]doc, error) 
 	}
 	return out, nil
 }
+
+// Sweep removes the snapshot files that no description names and that
+// are older than age: those of writers killed between a file and its
+// description, or of uploads that failed with S3 down. A file younger
+// than age may belong to an upload in progress. It returns how many it
+// removed.
+func (s *Store) Sweep(ctx context.Context, age time.Duration) (int, error) {
+	removed := 0
+	described := map[string]string{} // ID -> the key its description names, "" for none
+	for o := range s.c.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.key("snapshot-data") + "/", Recursive: true}) {
+		if o.Err != nil {
+			return removed, s.fail("sweep", o.Err)
+		}
+		name := strings.TrimPrefix(o.Key, s.prefix)
+		id, _, ok := strings.Cut(path.Base(name), ".")
+		if !ok || store.CheckID(id) != nil || time.Since(o.LastModified) < age {
+			continue
+		}
+		data, ok := described[id]
+		if !ok {
+			d, err := s.description(ctx, id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return removed, err
+			}
+			data, described[id] = d.Data, d.Data
+		}
+		if data == name {
+			continue
+		}
+		if err := s.c.RemoveObject(ctx, s.bucket, o.Key, minio.RemoveObjectOptions{}); err != nil && !isNotFound(err) {
+			return removed, s.fail("sweep", err)
+		}
+		removed++
+	}
+	return removed, nil
+}
