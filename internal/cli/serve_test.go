@@ -197,7 +197,8 @@ func TestServeS3Errors(t *testing.T) {
 }
 
 // TestSnapshotPush pushes a snapshot of a real boot's /proc tree twice:
-// stored, then already stored; without the token, refused.
+// stored, then already stored; the same without a boot ID; without the
+// token, refused.
 func TestSnapshotPush(t *testing.T) {
 	st, err := local.Open(t.TempDir())
 	if err != nil {
@@ -230,6 +231,18 @@ func TestSnapshotPush(t *testing.T) {
 		code := Execute([]string{"snapshot", "push", "--token-file", tokFile, srv.URL, path}, strings.NewReader(""), &out, &errb)
 		if code != 0 || !strings.Contains(out.String(), path+": "+want) || !strings.Contains(out.String(), "(6.1.0-56-amd64, boot 0c8d2a52-4d2c-4a4e-9d7b-2f3b1c1d0e0f)") {
 			t.Errorf("push: %d %q %q, want %q", code, out.String(), errb.String(), want)
+		}
+	}
+	// Without a boot ID (a tree with no boot_id): deduplicated by content.
+	snap.Info.BootID = ""
+	if err := snap.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"stored as ", "already stored (same content) as "} {
+		var out, errb bytes.Buffer
+		code := Execute([]string{"snapshot", "push", "--token-file", tokFile, srv.URL, path}, strings.NewReader(""), &out, &errb)
+		if code != 0 || !strings.Contains(out.String(), path+": "+want) || !strings.HasSuffix(out.String(), "(6.1.0-56-amd64, boot unknown)\n") {
+			t.Errorf("push without a boot ID: %d %q %q, want %q", code, out.String(), errb.String(), want)
 		}
 	}
 	t.Setenv("KSYM_TOKEN", "")
