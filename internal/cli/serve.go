@@ -10,12 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ksym-dev/ksym/serve"
+	"github.com/ksym-dev/ksym/store"
 	"github.com/ksym-dev/ksym/store/local"
+	s3store "github.com/ksym-dev/ksym/store/s3"
 	"github.com/spf13/cobra"
 )
 
@@ -34,10 +35,13 @@ Security: uploads, raw snapshot downloads and deletes need a token
 and writes, "TOKEN read" only reads. Anonymous callers may decode logs and
 read reports, but get no address from a snapshot unless --public.
 
-The API, limits and store layout are in docs/serve.md.`
+Several ksym serve processes may share one s3:// store: any of them answers
+any request. The API, limits and store layouts are in docs/serve.md.`
 
 const serveExample = `  ksym serve --store /var/lib/ksym --token-file /etc/ksym/tokens
-  ksym serve --listen :8443 --tls-cert cert.pem --tls-key key.pem --debuginfo /usr/lib/debug`
+  ksym serve --listen :8443 --tls-cert cert.pem --tls-key key.pem --debuginfo /usr/lib/debug
+  AWS_ENDPOINT_URL=https://s3.example.com AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \
+    ksym serve --listen :8417 --store s3://ksym/fleet --token-file /etc/ksym/tokens`
 
 // serveOpts are the flags of ksym serve.
 type serveOpts struct {
@@ -60,7 +64,7 @@ func (a *app) newServeCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8417", "listen on `ADDR` (host:port)")
-	f.StringVar(&o.store, "store", "", "keep snapshots, reports and debug files in `DIR` (default $XDG_DATA_HOME/ksym/store, else ~/.local/share/ksym/store)")
+	f.StringVar(&o.store, "store", "", "keep snapshots, reports and debug files in `DIR` (default $XDG_DATA_HOME/ksym/store, else ~/.local/share/ksym/store), or in s3://BUCKET/PREFIX (endpoint and keys from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)")
 	f.StringVar(&o.tokenFile, "token-file", "", "read bearer tokens from `FILE`: one per line, TOKEN (read and write) or TOKEN read")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with the certificate in `FILE` (with --tls-key)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "the private key of --tls-cert, in `FILE`")
@@ -73,6 +77,39 @@ func (a *app) newServeCmd() *cobra.Command {
 	f.DurationVar(&o.decodeTimeout, "decode-timeout", serve.DefaultDecodeTimeout, "longest a decode may take")
 	f.IntVar(&o.perClient, "per-client", serve.DefaultPerClient, "requests one client address may have in flight; more get 429")
 	return c
+}
+
+// openStore opens the store --store names: s3://BUCKET/PREFIX, with the
+// endpoint and credentials from the AWS environment variables, else a
+// directory.
+func openStore(where string) (store.Store, error) {
+	if !s3store.IsURL(where) {
+		return local.Open(where)
+	}
+	c, err := s3store.ConfigFromEnv(where, nil)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --store %s: %w", where, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := s3store.Open(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --store: %w", err)
+	}
+	return st, nil
+}
+
+// sweep removes, once, the files of snapshot uploads an S3 store's
+// writers left without a description more than an hour ago (killed, or
+// cut by S3 going down), as local.Open removes leftover temporary files.
+func sweep(ctx context.Context, st *s3store.Store, log *slog.Logger) {
+	n, err := st.Sweep(ctx, time.Hour)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("sweeping the store", "error", err.Error())
+	}
+	if n > 0 {
+		log.Info("swept the store", "removed", n)
+	}
 }
 
 // defaultStoreDir is $XDG_DATA_HOME/ksym/store, else
@@ -91,9 +128,6 @@ func defaultStoreDir() (string, error) {
 func (a *app) runServe(o serveOpts) error {
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return usageErrorf("serve: --tls-cert and --tls-key go together")
-	}
-	if strings.HasPrefix(o.store, "s3://") {
-		return usageErrorf("serve: --store %s: the S3 store is not built yet; give a directory", o.store)
 	}
 	if o.store == "" {
 		d, err := defaultStoreDir()
@@ -116,7 +150,7 @@ func (a *app) runServe(o serveOpts) error {
 		}
 		cfg.Tokens = toks
 	}
-	st, err := local.Open(o.store)
+	st, err := openStore(o.store)
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
@@ -139,6 +173,9 @@ func (a *app) runServe(o serveOpts) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/", "store", o.store, "tokens", len(cfg.Tokens), "public", o.public)
+	if s3, ok := st.(*s3store.Store); ok {
+		go sweep(ctx, s3, log)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if o.tlsCert != "" {

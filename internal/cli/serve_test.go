@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -28,6 +29,8 @@ import (
 	"github.com/ksym-dev/ksym/serve"
 	"github.com/ksym-dev/ksym/snapshot"
 	"github.com/ksym-dev/ksym/store/local"
+	"github.com/ksym-dev/ksym/store/s3/s3test"
+	"github.com/minio/minio-go/v7"
 )
 
 // TestServeCommand starts 'ksym serve' on a free port, over HTTP and over
@@ -48,28 +51,10 @@ func testServeCommand(t *testing.T, useTLS bool) {
 		args = append(args, "--tls-cert", cert, "--tls-key", key)
 		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	}
-	pr, pw := io.Pipe()
-	done := make(chan int)
-	go func() {
-		done <- Execute(args, strings.NewReader(""), io.Discard, pw)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	var url string
-	for lines.Scan() {
-		var rec struct{ Msg, URL string }
-		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec.Msg == "serving" {
-			url = rec.URL
-			break
-		}
-	}
-	if url == "" {
-		t.Fatalf("no 'serving' log line; exit %d", <-done)
-	}
+	url, done := startServe(t, args)
 	if useTLS != strings.HasPrefix(url, "https://") {
 		t.Errorf("serving at %s", url)
 	}
-	go io.Copy(io.Discard, pr)
 	resp, err := client.Post(url+"api/v1/decode", "text/plain", bytes.NewReader(readFile(t, oops03)))
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +80,34 @@ func testServeCommand(t *testing.T, useTLS bool) {
 	if _, err := os.Stat(filepath.Join(dir, "meta.db")); err != nil {
 		t.Errorf("the store: %v", err)
 	}
+}
+
+// startServe runs 'ksym ARGS' (a serve command) and returns the URL it
+// serves at and the channel of its exit status.
+func startServe(t *testing.T, args []string) (string, chan int) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- Execute(args, strings.NewReader(""), io.Discard, pw)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	var url string
+	var log []string
+	for lines.Scan() {
+		var rec struct{ Msg, URL string }
+		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec.Msg == "serving" {
+			url = rec.URL
+			break
+		}
+		log = append(log, lines.Text())
+	}
+	if url == "" {
+		t.Fatalf("no 'serving' log line; exit %d: %s", <-done, strings.Join(log, "\n"))
+	}
+	go io.Copy(io.Discard, pr)
+	return url, done
 }
 
 // selfSigned writes a certificate for 127.0.0.1 and its key, and returns
@@ -126,17 +139,66 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	return certFile, keyFile, pool
 }
 
-// TestServeS3NotYet: an s3:// store is refused with what to do.
-func TestServeS3NotYet(t *testing.T) {
+// TestServeS3 runs 'ksym serve --store s3://BUCKET/PREFIX' against a real
+// S3 server (versitygw), with the endpoint and keys from the AWS
+// variables: a decoded oops is stored as objects under the prefix.
+func TestServeS3(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.NewBucket()
+	t.Setenv("AWS_ENDPOINT_URL", srv.Endpoint())
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	t.Setenv("AWS_REGION", "us-east-1")
+	url, done := startServe(t, []string{"serve", "--store", "s3://" + bucket + "/desk", "--listen", "127.0.0.1:0"})
+	resp, err := http.Post(url+"api/v1/decode", "text/plain", bytes.NewReader(readFile(t, oops03)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&ans)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || ans.ID == "" {
+		t.Errorf("decode through ksym serve: %d %+v", resp.StatusCode, ans)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit status %d after SIGTERM, want 0", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("ksym serve did not stop on SIGTERM")
+	}
+	if _, err := srv.Client().StatObject(context.Background(), bucket, "desk/reports/"+ans.ID+".json", minio.StatObjectOptions{}); err != nil {
+		t.Errorf("the report's object: %v", err)
+	}
+}
+
+// TestServeS3Errors: an s3:// store without credentials, or whose bucket
+// is absent, is refused with what to do.
+func TestServeS3Errors(t *testing.T) {
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		t.Setenv(k, "")
+	}
 	var errb bytes.Buffer
 	code := Execute([]string{"serve", "--store", "s3://bucket/prefix"}, strings.NewReader(""), io.Discard, &errb)
-	if code != ExitUsage || !strings.Contains(errb.String(), "the S3 store is not built yet; give a directory") {
-		t.Errorf("exit %d, %q", code, errb.String())
+	if code != ExitUsage || !strings.Contains(errb.String(), "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") {
+		t.Errorf("without credentials: exit %d, %q", code, errb.String())
+	}
+	srv := s3test.Start(t)
+	t.Setenv("AWS_ENDPOINT_URL", srv.Endpoint())
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	errb.Reset()
+	code = Execute([]string{"serve", "--store", "s3://absent-bucket/prefix"}, strings.NewReader(""), io.Discard, &errb)
+	if code != ExitUsage || !strings.Contains(errb.String(), "the bucket absent-bucket does not exist: create it first") {
+		t.Errorf("bucket absent: exit %d, %q", code, errb.String())
 	}
 }
 
 // TestSnapshotPush pushes a snapshot of a real boot's /proc tree twice:
-// stored, then already stored; without the token, refused.
+// stored, then already stored; the same without a boot ID; without the
+// token, refused.
 func TestSnapshotPush(t *testing.T) {
 	st, err := local.Open(t.TempDir())
 	if err != nil {
@@ -169,6 +231,18 @@ func TestSnapshotPush(t *testing.T) {
 		code := Execute([]string{"snapshot", "push", "--token-file", tokFile, srv.URL, path}, strings.NewReader(""), &out, &errb)
 		if code != 0 || !strings.Contains(out.String(), path+": "+want) || !strings.Contains(out.String(), "(6.1.0-56-amd64, boot 0c8d2a52-4d2c-4a4e-9d7b-2f3b1c1d0e0f)") {
 			t.Errorf("push: %d %q %q, want %q", code, out.String(), errb.String(), want)
+		}
+	}
+	// Without a boot ID (a tree with no boot_id): deduplicated by content.
+	snap.Info.BootID = ""
+	if err := snap.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"stored as ", "already stored (same content) as "} {
+		var out, errb bytes.Buffer
+		code := Execute([]string{"snapshot", "push", "--token-file", tokFile, srv.URL, path}, strings.NewReader(""), &out, &errb)
+		if code != 0 || !strings.Contains(out.String(), path+": "+want) || !strings.HasSuffix(out.String(), "(6.1.0-56-amd64, boot unknown)\n") {
+			t.Errorf("push without a boot ID: %d %q %q, want %q", code, out.String(), errb.String(), want)
 		}
 	}
 	t.Setenv("KSYM_TOKEN", "")

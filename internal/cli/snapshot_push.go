@@ -96,8 +96,11 @@ func (a *app) runSnapshotPush(url, path, tokenFile string) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("snapshot push: %s: %s", resp.Status, clipEcho(msg))}
 	}
 	what := "stored"
-	if !ans.Created {
+	switch {
+	case !ans.Created && ans.Snapshot.BootID != "":
 		what = "already stored (same boot)"
+	case !ans.Created: // deduplicated by content
+		what = "already stored (same content)"
 	}
 	fmt.Fprintf(a.stdout, "%s: %s as %s (%s, boot %s)\n", path, what, ans.Snapshot.ID, orUnknown(ans.Snapshot.Release), orUnknown(ans.Snapshot.BootID))
 	return nil
