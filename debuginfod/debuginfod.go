@@ -8,10 +8,8 @@
 package debuginfod
 
 import (
-	"bytes"
 	"context"
 	"debug/elf"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +20,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/ksym-dev/ksym/internal/elfnote"
 )
 
 // Errors of Fetch.
@@ -235,25 +235,9 @@ func fileBuildID(path string) (string, error) {
 		if err != nil {
 			continue
 		}
-		if id := noteBuildID(b, f.ByteOrder); id != "" {
+		if id := elfnote.BuildID(b, f.ByteOrder); id != "" {
 			return id, nil
 		}
 	}
 	return "", errors.New("no build ID note")
-}
-
-// noteBuildID returns the NT_GNU_BUILD_ID (type 3) in a list of notes.
-func noteBuildID(b []byte, bo binary.ByteOrder) string {
-	for len(b) >= 12 {
-		namesz, descsz, typ := uint64(bo.Uint32(b)), uint64(bo.Uint32(b[4:])), bo.Uint32(b[8:])
-		name, desc := (namesz+3)&^3, (descsz+3)&^3
-		if 12+name+desc > uint64(len(b)) {
-			return ""
-		}
-		if typ == 3 && namesz == 4 && bytes.Equal(b[12:16], []byte("GNU\x00")) && descsz > 0 {
-			return hex.EncodeToString(b[12+name : 12+name+descsz])
-		}
-		b = b[12+name+desc:]
-	}
-	return ""
 }

@@ -1,10 +1,7 @@
 package serve
 
 import (
-	"bytes"
 	"debug/elf"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/ksym-dev/ksym/internal/elfnote"
 
 	"github.com/ksym-dev/ksym/store"
 )
@@ -95,32 +94,11 @@ func elfBuildID(f *elf.File) (string, bool) {
 		if err != nil {
 			continue
 		}
-		if id := noteBuildID(data, f.ByteOrder); id != "" {
+		if id := elfnote.BuildID(data, f.ByteOrder); id != "" {
 			return id, dwarf
 		}
 	}
 	return "", dwarf
-}
-
-// noteBuildID finds NT_GNU_BUILD_ID in the notes of a section.
-func noteBuildID(data []byte, bo binary.ByteOrder) string {
-	for len(data) >= 12 {
-		nsz, dsz, typ := bo.Uint32(data), bo.Uint32(data[4:]), bo.Uint32(data[8:])
-		data = data[12:]
-		na, da := (uint64(nsz)+3)&^3, (uint64(dsz)+3)&^3
-		if na > uint64(len(data)) || na+uint64(dsz) > uint64(len(data)) {
-			return ""
-		}
-		name, desc := data[:nsz], data[na:na+uint64(dsz)]
-		if typ == 3 && bytes.Equal(name, []byte("GNU\x00")) && dsz > 0 {
-			return hex.EncodeToString(desc)
-		}
-		if na+da > uint64(len(data)) {
-			return ""
-		}
-		data = data[na+da:]
-	}
-	return ""
 }
 
 // debuginfod is GET /buildid/{id}/{kind}: the debuginfod protocol, from

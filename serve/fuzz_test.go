@@ -1,11 +1,11 @@
 package serve
 
 import (
-	"encoding/binary"
 	"strings"
 
-	"github.com/ksym-dev/ksym/internal/flame"
 	"testing"
+
+	"github.com/ksym-dev/ksym/internal/flame"
 )
 
 // FuzzParseFolded: any upload, folded or JSON, gives stacks with positive weights and
@@ -64,28 +64,5 @@ func TestParseTokens(t *testing.T) {
 	}
 	if _, err := ParseTokens(strings.NewReader("abc write\n"), "f"); err == nil || err.Error() != "f:1: want TOKEN or TOKEN read" {
 		t.Errorf("bad role: %v", err)
-	}
-}
-
-// TestNoteBuildID reads a GNU build ID note laid out by hand (a synthetic
-// note: the real ELF case is TestDebuginfod), after a note of another type.
-func TestNoteBuildID(t *testing.T) {
-	le := func(v uint32) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)} }
-	var data []byte
-	data = append(data, le(4)...)
-	data = append(data, le(4)...)
-	data = append(data, le(1)...)
-	data = append(data, "GNU\x00"...)
-	data = append(data, 1, 2, 3, 4)
-	data = append(data, le(4)...)
-	data = append(data, le(3)...)
-	data = append(data, le(3)...)
-	data = append(data, "GNU\x00"...)
-	data = append(data, 0xab, 0xcd, 0xef, 0)
-	if got := noteBuildID(data, binary.LittleEndian); got != "abcdef" {
-		t.Errorf("got %q, want abcdef", got)
-	}
-	if got := noteBuildID(data[:20], binary.LittleEndian); got != "" {
-		t.Errorf("a cut note gave %q", got)
 	}
 }

@@ -1,16 +1,16 @@
 package srcline
 
 import (
-	"bytes"
 	"cmp"
 	"debug/elf"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/ksym-dev/ksym/internal/elfnote"
 )
 
 // ErrAmbiguous reports a symbol name that names several addresses.
@@ -207,32 +207,12 @@ func buildID(ef *elf.File, data []byte) string {
 		if end < sec.Offset || end > uint64(len(data)) {
 			continue
 		}
-		if id := noteBuildID(data[sec.Offset:end], ef.ByteOrder); id != "" {
+		if id := elfnote.BuildID(data[sec.Offset:end], ef.ByteOrder); id != "" {
 			return id
 		}
 	}
 	return ""
 }
-
-// noteBuildID returns the NT_GNU_BUILD_ID in a list of ELF notes.
-func noteBuildID(b []byte, bo binary.ByteOrder) string {
-	for len(b) >= 12 {
-		namesz, descsz, typ := uint64(bo.Uint32(b)), uint64(bo.Uint32(b[4:])), bo.Uint32(b[8:])
-		name := (namesz + 3) &^ 3
-		desc := (descsz + 3) &^ 3
-		if 12+name+desc > uint64(len(b)) {
-			return ""
-		}
-		if typ == ntGNUBuildID && namesz == 4 && bytes.Equal(b[12:16], []byte("GNU\x00")) && descsz > 0 {
-			return hex.EncodeToString(b[12+name : 12+name+descsz])
-		}
-		b = b[12+name+desc:]
-	}
-	return ""
-}
-
-// ntGNUBuildID is the note type of a GNU build ID.
-const ntGNUBuildID = 3
 
 // symbolAt returns the name of the code symbol at or nearest below pc in
 // the file's symbol table (of several at one address, the first by name):
