@@ -32,7 +32,10 @@ var infraClasses = []infraClass{
 			"panic_", "handle_bad_stack", "__bad_stack", "printk", "_printk", "__printk", "vprintk",
 			"print_address_description", "rcu_dump_", "nmi_trigger_cpumask_backtrace",
 			"arch_trigger_cpumask_backtrace", "print_cpu_stall", "print_other_cpu_stall", "check_cpu_stall",
-			"console_unlock", "console_flush", "__bug_table"},
+			"console_unlock", "console_flush", "__bug_table",
+			// a driver's printk (dev_err, dev_warn) and ref_tracker's report of leaked references
+			"dev_printk", "dev_vprintk", "__dev_printk", "_dev_printk", "_dev_err", "_dev_warn", "_dev_info",
+			"_dev_notice", "ref_tracker_"},
 		contains: []string{"rust_begin_unwind", "9panicking"}, // Rust panics, mangled core::panicking::*
 	},
 	{group: "unwinder",
@@ -72,7 +75,8 @@ var infraClasses = []infraClass{
 		prefixes: []string{"lockdep_", "__lockdep_", "print_usage_bug", "print_circular_bug",
 			"print_unlock_imbalance_bug", "print_deadlock_bug", "print_bad_irq_dependency", "print_irq_inversion_bug",
 			"print_lock_", "print_held_locks_bug", "print_freed_lock_bug", "rcu_read_lock_", "trace_hardirqs_",
-			"lockdep_hardirqs_", "debug_lockdep_", "debug_locks_", "debug_mutex_", "debug_rt_mutex_", "debug_spin_"},
+			"lockdep_hardirqs_", "debug_lockdep_", "debug_locks_", "debug_mutex_", "debug_rt_mutex_", "debug_spin_",
+			"__seqprop_assert", "seqprop_assert"}, // seqcount_LOCKNAME_t's lockdep assertion of its lock
 	},
 	{group: "locking",
 		reason: "takes or releases a lock for its caller: a bad lock, a lock in freed memory or a deadlock " +
@@ -111,7 +115,8 @@ var infraClasses = []infraClass{
 		names: []string{"kfree", "__kfree", "kvfree", "vfree", "krealloc", "__krealloc", "post_alloc_hook",
 			"free_large_kmalloc", "get_page_from_freelist", "prep_new_page", "allocate_slab", "new_slab",
 			"kmalloc_trace", "__slab_free", "___slab_alloc", "__slab_alloc", "__free_slab", "free_unref_page",
-			"__free_pages", "free_pages", "warn_alloc", "cache_grow_begin", "fallback_alloc", "____cache_alloc",
+			"__free_pages", "free_pages", "__free_pages_ok", "free_pages_ok", "__free_one_page", "free_pcppages_bulk",
+			"free_unref_page_commit", "warn_alloc", "cache_grow_begin", "fallback_alloc", "____cache_alloc",
 			"____cache_alloc_node", "cache_alloc_refill", "__do_cache_alloc", "__cache_free", "free_block",
 			"cache_flusharray",
 			// the OOM killer and memory cgroup charging run for an allocation that found no memory
@@ -156,6 +161,9 @@ var infraClasses = []infraClass{
 		prefixes: []string{"memset_", "memcpy_", "memmove_", "__memcpy_", "__memset_", "copy_user_", "_copy_to_iter",
 			"_copy_from_iter", "copy_to_iter", "copy_from_iter", "copy_page_to_iter", "copy_page_from_iter",
 			"iov_iter_", "crc", "__crc", "csum_", "jhash", "__jhash", "siphash", "hsiphash",
+			// the crypto library's primitives compute over the caller's buffers and keys
+			"aes_encrypt", "aes_decrypt", "aes_expandkey", "sha1_", "sha256", "sha512", "chacha", "poly1305_",
+			"blake2s", "crypto_xor", "__crypto_xor", "gf128mul_",
 			"copy_from_user", "copy_to_user", "__copy_", "raw_copy_", "__arch_copy_", "__strncpy_from_user",
 			"do_strncpy_from_user", "__get_user_", "__put_user_", "__raw_read", "__raw_write", "logic_in",
 			"logic_out", "ioread", "iowrite", "__fortify_", "print_hex_dump", "usercopy_"},
@@ -184,7 +192,8 @@ var infraClasses = []infraClass{
 			"lock_timer_base", "__mod_timer", "mod_timer", "add_timer", "add_timer_on", "detach_if_pending",
 			"call_rcu", "__call_rcu", "call_rcu_sched", "call_rcu_bh", "kfree_call_rcu", "rcu_do_batch",
 			"rcu_core", "rcu_process_callbacks", "kthread", "smpboot_thread_fn", "task_work_run",
-			"tasklet_action_common", "tasklet_action", "tasklet_hi_action"},
+			"tasklet_action_common", "tasklet_action", "tasklet_hi_action", "init_timer_key", "__init_timer",
+			"hrtimer_init"},
 		prefixes: []string{"hrtimer_", "__hrtimer_", "rcu_", "__rcu_", "srcu_", "__srcu_", "synchronize_rcu",
 			"synchronize_srcu", "__kthread_", "kthread_"},
 	},
