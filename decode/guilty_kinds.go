@@ -269,7 +269,8 @@ func irqEntry(name string) bool {
 // softirqs, tasklets, RCU callbacks, task work, kthreads, NAPI), and the
 // generic layers that call an operation of a file (read, write, ioctl,
 // mmap, open, release, seq_file and procfs), a socket, a netlink family or
-// a debugfs file.
+// a debugfs file, and the network receive path's hand-off of a packet to
+// its rx handler or protocol.
 var dispatchers = map[string]bool{
 	"do_syscall_64": true, "do_syscall_x64": true, "x64_sys_call": true, "ia32_sys_call": true,
 	"do_syscall_32_irqs_on": true, "__do_fast_syscall_32": true, "do_fast_syscall_32": true,
@@ -292,6 +293,10 @@ var dispatchers = map[string]bool{
 	"__sys_accept4": true, "__sys_setsockopt": true, "__sys_getsockopt": true, "rtnetlink_rcv_msg": true,
 	"genl_family_rcv_msg_doit": true, "genl_rcv_msg": true, "nfnetlink_rcv_msg": true, "nfnetlink_rcv_batch": true,
 	"netlink_dump": true,
+	// the network receive path hands each packet to the rx handler (a bridge, macvlan, bond) or the
+	// protocol handler registered for it
+	"__netif_receive_skb_core": true, "__netif_receive_skb_one_core": true, "__netif_receive_skb_list_core": true,
+	"deliver_skb": true,
 }
 
 // dispatcher reports whether a function calls the function that identifies
