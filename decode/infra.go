@@ -126,7 +126,7 @@ var infraClasses = []infraClass{
 		prefixes: []string{"kmalloc", "__kmalloc", "kmem_cache_", "__kmem_cache_", "kzalloc", "kcalloc",
 			"kvmalloc", "__kvmalloc", "kvzalloc", "krealloc", "__vmalloc", "vmalloc", "vzalloc", "slab_free",
 			"slab_alloc", "slab_post_alloc_hook", "slab_pre_alloc_hook", "memcg_slab_", "__alloc_pages",
-			"alloc_page", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc", "oom_", "__oom_",
+			"alloc_page", "__alloc_frozen_pages", "alloc_frozen_pages", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc", "oom_", "__oom_",
 			"mem_cgroup_oom"},
 	},
 	{group: "atomic",
@@ -146,7 +146,7 @@ var infraClasses = []infraClass{
 			"copy_user_generic", "rep_movs_alternative", "strcmp", "strncmp", "strcasecmp", "strncasecmp",
 			"strlen", "strnlen", "strcpy", "strncpy", "strlcpy", "strscpy", "strcat", "strncat", "strlcat",
 			"strchr", "strnchr", "strrchr", "strstr", "strnstr", "strsep", "strspn", "strcspn", "strpbrk",
-			"vsnprintf", "vscnprintf", "snprintf", "scnprintf", "sprintf", "vsprintf", "kvasprintf", "kasprintf",
+			"vsnprintf", "vscnprintf", "snprintf", "scnprintf", "sprintf", "vsprintf", "kvasprintf", "kasprintf", "kvasprintf_const", "read_word_at_a_time", "load_unaligned_zeropad",
 			"format_decode", "string", "pointer", "number", "widen_string", "hex_string", "symbol_string",
 			"resource_string", "bitmap_string", "bitmap_list_string", "escaped_string", "uuid_string",
 			"mac_address_string", "ip_addr_string", "ip4_addr_string", "ip6_addr_string", "dentry_name",
@@ -162,7 +162,7 @@ var infraClasses = []infraClass{
 			"_copy_from_iter", "copy_to_iter", "copy_from_iter", "copy_page_to_iter", "copy_page_from_iter",
 			"iov_iter_", "crc", "__crc", "csum_", "jhash", "__jhash", "siphash", "hsiphash",
 			// the crypto library's primitives compute over the caller's buffers and keys
-			"aes_encrypt", "aes_decrypt", "aes_expandkey", "sha1_", "sha256", "sha512", "chacha", "poly1305_",
+			"aes_encrypt", "aes_decrypt", "aes_expandkey", "aesti_", "sha1_", "sha256", "sha512", "chacha", "poly1305_",
 			"blake2s", "crypto_xor", "__crypto_xor", "gf128mul_",
 			"copy_from_user", "copy_to_user", "__copy_", "raw_copy_", "__arch_copy_", "__strncpy_from_user",
 			"do_strncpy_from_user", "__get_user_", "__put_user_", "__raw_read", "__raw_write", "logic_in",
@@ -205,7 +205,7 @@ var infraClasses = []infraClass{
 			"bus_for_each_drv"},
 		// sysfs_* is the API through which a driver registers and removes its kobject's attributes
 		prefixes: []string{"device_", "__device_", "kobject_", "__kobject_", "kset_", "driver_register",
-			"driver_unregister", "sysfs_"},
+			"driver_unregister", "sysfs_", "devres_", "dpm_sysfs_"},
 	},
 	{group: "transport",
 		reason: "USB transfer helpers: they run a transfer the driver described (pipe, buffer, length); " +
