@@ -31,13 +31,10 @@ type Blacklist struct {
 // malformed line is an error naming its line number.
 func ParseBlacklist(data []byte) (*Blacklist, error) {
 	bl := &Blacklist{byName: make(map[funcKey]bool)}
-	for n := 1; len(data) > 0; n++ {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+	n := 0
+	for line := range bytes.Lines(data) {
+		n++
+		line = bytes.TrimSuffix(line, []byte("\n"))
 		e, err := parseBlacklistLine(string(line))
 		if err != nil {
 			return nil, fmt.Errorf("kprobe blacklist line %d: %w", n, err)

@@ -17,13 +17,10 @@ type Config struct {
 // its line number (the file is not a kernel configuration).
 func ParseConfig(data []byte) (*Config, error) {
 	c := &Config{values: make(map[string]string)}
-	for n := 1; len(data) > 0; n++ {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+	n := 0
+	for line := range bytes.Lines(data) {
+		n++
+		line = bytes.TrimSuffix(line, []byte("\n"))
 		s := strings.TrimSpace(string(line))
 		if s == "" {
 			continue

@@ -49,13 +49,10 @@ func parseFilterFunctions(data []byte, addrs bool) (*FilterFunctions, error) {
 		file += "_addrs"
 		ff.sites = make(map[funcKey][]uint64, len(ff.counts))
 	}
-	for n := 1; len(data) > 0; n++ {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+	n := 0
+	for line := range bytes.Lines(data) {
+		n++
+		line = bytes.TrimSuffix(line, []byte("\n"))
 		text := string(line)
 		var site uint64
 		if addrs {
