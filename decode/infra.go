@@ -1,6 +1,9 @@
 package decode
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // infraClass is one class of infrastructure: functions that are never the
 // guilty frame because the bug is in a caller, with the kernel reason.
@@ -269,8 +272,8 @@ type infraIndex struct {
 // infraMatch is a prefix, suffix or substring and its class.
 type infraMatch struct{ text, group string }
 
-// infra indexes infraClasses.
-var infra = indexInfra()
+// infra indexes infraClasses, on first use.
+var infra = sync.OnceValue(indexInfra)
 
 // indexInfra builds the lookup tables from infraClasses; a name listed by
 // two classes belongs to the first.
@@ -308,20 +311,21 @@ func baseName(name string) string {
 // is not infrastructure.
 func infraGroup(name string) string {
 	name = baseName(name)
-	if g, ok := infra.names[name]; ok {
+	ix := infra()
+	if g, ok := ix.names[name]; ok {
 		return g
 	}
-	for _, m := range infra.prefixes {
+	for _, m := range ix.prefixes {
 		if strings.HasPrefix(name, m.text) {
 			return m.group
 		}
 	}
-	for _, m := range infra.suffixes {
+	for _, m := range ix.suffixes {
 		if strings.HasSuffix(name, m.text) {
 			return m.group
 		}
 	}
-	for _, m := range infra.contains {
+	for _, m := range ix.contains {
 		if strings.Contains(name, m.text) {
 			return m.group
 		}

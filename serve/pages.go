@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ksym-dev/ksym/internal/flame"
@@ -62,19 +63,20 @@ type frameAt struct {
 	Index int
 }
 
-// pages are the parsed templates, one per page, each with the layout.
-var pages = func() map[string]*template.Template {
+// pages are the parsed templates, one per page, each with the layout;
+// parsed on first use, so that no other ksym command pays for them.
+var pages = sync.OnceValue(func() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, p := range []string{"home", "report", "symbol", "buckets", "snapshots", "stacks", "error"} {
 		out[p] = template.Must(template.New(p).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html"))
 	}
 	return out
-}()
+})
 
 // render writes a page; data must have a Title field (or key).
 func (s *Server) render(w http.ResponseWriter, code int, page string, data any) {
 	var b bytes.Buffer
-	if err := pages[page].ExecuteTemplate(&b, "layout", data); err != nil {
+	if err := pages()[page].ExecuteTemplate(&b, "layout", data); err != nil {
 		s.log.Error("template", "page", page, "error", err.Error())
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
 		return
