@@ -25,6 +25,8 @@ cd "$here"
 # The two builds: bench test binaries and static ksym binaries.
 git -C .. worktree add -f --detach "$out/a-tree" "$rev" >/dev/null
 trap 'git -C "$here/.." worktree remove --force "$out/a-tree"' EXIT
+# The peers at the same versions in both builds.
+cp go.mod go.sum "$out/a-tree/bench/"
 (cd "$out/a-tree/bench" && go test -c -o "$out/a.test" . && cd .. && CGO_ENABLED=0 go build -o "$out/ksym-a" ./cmd/ksym)
 go test -c -o "$out/b.test" .
 (cd .. && CGO_ENABLED=0 go build -o "$out/ksym-b" ./cmd/ksym)
