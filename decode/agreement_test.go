@@ -85,6 +85,11 @@ func canonical(name string) string {
 	if strings.HasPrefix(name, "smp_call_function") {
 		return "smp_call_function"
 	}
+	for _, p := range []string{"synchronize_rcu", "synchronize_srcu", "__synchronize_srcu", "synchronize_sched"} {
+		if strings.HasPrefix(name, p) {
+			return "synchronize_rcu" // syzkaller's bucket for every hang in an RCU grace-period wait
+		}
+	}
 	return name
 }
 

@@ -38,6 +38,9 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 	case klog.KindLockdep:
 		return p.lockdep()
 	case klog.KindHungTask, klog.KindTaskStack:
+		if c := p.first(p.mainTrace(), 0, notGracePeriodWait); c.index >= 0 {
+			return c
+		}
 		for _, skip := range []func(string) bool{waitPrimitive, NeverGuilty, deliveryOnly} {
 			if c := p.first(p.mainTrace(), 0, skip); c.index >= 0 {
 				return p.fold(c) // a task that only waits (in wait4) waits in the first function that is not infrastructure

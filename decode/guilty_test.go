@@ -99,6 +99,24 @@ Call trace:
  do_read_cache_folio+0x240/0x5b8
  read_cache_folio+0x68/0x84
  read_part_sector+0xcc/0x6e8`, "read_cache_folio", true},
+		// Synthetic (the shared corpus has no hang in a grace-period wait):
+		// the shape of a 5.x netns cleanup blocked in synchronize_net.
+		{"hung task: an RCU grace-period wait names the hang", `INFO: task kworker/u4:5:9381 blocked for more than 143 seconds.
+Call Trace:
+ __schedule+0x94f/0x1e70
+ schedule+0xd9/0x260
+ synchronize_rcu_expedited+0x57f/0x5f0
+ synchronize_net+0x3b/0x60
+ rollback_registered_many+0xb2c/0xfc0
+ unregister_netdevice_many+0x3b/0x50`, "synchronize_rcu_expedited", true},
+		{"hung task: rcu_barrier is not a grace-period wait", `INFO: task kworker/u4:5:9381 blocked for more than 143 seconds.
+Call Trace:
+ __schedule+0x94f/0x1e70
+ schedule+0xd9/0x260
+ schedule_timeout+0x1d8/0x250
+ wait_for_completion+0x15e/0x250
+ rcu_barrier+0x2f2/0x5c0
+ netdev_run_todo+0x3a1/0xb40`, "netdev_run_todo", true},
 		{"RCU stall: the function a dispatcher called", `rcu: INFO: rcu_preempt self-detected stall on CPU
 Call Trace:
  <IRQ>

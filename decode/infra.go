@@ -405,6 +405,23 @@ func allocHelper(name string) bool {
 	return false
 }
 
+// notGracePeriodWait reports whether a frame is not a wait for an RCU
+// grace period (synchronize_rcu and its expedited, SRCU, sched and tasks
+// forms). A task blocked in one is a victim of whatever holds the grace
+// period back (a reader that does not leave, a stalled CPU), which shows
+// in other reports, not of its caller: every caller hangs alike, so the
+// wait names the hang. rcu_barrier is not one: it also waits for queued
+// callbacks to run, the caller's own among them.
+func notGracePeriodWait(name string) bool {
+	name = baseName(name)
+	for _, p := range []string{"synchronize_rcu", "synchronize_srcu", "__synchronize_srcu", "synchronize_sched"} {
+		if strings.HasPrefix(name, p) {
+			return false
+		}
+	}
+	return true
+}
+
 // waitPrimitive reports whether a frame of a blocked task's stack is where
 // the task waits rather than what it waits for: infrastructure, any
 // function named for waiting, the RCU and workqueue flushes, kthread_stop
