@@ -47,6 +47,8 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 			}
 		}
 		return noChoice
+	case klog.KindWQLockup:
+		return p.inFlightWork()
 	case klog.KindRCUStall, klog.KindStackOverflow:
 		return p.stall()
 	case klog.KindSoftLockup:
@@ -83,10 +85,38 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 	if c := p.linkRegister(); c.index >= 0 {
 		return c
 	}
-	if c := p.first(p.mainTrace(), 0, deliveryOnly); c.index >= 0 {
+	if c := p.first(p.mainTrace(), 0, p.deliversOnly); c.index >= 0 {
 		return c
 	}
-	return p.first(p.mainTrace(), 0, detector)
+	return p.first(p.mainTrace(), 0, p.detects)
+}
+
+// detects reports whether a function detected or reported the bug of
+// this report: reporting, unwinding and sanitizer code and section labels
+// always; lockdep only in lockdep's reports, and the scheduler's waits
+// and sleep checks only in reports of sleeping or waiting (an atomic
+// sleep, a hung task, a stall or lockup). A fault or a warning in lockdep
+// or in the scheduler is their code failing, not their report.
+func (p *picker) detects(name string) bool {
+	switch infraGroup(name) {
+	case "lockdep":
+		return p.r.Kind == klog.KindLockdep
+	case "scheduler":
+		switch p.r.Kind {
+		case klog.KindAtomicSleep, klog.KindHungTask, klog.KindTaskStack, klog.KindRCUStall,
+			klog.KindSoftLockup, klog.KindHardLockup, klog.KindSysrq, klog.KindWQLockup:
+			return true
+		}
+		return false
+	}
+	return detector(name)
+}
+
+// deliversOnly reports whether a function detected or reported the bug of
+// this report (see detects), or only delivers control to the code that
+// failed (see deliveryOnly).
+func (p *picker) deliversOnly(name string) bool {
+	return p.detects(name) || infraGroup(name) == "entry"
 }
 
 // linkRegister returns the LR frame (arm64 "lr :", arm "LR is at") when it
@@ -216,7 +246,7 @@ func (p *picker) named() (choice, bool) {
 		t = p.frames[i].Trace
 		from = position(p.trace(t), i) + 1
 	}
-	for _, skip := range []func(string) bool{NeverGuilty, deliveryOnly, detector} {
+	for _, skip := range []func(string) bool{NeverGuilty, p.deliversOnly, p.detects} {
 		if !skip(fn) {
 			return self, true
 		}

@@ -431,3 +431,49 @@ func (p *picker) callerLine() (choice, bool) {
 	}
 	return noChoice, false
 }
+
+// inFlightWork picks the guilty function of a workqueue lockup ("BUG:
+// workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 56s!"):
+// the work function first listed in flight ("in-flight: 9:fn for 58s")
+// on the stuck pool ("pwq 2: cpus=0 node=0 flags=0x0 nice=0 active=20"),
+// in the busy workqueues the kernel lists next. That work has held the pool's worker for the whole stall;
+// the stacks printed after it are other tasks'.
+func (p *picker) inFlightWork() choice {
+	_, pool, ok := strings.Cut(p.r.Title, " pool ")
+	if !ok {
+		return noChoice
+	}
+	pool, _, _ = strings.Cut(pool, " stuck for") // "cpus=0 node=0 flags=0x0 nice=0"
+	onPool := false
+	for _, l := range p.r.Lines {
+		t := strings.TrimSpace(l.Text)
+		if strings.HasPrefix(t, "pwq ") {
+			_, rest, _ := strings.Cut(t, ": ")
+			onPool = strings.HasPrefix(rest, pool+" ")
+			continue
+		}
+		items, ok := strings.CutPrefix(t, "in-flight: ")
+		if !onPool || !ok {
+			continue
+		}
+		item, _, _ := strings.Cut(items, " ") // "9:fn", "2820(RESCUER):fn"
+		if _, fn, ok := strings.Cut(item, ":"); ok && validWorkFunc(fn) {
+			return choice{index: -1, name: strings.TrimSuffix(fn, ",")}
+		}
+	}
+	return noChoice
+}
+
+// validWorkFunc reports whether s can be a function name printed by %ps.
+func validWorkFunc(s string) bool {
+	s = strings.TrimSuffix(s, ",")
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

@@ -117,6 +117,23 @@ Call Trace:
  wait_for_completion+0x15e/0x250
  rcu_barrier+0x2f2/0x5c0
  netdev_run_todo+0x3a1/0xb40`, "netdev_run_todo", true},
+		// Synthetic (the shared corpus has no workqueue lockup), in the format
+		// of kernel/workqueue.c's show_one_workqueue: the stuck pool's work in
+		// flight, not another pool's, nor the stacks printed after.
+		{"workqueue lockup: the stuck pool's work in flight", `BUG: workqueue lockup - pool cpus=1 node=0 flags=0x0 nice=0 stuck for 56s!
+Showing busy workqueues and worker pools:
+workqueue events: flags=0x0
+  pwq 2: cpus=0 node=0 flags=0x0 nice=0 active=2 refcnt=3
+    in-flight: 9:other_work_fn for 3s
+  pwq 3: cpus=1 node=0 flags=0x0 nice=-20 active=1 refcnt=2
+    in-flight: 12:highpri_work_fn for 50s
+  pwq 4: cpus=1 node=0 flags=0x0 nice=0 active=20 refcnt=21
+    in-flight: 1074:stuck_work_fn for 58s stuck_work_fn ,1075:stuck_work_fn for 57s
+    pending: vmstat_update
+Call Trace:
+ __schedule+0x94f/0x1e70
+ schedule+0xd9/0x260
+ irq_work_queue+0xa0/0xa4`, "stuck_work_fn", false},
 		{"RCU stall: the function a dispatcher called", `rcu: INFO: rcu_preempt self-detected stall on CPU
 Call Trace:
  <IRQ>

@@ -130,7 +130,7 @@ var infraClasses = []infraClass{
 			"kvmalloc", "__kvmalloc", "kvzalloc", "krealloc", "__vmalloc", "vmalloc", "vzalloc", "slab_free",
 			"slab_alloc", "slab_post_alloc_hook", "slab_pre_alloc_hook", "memcg_slab_", "__alloc_pages",
 			"alloc_page", "__alloc_frozen_pages", "alloc_frozen_pages", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc", "oom_", "__oom_",
-			"mem_cgroup_oom"},
+			"mem_cgroup_oom", "___kmalloc", "vunmap", "__vunmap", "remove_vm_area", "free_vm_area"},
 	},
 	{group: "atomic",
 		reason: "atomics, bit operations, refcount_t and kref: they update a counter or bit of the caller's " +
@@ -205,7 +205,9 @@ var infraClasses = []infraClass{
 			"kobject or attribute for a driver; a bad parent, a duplicate or a freed object is the driver's",
 		names: []string{"get_device", "put_device", "get_device_parent", "really_probe", "driver_probe_device",
 			"__driver_attach", "bus_probe_device", "bus_add_device", "bus_remove_device", "bus_for_each_dev",
-			"bus_for_each_drv"},
+			"bus_for_each_drv",
+			// adds a variable to a uevent's environment for the driver's uevent callback
+			"add_uevent_var"},
 		// sysfs_* is the API through which a driver registers and removes its kobject's attributes
 		prefixes: []string{"device_", "__device_", "kobject_", "__kobject_", "kset_", "driver_register",
 			"driver_unregister", "sysfs_", "devres_", "dpm_sysfs_"},
@@ -225,7 +227,11 @@ var infraClasses = []infraClass{
 	{group: "checked helper",
 		reason: "a helper whose check fires on the caller's misuse, or that drops the caller's reference " +
 			"to a dentry, inode, file or mount (a freed or over-released object is the caller's)",
-		names: []string{"dput", "fast_dput", "mark_buffer_dirty", "iput", "fput", "mntput", "path_put"},
+		names: []string{"dput", "fast_dput", "mark_buffer_dirty", "iput", "fput", "mntput", "path_put",
+			// the VFS link count helpers warn when a file system's count goes wrong
+			"drop_nlink", "clear_nlink", "inc_nlink", "set_nlink",
+			// warns when its caller frees an SRCU domain still in use
+			"cleanup_srcu_struct"},
 	},
 	{group: "entry",
 		reason: "arch fault, trap, interrupt and system call entry and exit code: it only delivers " +

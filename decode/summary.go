@@ -161,6 +161,7 @@ var titleHeads = map[klog.Kind]string{
 	klog.KindHardLockup:   "hard LOCKUP",
 	klog.KindRCUStall:     "INFO: rcu stall",
 	klog.KindHungTask:     "INFO: task hung",
+	klog.KindWQLockup:     "BUG: workqueue lockup",
 	klog.KindRefcount:     "refcount_t",
 	klog.KindTaskStack:    "task stack",
 	klog.KindAllocFailure: "page allocation failure",

@@ -32,6 +32,7 @@ const (
 	KindHardLockup     Kind = "hard-lockup"     // Watchdog detected hard LOCKUP
 	KindRCUStall       Kind = "rcu-stall"       // rcu: INFO: rcu_preempt detected stalls
 	KindHungTask       Kind = "hung-task"       // INFO: task ... blocked for more than
+	KindWQLockup       Kind = "wq-lockup"       // BUG: workqueue lockup - pool cpus=0 ... stuck for 56s!
 	KindLockdep        Kind = "lockdep"         // WARNING: possible circular locking dependency ...
 	KindPanic          Kind = "panic"           // Kernel panic - not syncing:
 	KindSysrq          Kind = "sysrq"           // sysrq: Show State / Show Blocked State / ...
@@ -68,7 +69,7 @@ var starters = []starter{
 	{"watchdog: BUG: soft lockup", "", KindSoftLockup},
 	{"BUG: sleeping function called from invalid context", "", KindAtomicSleep},
 	{"BUG: scheduling while atomic", "", KindAtomicSleep},
-	{"BUG: workqueue lockup", "", KindHungTask},
+	{"BUG: workqueue lockup", "", KindWQLockup},
 	{"BUG: memory leak", "", KindKmemleak},
 	{"BUG: stack guard page was hit", "", KindStackOverflow},
 	{"BUG: ", "", KindBUG},
