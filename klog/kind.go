@@ -67,6 +67,7 @@ var starters = []starter{
 	{"BUG: Bad page map", "", KindBadPage},
 	{"BUG: soft lockup", "", KindSoftLockup},
 	{"watchdog: BUG: soft lockup", "", KindSoftLockup},
+	{"NMI watchdog: BUG: soft lockup", "", KindSoftLockup}, // kernel/watchdog.c's prefix before 4.14
 	{"BUG: sleeping function called from invalid context", "", KindAtomicSleep},
 	{"BUG: scheduling while atomic", "", KindAtomicSleep},
 	{"BUG: workqueue lockup", "", KindWQLockup},

@@ -28,6 +28,9 @@ func TestStartKinds(t *testing.T) {
 		{"kworker/u4:5 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0", KindOOM, true},
 		{"WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected", KindLockdep, true},
 		{"[<0>] do_wait+0x114/0x320", KindTaskStack, true},
+		{"NMI watchdog: BUG: soft lockup - CPU#1 stuck for 123s! [syz-executor694:3996]", KindSoftLockup, true}, // before 4.14
+		{"watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [kworker/0:1:12]", KindSoftLockup, true},
+		{"BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 56s!", KindWQLockup, true},
 		// the OOM killer's later lines and a quoted message open nothing
 		{"Out of memory: Killed process 9001 (syz-executor.3) total-vm:48420kB", KindUnknown, false},
 		{"the page allocation failure: order:1 was expected", KindUnknown, false},
