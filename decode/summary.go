@@ -75,15 +75,16 @@ func summarize(r *klog.Report, res *Result) Summary {
 
 // corrupted says why a report is corrupted: printk dropped messages inside
 // it (the lines left are from several places), it printed no frame at
-// all (a plain panic line aside), or no frame but unreliable ("? ") ones
-// and user space PCs; "" when it is not.
+// all (a plain panic line and a workqueue lockup's list of busy work
+// aside), or no frame but unreliable ("? ") ones and user space PCs; ""
+// when it is not.
 func corrupted(r *klog.Report) string {
 	for _, l := range r.Lines {
 		if l.Dropped > 0 || strings.Contains(l.Text, "printk messages dropped") {
 			return "printk messages were dropped inside it"
 		}
 	}
-	if len(r.Frames) == 0 && r.Kind != klog.KindPanic {
+	if len(r.Frames) == 0 && r.Kind != klog.KindPanic && r.Kind != klog.KindWQLockup {
 		return "it printed no stack"
 	}
 	for _, f := range r.Frames {
