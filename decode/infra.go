@@ -201,13 +201,18 @@ var infraClasses = []infraClass{
 			"synchronize_srcu", "__kthread_", "kthread_"},
 	},
 	{group: "device",
-		reason: "the device, kobject and sysfs core: it registers, looks up or releases a device, " +
+		reason: "the device, kobject and sysfs core (and the net device and I2C cores on it): it registers, looks up or releases a device, " +
 			"kobject or attribute for a driver; a bad parent, a duplicate or a freed object is the driver's",
 		names: []string{"get_device", "put_device", "get_device_parent", "really_probe", "driver_probe_device",
 			"__driver_attach", "bus_probe_device", "bus_add_device", "bus_remove_device", "bus_for_each_dev",
 			"bus_for_each_drv",
 			// adds a variable to a uevent's environment for the driver's uevent callback
-			"add_uevent_var"},
+			"add_uevent_var",
+			// the network device and I2C cores register and remove a driver's devices the same way
+			"register_netdevice", "unregister_netdevice", "unregister_netdevice_queue",
+			"unregister_netdevice_many", "unregister_netdev", "rollback_registered",
+			"rollback_registered_many", "i2c_del_adapter", "i2c_add_adapter", "i2c_register_adapter",
+			"i2c_unregister_device", "__unregister_client", "i2c_new_client_device", "i2c_new_device"},
 		// sysfs_* is the API through which a driver registers and removes its kobject's attributes
 		prefixes: []string{"device_", "__device_", "kobject_", "__kobject_", "kset_", "driver_register",
 			"driver_unregister", "sysfs_", "devres_", "dpm_sysfs_"},
