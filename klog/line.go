@@ -38,7 +38,9 @@ type Line struct {
 	// Dropped is N for a "** N printk messages dropped **" line, else 0.
 	Dropped int
 	// Glued is text found before the printk prefix on a serial console
-	// capture, such as "syzkaller login: ", which is not part of the message.
+	// capture, such as "syzkaller login: ", or a message the kernel printed
+	// without its newline just before this one (see unterminated): not part
+	// of the message.
 	Glued string
 	// Cut reports that the line was longer than MaxLineLength: Raw holds
 	// its first MaxLineLength bytes, the rest was dropped (Scan).
@@ -63,9 +65,26 @@ func ParseLine(raw string) Line {
 	if !ok && l.Date == "" {
 		rest = l.stripGlued(s)
 	}
-	l.Text = rest
+	l.Text = l.stripUnterminated(rest)
 	l.parseDropped()
 	return l
+}
+
+// unterminated are messages that kernels printed without a newline, so
+// that the next message continues their line: x86 KASAN's hint before a
+// general protection fault (arch/x86/mm/kasan_init_64.c, 4.x).
+var unterminated = []string{"kasan: GPF could be caused by NULL-ptr deref or user memory access"}
+
+// stripUnterminated moves an unterminated message that another message
+// continues into Glued and returns the rest.
+func (l *Line) stripUnterminated(s string) string {
+	for _, u := range unterminated {
+		if rest, ok := strings.CutPrefix(s, u); ok && rest != "" {
+			l.Glued += u
+			return rest
+		}
+	}
+	return s
 }
 
 // Seconds returns the timestamp as seconds, and false when the line has none.

@@ -37,6 +37,12 @@ func TestParseLine(t *testing.T) {
 		{"** 12 printk messages dropped **", Line{Text: "** 12 printk messages dropped **", Dropped: 12, Level: -1, Seq: -1}},
 		{"syzkaller login: [   36.852785][ T3615] traps: x",
 			Line{Text: "traps: x", Time: "36.852785", Caller: "T3615", Glued: "syzkaller login: ", Level: -1, Seq: -1}},
+		// 4.x x86 KASAN printed its GPF hint without a newline
+		{"[   44.870467] kasan: GPF could be caused by NULL-ptr deref or user memory accessgeneral protection fault: 0000 [#1] PREEMPT SMP KASAN",
+			Line{Text: "general protection fault: 0000 [#1] PREEMPT SMP KASAN", Time: "44.870467",
+				Glued: "kasan: GPF could be caused by NULL-ptr deref or user memory access", Level: -1, Seq: -1}},
+		{"[   44.870467] kasan: GPF could be caused by NULL-ptr deref or user memory access",
+			Line{Text: "kasan: GPF could be caused by NULL-ptr deref or user memory access", Time: "44.870467", Level: -1, Seq: -1}},
 		{"** 2977 printk messages dropped ** [   46.292061]  [<ffffffff814f873b>] ? rw_verify_area+0xbb/0x2c0",
 			Line{Text: " [<ffffffff814f873b>] ? rw_verify_area+0xbb/0x2c0", Time: "46.292061", Dropped: 2977, Level: -1, Seq: -1}},
 		{"[not a prefix] text", Line{Text: "[not a prefix] text", Level: -1, Seq: -1}},
