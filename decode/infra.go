@@ -238,6 +238,12 @@ var infraClasses = []infraClass{
 			// warns when its caller frees an SRCU domain still in use
 			"cleanup_srcu_struct"},
 	},
+	{group: "tracing",
+		reason: "a tracepoint probe: it records the event of the traced function with that function's " +
+			"arguments; a fault there is in what the traced code passed",
+		prefixes: []string{"perf_trace_", "trace_event_raw_event_", "__traceiter_", "__bpf_trace_",
+			"trace_event_buffer_"},
+	},
 	{group: "entry",
 		reason: "arch fault, trap, interrupt and system call entry and exit code: it only delivers " +
 			"control to the code that failed",
