@@ -433,12 +433,17 @@ func (p *picker) callerLine() (choice, bool) {
 }
 
 // inFlightWork picks the guilty function of a workqueue lockup ("BUG:
-// workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 56s!"):
-// the work function first listed in flight ("in-flight: 9:fn for 58s")
-// on the stuck pool ("pwq 2: cpus=0 node=0 flags=0x0 nice=0 active=20"),
-// in the busy workqueues the kernel lists next. That work has held the pool's worker for the whole stall;
-// the stacks printed after it are other tasks'.
+// workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 56s!").
+// Since 6.5 the kernel then shows the busy workers of the stalled pools
+// ("Showing backtraces of busy workers in stalled worker pools:"): the
+// work the first one runs ("Workqueue: events fn") hogs the pool. Before,
+// the work first listed in flight ("in-flight: 9:fn for 58s") on the
+// stuck pool ("pwq 2: cpus=0 node=0 flags=0x0 nice=0 active=20") in the
+// busy workqueues it lists; the stacks printed after are other tasks'.
 func (p *picker) inFlightWork() choice {
+	if fn := p.stalledWorkerFunc(); fn != "" {
+		return choice{index: -1, name: fn}
+	}
 	_, pool, ok := strings.Cut(p.r.Title, " pool ")
 	if !ok {
 		return noChoice
@@ -462,6 +467,27 @@ func (p *picker) inFlightWork() choice {
 		}
 	}
 	return noChoice
+}
+
+// stalledWorkerFunc returns the work function of the first busy worker
+// shown after "Showing backtraces of busy workers in stalled worker
+// pools:" ("Workqueue: wg-kex-wg0 wg_packet_handshake_receive_worker"), ""
+// when the report shows none.
+func (p *picker) stalledWorkerFunc() string {
+	shown := false
+	for _, l := range p.r.Lines {
+		t := strings.TrimSpace(l.Text)
+		if strings.HasPrefix(t, "Showing backtraces of busy workers in stalled") {
+			shown = true
+			continue
+		}
+		if rest, ok := strings.CutPrefix(t, "Workqueue: "); ok && shown {
+			if f := strings.Fields(rest); len(f) >= 2 && validWorkFunc(f[1]) {
+				return f[1]
+			}
+		}
+	}
+	return ""
 }
 
 // validWorkFunc reports whether s can be a function name printed by %ps.

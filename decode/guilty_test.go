@@ -134,6 +134,22 @@ Call Trace:
  __schedule+0x94f/0x1e70
  schedule+0xd9/0x260
  irq_work_queue+0xa0/0xa4`, "stuck_work_fn", false},
+		// Synthetic, as 6.5+ kernels print it: the busy worker of the stalled
+		// pool names the work, before any list of work in flight.
+		{"workqueue lockup: the stalled pool's busy worker", `BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 168s!
+Showing busy workqueues and worker pools:
+workqueue events_power_efficient: flags=0x180
+  pwq 2: cpus=0 node=0 flags=0x0 nice=0 active=6 refcnt=7
+    in-flight: 5630:sleeping_work_fn for 168s
+pool 2: cpus=0 node=0 flags=0x0 nice=0 hung=169s workers=8 idle: 9 187 5727
+Showing backtraces of busy workers in stalled worker pools:
+pool 2:
+task:kworker/0:1     state:R  running task     stack:23976 pid:10    tgid:10    ppid:2
+Workqueue: wg-kex-wg0 hogging_work_fn
+Call Trace:
+ <TASK>
+ __schedule+0x17d9/0x56c0
+ preempt_schedule_common+0x82/0xd0`, "hogging_work_fn", false},
 		{"RCU stall: the function a dispatcher called", `rcu: INFO: rcu_preempt self-detected stall on CPU
 Call Trace:
  <IRQ>

@@ -130,7 +130,9 @@ var infraClasses = []infraClass{
 			"kvmalloc", "__kvmalloc", "kvzalloc", "krealloc", "__vmalloc", "vmalloc", "vzalloc", "slab_free",
 			"slab_alloc", "slab_post_alloc_hook", "slab_pre_alloc_hook", "memcg_slab_", "__alloc_pages",
 			"alloc_page", "__alloc_frozen_pages", "alloc_frozen_pages", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc", "oom_", "__oom_",
-			"mem_cgroup_oom", "___kmalloc", "vunmap", "__vunmap", "remove_vm_area", "free_vm_area"},
+			"mem_cgroup_oom", "___kmalloc", "vunmap", "__vunmap", "remove_vm_area", "free_vm_area",
+			// allocate and copy a user buffer of the caller's size
+			"memdup_user", "vmemdup_user", "strndup_user", "memdup_array_user", "vmemdup_array_user"},
 	},
 	{group: "atomic",
 		reason: "atomics, bit operations, refcount_t and kref: they update a counter or bit of the caller's " +
@@ -191,7 +193,9 @@ var infraClasses = []infraClass{
 			"cancel_work_sync", "cancel_delayed_work", "cancel_delayed_work_sync", "__flush_work", "flush_work",
 			"flush_workqueue", "__flush_workqueue", "drain_workqueue", "call_timer_fn", "__run_timers",
 			"run_timer_softirq", "run_timer_base", "expire_timers", "del_timer", "del_timer_sync",
-			"try_to_del_timer_sync", "timer_delete", "timer_delete_sync", "__timer_delete", "__timer_delete_sync",
+			"try_to_del_timer_sync", "__try_to_del_timer_sync", "timer_delete", "timer_delete_sync", "__timer_delete",
+			"__timer_delete_sync", "timer_shutdown", "timer_shutdown_sync", "sk_stop_timer", "sk_stop_timer_sync",
+			"sk_reset_timer",
 			"lock_timer_base", "__mod_timer", "mod_timer", "add_timer", "add_timer_on", "detach_if_pending",
 			"call_rcu", "__call_rcu", "call_rcu_sched", "call_rcu_bh", "kfree_call_rcu", "rcu_do_batch",
 			"rcu_core", "rcu_process_callbacks", "kthread", "smpboot_thread_fn", "task_work_run",
@@ -236,7 +240,11 @@ var infraClasses = []infraClass{
 			// the VFS link count helpers warn when a file system's count goes wrong
 			"drop_nlink", "clear_nlink", "inc_nlink", "set_nlink",
 			// warns when its caller frees an SRCU domain still in use
-			"cleanup_srcu_struct"},
+			"cleanup_srcu_struct",
+			// the page cache's truncation drops a file system's folios, and iomap frees the state the file
+			// system's folio kept: a folio in a wrong state there is the file system's
+			"truncate_cleanup_folio", "truncate_inode_folio", "truncate_inode_pages_range", "truncate_inode_pages",
+			"truncate_inode_pages_final", "truncate_pagecache", "truncate_setsize", "ifs_free"},
 	},
 	{group: "tracing",
 		reason: "a tracepoint probe: it records the event of the traced function with that function's " +
