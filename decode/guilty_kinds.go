@@ -85,6 +85,9 @@ func (p *picker) lockLine(end int) (choice, bool) {
 				after = a
 			}
 		}
+		if strings.HasSuffix(strings.TrimSpace(after), "[inline]") {
+			continue // a symbolizer's inlined callee: the chain ends in the function at that address
+		}
 		text, _, _ := strings.Cut(strings.TrimSpace(after), " ")
 		fn, _, _ := strings.Cut(text, "+")
 		if fn == "" || strings.HasPrefix(fn, "0x") || lockPrimitive(fn) {

@@ -150,6 +150,20 @@ Call Trace:
  <TASK>
  __schedule+0x17d9/0x56c0
  preempt_schedule_common+0x82/0xd0`, "hogging_work_fn", false},
+		// Synthetic, as syzbot's symbolized reports print it: an "at:" the
+		// symbolizer expanded into its inlined callees names the function at
+		// the address, the chain's last line.
+		{"lockdep: the end of an at: line's inline chain", `============================================
+WARNING: possible recursive locking detected
+--------------------------------------------
+kworker/u8:11/20346 is trying to acquire lock:
+ffffe8ffffd55fd8 (&pd_list->lock){+...}-{3:3}, at: spin_lock include/linux/spinlock.h:351 [inline]
+ffffe8ffffd55fd8 (&pd_list->lock){+...}-{3:3}, at: padata_find_next kernel/padata.c:256 [inline]
+ffffe8ffffd55fd8 (&pd_list->lock){+...}-{3:3}, at: padata_do_serial+0x73e/0xb80 kernel/padata.c:379
+
+but task is already holding lock:
+ffffe8ffffd5f4d8 (&pd_list->lock){+...}-{3:3}, at: spin_lock include/linux/spinlock.h:351 [inline]
+ffffe8ffffd5f4d8 (&pd_list->lock){+...}-{3:3}, at: padata_do_serial+0x5b5/0xb80 kernel/padata.c:379`, "padata_do_serial", false},
 		{"RCU stall: the function a dispatcher called", `rcu: INFO: rcu_preempt self-detected stall on CPU
 Call Trace:
  <IRQ>

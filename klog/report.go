@@ -142,12 +142,46 @@ var pcFuncKinds = map[Kind]bool{
 // finishFunc fills Func from the first kernel PC frame when the title did
 // not name a function.
 func (r *Report) finishFunc() {
+	r.followInline()
 	if r.Func != "" || !pcFuncKinds[r.Kind] {
 		return
 	}
 	for _, f := range r.Frames {
 		if f.Kind == FramePC && !f.User && symbolName(f.Name) != "" {
 			r.Func = f.Name
+			return
+		}
+	}
+}
+
+// followInline moves Func past a symbolizer's inline chain in the title:
+// syzkaller repeats a warning's first line once per function inlined at
+// its address ("WARNING: ... at __ns_ref_put include/linux/ns_common.h:229
+// [inline], CPU#0: ...", then "... at destroy_super_work+0x15c/0x1a0
+// fs/super.c:280, CPU#0: ..."; older kernels print "at FILE:LINE FUNC"),
+// "[inline]" on all but the last; the last is the function the kernel
+// printed.
+func (r *Report) followInline() {
+	at := strings.Index(r.Title, " "+r.Func+" ")
+	if r.Func == "" || at < 0 || !strings.Contains(r.Title[at:], " [inline]") {
+		return
+	}
+	head := r.Title[:at+1] // the text before the function, the same on every line of the chain
+	seen := false
+	for _, l := range r.Lines {
+		if l.Text == r.Title {
+			seen = true
+			continue
+		}
+		if !seen {
+			continue
+		}
+		rest, ok := strings.CutPrefix(l.Text, head)
+		if !ok {
+			return
+		}
+		if name := symbolName(rest); name != "" && !strings.Contains(rest, " [inline]") {
+			r.Func = name
 			return
 		}
 	}

@@ -1,0 +1,42 @@
+package klog
+
+import "testing"
+
+// TestFuncFollowsInline checks Report.Func on warnings whose first line a
+// symbolizer (syzkaller's) repeated once per inlined function. Synthetic:
+// the shared corpus has no symbolized report; the lines follow syzbot's
+// emails, in both warning formats.
+func TestFuncFollowsInline(t *testing.T) {
+	tests := []struct{ name, log, want string }{
+		{"6.x", `------------[ cut here ]------------
+WARNING: ./include/linux/ns_common.h:229 at __ns_ref_put include/linux/ns_common.h:229 [inline], CPU#0: kworker/0:6/6108
+WARNING: ./include/linux/ns_common.h:229 at put_user_ns include/linux/user_namespace.h:189 [inline], CPU#0: kworker/0:6/6108
+WARNING: ./include/linux/ns_common.h:229 at destroy_super_work+0x15c/0x1a0 fs/super.c:280, CPU#0: kworker/0:6/6108
+Modules linked in:
+RIP: 0010:destroy_super_work+0x15c/0x1a0 fs/super.c:280
+Call Trace:
+ process_one_work+0x94a/0x15d0 kernel/workqueue.c:3267
+`, "destroy_super_work"},
+		{"before 6.x", `------------[ cut here ]------------
+WARNING: CPU: 0 PID: 5078 at arch/x86/kvm/lapic.c:330 kvm_recalculate_logical_map arch/x86/kvm/lapic.c:330 [inline]
+WARNING: CPU: 0 PID: 5078 at arch/x86/kvm/lapic.c:330 kvm_recalculate_apic_map+0x1267/0x14e0 arch/x86/kvm/lapic.c:413
+Modules linked in:
+Call Trace:
+ kvm_apic_set_state+0x1d2/0x2e0 arch/x86/kvm/lapic.c:2940
+`, "kvm_recalculate_apic_map"},
+		{"not a chain", `------------[ cut here ]------------
+WARNING: CPU: 0 PID: 5078 at arch/x86/kvm/lapic.c:330 kvm_recalculate_logical_map arch/x86/kvm/lapic.c:330 [inline]
+Modules linked in:
+`, "kvm_recalculate_logical_map"},
+	}
+	for _, tt := range tests {
+		reps := Parse(tt.log)
+		if len(reps) != 1 {
+			t.Errorf("%s: %d reports", tt.name, len(reps))
+			continue
+		}
+		if reps[0].Func != tt.want {
+			t.Errorf("%s: Func = %q, want %q", tt.name, reps[0].Func, tt.want)
+		}
+	}
+}
