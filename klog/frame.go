@@ -283,7 +283,7 @@ func (f *Frame) afterAddr(rest string) bool {
 		return true
 	}
 	sym, tail, ok := parseSymbol(rest)
-	if !ok || tail != "" || !sym.HasOffset {
+	if !ok || tail != "" || !sym.HasOffset && !sym.Inline { // a symbolizer's inlined callee has no offset
 		return false
 	}
 	f.copySymbol(sym)

@@ -28,6 +28,9 @@ func TestParseFrames(t *testing.T) {
 			{Kind: FrameLR, Addr: 0xc025a42c, HasAddr: true, Reliable: true, Trace: -1}}},
 		{" [<ffffffff81234567>] foo+0x1/0x2", []Frame{{Name: "foo", Offset: 1, Size: 2, HasOffset: true, Addr: 0xffffffff81234567, HasAddr: true, Reliable: true, Trace: -1}}},
 		{" [<ffffffff81234567>] ? foo+0x1/0x2", []Frame{{Name: "foo", Offset: 1, Size: 2, HasOffset: true, Addr: 0xffffffff81234567, HasAddr: true, Trace: -1}}},
+		// a kmemleak backtrace symbolized by syzkaller: the inlined callee repeats the address
+		{"    [<ffffffff81531239>] __vmalloc_node mm/vmalloc.c:3261 [inline]", []Frame{{Name: "__vmalloc_node", File: "mm/vmalloc.c:3261", Inline: true, Addr: 0xffffffff81531239, HasAddr: true, Reliable: true, Trace: -1}}},
+		{" [<ffffffff81234567>] foo", nil},
 		{"    [<000000005ec5fd9f>] kmemleak_alloc+0x193/0x2b8", []Frame{{Name: "kmemleak_alloc", Offset: 0x193, Size: 0x2b8, HasOffset: true, Addr: 0x5ec5fd9f, HasAddr: true, Hashed: true, Reliable: true, Trace: -1}}},
 		{"    [<c04fd8b3>] kmemleak_alloc+0x193/0x2b8", []Frame{{Name: "kmemleak_alloc", Offset: 0x193, Size: 0x2b8, HasOffset: true, Addr: 0xc04fd8b3, HasAddr: true, Reliable: true, Trace: -1}}},
 		{"    [<ffffffff>] 0xffffffff", []Frame{{Addr: 0xffffffff, HasAddr: true, Reliable: true, Trace: -1}}},
