@@ -40,3 +40,23 @@ Modules linked in:
 		}
 	}
 }
+
+// TestTaskNameWithNewline checks a hung task report whose task name
+// (comm, set by prctl(PR_SET_NAME) to any bytes) holds a newline, which
+// splits its first line in two. Synthetic, in the shape of a syzbot report
+// (the shared corpus has none); a lone "INFO: task" line opens nothing.
+func TestTaskNameWithNewline(t *testing.T) {
+	log := `[ 1052.080846][   T41] INFO: task ab
+[ 1052.080846][   T41] cd:18088 blocked for more than 143 seconds.
+[ 1052.189780][   T41] Call Trace:
+[ 1052.211420][   T41]  __schedule+0x10e9/0x6820
+[ 1052.291037][   T41]  p9_fd_close+0x2e7/0x4c0
+`
+	reps := Parse(log)
+	if len(reps) != 1 || reps[0].Kind != KindHungTask || len(reps[0].Lines) != 5 || len(reps[0].Frames) != 2 {
+		t.Fatalf("got %d reports: %+v", len(reps), reps)
+	}
+	if reps := Parse("[ 1.0][ T41] INFO: task ab\n[ 1.1][ T41] something else\n"); len(reps) != 0 {
+		t.Errorf("a lone INFO: task line opened %d reports", len(reps))
+	}
+}

@@ -57,6 +57,11 @@ type stream struct {
 	// report: close it.
 	stale bool
 
+	// splitTask is an "INFO: task NAME" line that opened no report: a
+	// task's name (comm) may hold a newline, which splits "INFO: task
+	// NAME:PID blocked for more than N seconds." in two lines.
+	splitTask *Line
+
 	cur        *Report
 	ctx        []string   // open <IRQ>/<NMI>/<TASK> markers
 	traceOpen  bool       // the previous line continued a stack dump
@@ -85,7 +90,7 @@ func (sp *Splitter) Push(l Line) *Report {
 	if st := sp.route(l); st != nil {
 		st.last, sp.recent = sp.pushed, st
 		done = st.push(l)
-		if st.cur == nil {
+		if st.cur == nil && st.splitTask == nil {
 			sp.remove(st)
 		}
 	}
@@ -182,13 +187,17 @@ func (sp *Splitter) evict() *Report {
 }
 
 // Oldest returns the number (Line.Num) of the first line of the oldest
-// report still open, or 0 when none is: the lines before it belong to no
-// report that may still be emitted.
+// report still open (or of a line that may still begin one), or 0 when
+// none is: the lines before it belong to no report that may still be
+// emitted.
 func (sp *Splitter) Oldest() int {
 	oldest := 0
 	for _, st := range sp.streams {
 		if st.cur != nil && len(st.lines) > 0 && (oldest == 0 || st.lines[0].Num < oldest) {
 			oldest = st.lines[0].Num
+		}
+		if st.splitTask != nil && (oldest == 0 || st.splitTask.Num < oldest) {
+			oldest = st.splitTask.Num // it may still begin a report
 		}
 	}
 	return oldest
@@ -215,6 +224,18 @@ func (sp *Splitter) Flush() *Report {
 func (s *stream) push(l Line) *Report {
 	kind, start := matchStart(l.Text)
 	if s.cur == nil {
+		if first := s.splitTask; first != nil {
+			s.splitTask = nil
+			if !start && strings.Contains(l.Text, " blocked for more than ") {
+				s.begin(*first, KindHungTask, true)
+				s.add(l)
+				return nil
+			}
+		}
+		if !start && strings.HasPrefix(l.Text, "INFO: task ") {
+			s.splitTask, s.caller = &l, l.Caller // a task name holding a newline: the line may go on in the next
+			return nil
+		}
 		if start || isSeparator(l.Text) {
 			s.begin(l, kind, start)
 		}
