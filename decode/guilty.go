@@ -85,6 +85,9 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 	if c := p.linkRegister(); c.index >= 0 {
 		return c
 	}
+	if c := p.first(p.mainTrace(), 0, p.helper); c.index >= 0 {
+		return c
+	}
 	if c := p.first(p.mainTrace(), 0, p.deliversOnly); c.index >= 0 {
 		return c
 	}
@@ -110,6 +113,20 @@ func (p *picker) detects(name string) bool {
 		return false
 	}
 	return detector(name)
+}
+
+// helper reports whether a function works on behalf of its caller or
+// detected the report: infrastructure other than the arch code that does
+// work of its own, the page fault handlers (do_page_fault finds the VMA
+// under the mmap lock) and the return-to-user work loop (signals,
+// rescheduling). With nothing else in the stack, that code is named
+// before the helpers it called; the stubs that only pass control
+// (ret_from_fork, entry_SYSCALL_64, do_syscall_64) are not.
+func (p *picker) helper(name string) bool {
+	if n := baseName(name); infraGroup(n) == "entry" && (strings.Contains(n, "fault") || strings.Contains(n, "exit_to_user")) {
+		return false
+	}
+	return p.detects(name) || NeverGuilty(name)
 }
 
 // deliversOnly reports whether a function detected or reported the bug of

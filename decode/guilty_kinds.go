@@ -74,8 +74,12 @@ func (p *picker) lockLine(end int) (choice, bool) {
 		before, after, ok := strings.Cut(l.Text, ", at: ")
 		if !ok && strings.HasSuffix(strings.TrimSpace(l.Text), " at:") && li+1 < len(lines) {
 			// "is trying to release lock (mrt_lock) at:" names its
-			// function on the next line
-			before, after, ok, li = l.Text, strings.TrimSpace(lines[li+1].Text), true, li+1
+			// function on the next line, after a symbolizer's inlined callees
+			j := li + 1
+			for j+1 < len(lines) && strings.HasSuffix(strings.TrimSpace(lines[j].Text), "[inline]") {
+				j++
+			}
+			before, after, ok, li = l.Text, strings.TrimSpace(lines[j].Text), true, j
 		}
 		if !ok || skipped && strings.HasPrefix(strings.TrimSpace(before), "#") {
 			continue // after a primitive's "at:", the other lock of the pair, not the held-locks list

@@ -164,6 +164,17 @@ ffffe8ffffd55fd8 (&pd_list->lock){+...}-{3:3}, at: padata_do_serial+0x73e/0xb80 
 but task is already holding lock:
 ffffe8ffffd5f4d8 (&pd_list->lock){+...}-{3:3}, at: spin_lock include/linux/spinlock.h:351 [inline]
 ffffe8ffffd5f4d8 (&pd_list->lock){+...}-{3:3}, at: padata_do_serial+0x5b5/0xb80 kernel/padata.c:379`, "padata_do_serial", false},
+		// Synthetic, the shape of riscv's fault path sleeping with IRQs off:
+		// nothing but infrastructure, so the fault handler that took the lock.
+		{"sleep in atomic: the fault handler, not the lock it took", `BUG: sleeping function called from invalid context at kernel/locking/rwsem.c:1352
+in_atomic(): 0, irqs_disabled(): 1, non_block: 0, pid: 6832, name: syz-executor.1
+Call Trace:
+[<ffffffe00008456c>] ___might_sleep+0x21c/0x2c0 kernel/sched/core.c:8317
+[<ffffffe00008466a>] __might_sleep+0x5a/0x8a kernel/sched/core.c:8282
+[<ffffffe002a996ec>] down_read+0x2e/0x1a4 kernel/locking/rwsem.c:1352
+[<ffffffe00000fef8>] mmap_read_lock include/linux/mmap_lock.h:117 [inline]
+[<ffffffe00000fef8>] do_page_fault+0x1e6/0x95e arch/riscv/mm/fault.c:263
+[<ffffffe000005570>] ret_from_exception+0x0/0x14`, "do_page_fault", true},
 		{"RCU stall: the function a dispatcher called", `rcu: INFO: rcu_preempt self-detected stall on CPU
 Call Trace:
  <IRQ>
