@@ -27,9 +27,10 @@ type picker struct {
 
 // chooseGuilty picks the guilty function of r by the rules of its kind
 // (docs/decode.md, "Guilty frame"). Infrastructure is skipped towards the
-// callers; when a report offers no caller that is not infrastructure, a
-// helper (a list, string, work or entry function) is named rather than
-// nothing, but never the detector that printed the report.
+// callers; when a report offers no caller that is not infrastructure, the
+// arch's fault handling, then a helper (a list, string, work or entry
+// function) is named rather than nothing, but never the detector that
+// printed the report.
 func chooseGuilty(r *klog.Report, frames []Frame) choice {
 	p := &picker{r: r, frames: frames}
 	switch r.Kind {
