@@ -275,9 +275,10 @@ func irqEntry(name string) bool {
 // and tables, the deferred work runners (timers, hrtimers, workqueues,
 // softirqs, tasklets, RCU callbacks, task work, kthreads, NAPI), and the
 // generic layers that call an operation of a file (read, write, ioctl,
-// mmap, open, release, seq_file and procfs), a socket, a netlink family or
-// a debugfs file, and the network receive path's hand-off of a packet to
-// its rx handler or protocol.
+// mmap, open, release, seq_file and procfs), of a mapping's VMA (fault,
+// page_mkwrite, map_pages), a socket, a netlink family or a debugfs file,
+// and the network receive path's hand-off of a packet to its rx handler or
+// protocol.
 var dispatchers = map[string]bool{
 	"do_syscall_64": true, "do_syscall_x64": true, "x64_sys_call": true, "ia32_sys_call": true,
 	"do_syscall_32_irqs_on": true, "__do_fast_syscall_32": true, "do_fast_syscall_32": true,
@@ -293,6 +294,7 @@ var dispatchers = map[string]bool{
 	"vfs_write": true, "vfs_iter_read": true, "vfs_iter_write": true, "do_iter_read": true, "do_iter_write": true,
 	"call_read_iter": true, "call_write_iter": true, "do_iter_readv_writev": true, "do_loop_readv_writev": true,
 	"vfs_ioctl": true, "do_vfs_ioctl": true, "ksys_ioctl": true, "call_mmap": true, "mmap_region": true,
+	"__do_fault": true, "do_page_mkwrite": true, "do_fault_around": true, // a VMA's fault, page_mkwrite and map_pages
 	"__fput": true, "do_dentry_open": true, "seq_read": true, "seq_read_iter": true,
 	"sock_common_setsockopt": true, "sock_common_getsockopt": true, "sock_sendmsg": true, "__sock_sendmsg": true,
 	"sock_sendmsg_nosec": true, "sock_recvmsg": true, "sock_recvmsg_nosec": true, "__sock_release": true,
