@@ -238,6 +238,9 @@ LR is at SyS_darby+0x34/0x48`, "SyS_darby", true},
 func TestInfraGroup(t *testing.T) {
 	tests := []struct{ name, group string }{
 		{"dump_stack_lvl", "reporting"}, {"panic", "reporting"}, {"rust_helper_BUG", "reporting"},
+		{"pv_native_safe_halt", "idle"}, {"cpuidle_enter_state", "idle"}, {"assign_lock_key", "lockdep"},
+		{"perf_trace_lock", "tracing"}, {"___kmalloc_large_node", "allocator"}, {"drop_nlink", "checked helper"},
+		{"unregister_netdevice_many", "device"}, {"__try_to_del_timer_sync", "work"},
 		{"_RNvNtCs9jEwPDbx20M_4core9panicking9panic_fmt", "reporting"}, {"unwind_next_frame", "unwinder"},
 		{"__asan_load8", "sanitizer"}, {"kasan_check_read", "sanitizer"}, {"should_failslab", "sanitizer"},
 		{"print_usage_bug.part.0", "lockdep"}, {"lock_release", "lockdep"}, {"_raw_spin_lock_irqsave", "locking"},

@@ -71,7 +71,8 @@ var infraClasses = []infraClass{
 		names: []string{"__lock_acquire", "lock_acquire", "lock_release", "lock_acquired", "lock_contended",
 			"mark_lock", "mark_held_locks", "validate_chain", "check_noncircular", "check_prev_add",
 			"find_held_lock", "lock_is_held_type", "__lock_is_held", "lockdep_rcu_suspicious",
-			"register_lock_class", "look_up_lock_class", "reacquire_held_locks", "lock_downgrade", "print_lock",
+			"register_lock_class", "look_up_lock_class", "assign_lock_key", "reacquire_held_locks", "lock_downgrade",
+			"print_lock",
 			"__lock_release", "hlock_class", "check_irq_usage", "valid_state", "mark_lock_irq", "lookup_chain_cache",
 			"add_chain_cache", "check_deadlock", "check_prevs_add",
 			"warn_bogus_irq_restore"}, // CONFIG_DEBUG_IRQFLAGS: raw_local_irq_restore called with IRQs enabled
@@ -251,6 +252,14 @@ var infraClasses = []infraClass{
 			"arguments; a fault there is in what the traced code passed",
 		prefixes: []string{"perf_trace_", "trace_event_raw_event_", "__traceiter_", "__bpf_trace_",
 			"trace_event_buffer_"},
+	},
+	{group: "idle",
+		reason: "the CPU's idle loop: it runs nothing of its own; a report there is about the interrupt " +
+			"that woke it or the CPU it waited for",
+		names: []string{"native_safe_halt", "pv_native_safe_halt", "safe_halt", "arch_safe_halt", "default_idle",
+			"default_idle_call", "arch_cpu_idle", "cpu_idle_poll", "do_idle", "cpu_startup_entry", "mwait_idle",
+			"intel_idle", "acpi_safe_halt", "cpu_do_idle"},
+		prefixes: []string{"cpuidle_enter", "acpi_idle_", "intel_idle_"},
 	},
 	{group: "entry",
 		reason: "arch fault, trap, interrupt and system call entry and exit code: it only delivers " +
