@@ -42,7 +42,7 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 		if c := p.first(p.mainTrace(), 0, notGracePeriodWait); c.index >= 0 {
 			return c
 		}
-		for _, skip := range []func(string) bool{waitPrimitive, NeverGuilty, deliveryOnly} {
+		for _, skip := range []func(string) bool{waitPrimitive, NeverGuilty, p.deliversOnly} {
 			if c := p.first(p.mainTrace(), 0, skip); c.index >= 0 {
 				return p.fold(c) // a task that only waits (in wait4) waits in the first function that is not infrastructure
 			}
@@ -132,7 +132,7 @@ func (p *picker) helper(name string) bool {
 
 // deliversOnly reports whether a function detected or reported the bug of
 // this report (see detects), or only delivers control to the code that
-// failed (see deliveryOnly).
+// failed: arch entry, trap and interrupt code, thunks.
 func (p *picker) deliversOnly(name string) bool {
 	return p.detects(name) || infraGroup(name) == "entry"
 }

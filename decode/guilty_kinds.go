@@ -470,9 +470,9 @@ func (p *picker) inFlightWork() choice {
 		if !onPool || !ok {
 			continue
 		}
-		item, _, _ := strings.Cut(items, " ") // "9:fn", "2820(RESCUER):fn"
-		if _, fn, ok := strings.Cut(item, ":"); ok && validWorkFunc(fn) {
-			return choice{index: -1, name: strings.TrimSuffix(fn, ",")}
+		item, _, _ := strings.Cut(items, " ") // "9:fn", "2820(RESCUER):fn", "9:fn,"
+		if _, fn, ok := strings.Cut(strings.TrimSuffix(item, ","), ":"); ok && validWorkFunc(fn) {
+			return choice{index: -1, name: fn}
 		}
 	}
 	return noChoice
@@ -501,7 +501,6 @@ func (p *picker) stalledWorkerFunc() string {
 
 // validWorkFunc reports whether s can be a function name printed by %ps.
 func validWorkFunc(s string) bool {
-	s = strings.TrimSuffix(s, ",")
 	if s == "" {
 		return false
 	}

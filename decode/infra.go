@@ -414,13 +414,6 @@ func detector(name string) bool {
 	return detectorClasses[infraGroup(name)]
 }
 
-// deliveryOnly reports whether a function detects or reports bugs, or
-// only delivers control to the code that failed (arch entry, trap and
-// interrupt code, thunks).
-func deliveryOnly(name string) bool {
-	return detector(name) || infraGroup(name) == "entry"
-}
-
 // allocHelper reports whether a frame of an allocation stack (kmemleak, the
 // page owner of a bad page) allocates on behalf of its caller: a function
 // whose name says it allocates, the radix tree, IDR and xarray node
