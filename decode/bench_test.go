@@ -2,7 +2,6 @@ package decode_test
 
 import (
 	"bytes"
-	"io"
 	"io/fs"
 	"path/filepath"
 	"runtime"
@@ -132,7 +131,7 @@ func BenchmarkDecode50MB(b *testing.B) {
 	cpu0, cpuOK := cpuTime()
 	for b.Loop() {
 		reports := 0
-		err := klog.Scan(newRepeatReader(corpus, copies), func(r *klog.Report) error {
+		err := klog.Scan(fixture.Repeat(corpus, copies), func(r *klog.Report) error {
 			d.Decode(r)
 			if reports++; reports%1024 == 0 {
 				var ms runtime.MemStats
@@ -149,29 +148,4 @@ func BenchmarkDecode50MB(b *testing.B) {
 	if cpu1, ok := cpuTime(); ok && cpuOK && cpu1 > cpu0 {
 		b.ReportMetric(float64(len(corpus)*copies*b.N)/1e6/(cpu1-cpu0).Seconds(), "MB/cpu-s")
 	}
-}
-
-// repeatReader reads data n times without holding the copies.
-type repeatReader struct {
-	data []byte
-	n    int // copies still to start
-	off  int // in the copy being read
-}
-
-// newRepeatReader returns a reader of n copies of data.
-func newRepeatReader(data []byte, n int) *repeatReader {
-	return &repeatReader{data: data, n: n, off: len(data)}
-}
-
-func (r *repeatReader) Read(p []byte) (int, error) {
-	if r.off == len(r.data) {
-		if r.n == 0 {
-			return 0, io.EOF
-		}
-		r.n--
-		r.off = 0
-	}
-	n := copy(p, r.data[r.off:])
-	r.off += n
-	return n, nil
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	fixtures "github.com/ksym-dev/ksym/internal/fixture"
 )
 
 // BenchmarkDecodeCLI runs the whole ksym decode, annotated and --summary,
@@ -41,31 +43,11 @@ func BenchmarkDecodeCLI(b *testing.B) {
 			b.SetBytes(int64(len(log) * copies))
 			b.ReportAllocs()
 			for b.Loop() {
-				in := &repeatBytes{data: log, n: copies, off: len(log)}
+				in := fixtures.Repeat(log, copies)
 				if code := Execute(args, in, io.Discard, io.Discard); code != ExitOK {
 					b.Fatalf("status %d", code)
 				}
 			}
 		})
 	}
-}
-
-// repeatBytes reads data n times without holding the copies.
-type repeatBytes struct {
-	data []byte
-	n    int // copies still to start
-	off  int // in the copy being read
-}
-
-func (r *repeatBytes) Read(p []byte) (int, error) {
-	if r.off == len(r.data) {
-		if r.n == 0 {
-			return 0, io.EOF
-		}
-		r.n--
-		r.off = 0
-	}
-	n := copy(p, r.data[r.off:])
-	r.off += n
-	return n, nil
 }
