@@ -5,11 +5,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	fixtures "github.com/ksym-dev/ksym/internal/fixture"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from ksym's goroutine while
@@ -127,10 +128,7 @@ func TestDecodeZeros(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads 200 MB")
 	}
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	in := &heapSampler{r: io.LimitReader(zeros{}, 200<<20), peak: ms.HeapInuse}
+	in := fixtures.SampleHeap(io.LimitReader(zeros{}, 200<<20))
 	var out, errs bytes.Buffer
 	code := Execute([]string{"--kallsyms", kallsymsGz, "decode"}, in, &out, &errs)
 	wantErr := "ksym: warning: standard input:1: a line longer than 64 KiB: only its start is read, the rest is dropped (a kernel log line is at most about 1 KiB: is this a kernel log?)\n" +
@@ -141,27 +139,10 @@ func TestDecodeZeros(t *testing.T) {
 	if out.String() != strings.Repeat("\x00", 64<<10)+"\n" {
 		t.Errorf("stdout: %d bytes", out.Len())
 	}
-	t.Logf("heap in use peaked %d KB above the start", (in.peak-ms.HeapInuse)>>10)
-	if in.peak > ms.HeapInuse+64<<20 {
-		t.Errorf("heap in use grew by %d MB", (in.peak-ms.HeapInuse)>>20)
+	t.Logf("heap in use peaked %d KB above the start", (in.Peak-in.Start)>>10)
+	if in.Peak > in.Start+64<<20 {
+		t.Errorf("heap in use grew by %d MB", (in.Peak-in.Start)>>20)
 	}
-}
-
-// heapSampler passes reads through and records the peak of the heap in use
-// every 64 reads.
-type heapSampler struct {
-	r     io.Reader
-	reads int
-	peak  uint64
-}
-
-func (h *heapSampler) Read(p []byte) (int, error) {
-	if h.reads++; h.reads%64 == 0 {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		h.peak = max(h.peak, ms.HeapInuse)
-	}
-	return h.r.Read(p)
 }
 
 // TestDecodeInputErrors: every input that can be read is decoded even when
