@@ -70,15 +70,7 @@ func testServeCommand(t *testing.T, useTLS bool) {
 	if resp.StatusCode != http.StatusOK || len(ans.Reports) != 1 || !strings.HasPrefix(ans.URL, url+"r/") {
 		t.Errorf("decode through ksym serve: %d %+v", resp.StatusCode, ans)
 	}
-	syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit status %d after SIGTERM, want 0", code)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("ksym serve did not stop on SIGTERM")
-	}
+	stopServe(t, done)
 	if _, err := os.Stat(filepath.Join(dir, "meta.db")); err != nil {
 		t.Errorf("the store: %v", err)
 	}
@@ -162,15 +154,7 @@ func TestServeS3(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || ans.ID == "" {
 		t.Errorf("decode through ksym serve: %d %+v", resp.StatusCode, ans)
 	}
-	syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit status %d after SIGTERM, want 0", code)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("ksym serve did not stop on SIGTERM")
-	}
+	stopServe(t, done)
 	if _, err := srv.Client().StatObject(context.Background(), bucket, "desk/reports/"+ans.ID+".json", minio.StatObjectOptions{}); err != nil {
 		t.Errorf("the report's object: %v", err)
 	}
@@ -252,5 +236,20 @@ func TestSnapshotPush(t *testing.T) {
 	code := Execute([]string{"snapshot", "push", srv.URL, path}, strings.NewReader(""), io.Discard, &errb)
 	if code != ExitUsage || !strings.Contains(errb.String(), "401 Unauthorized: this needs a token") {
 		t.Errorf("push without a token: %d %q", code, errb.String())
+	}
+}
+
+// stopServe sends this process SIGTERM and waits for the ksym serve
+// running in it to exit with status 0.
+func stopServe(t *testing.T, done <-chan int) {
+	t.Helper()
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit status %d after SIGTERM, want 0", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("ksym serve did not stop on SIGTERM")
 	}
 }
