@@ -139,7 +139,7 @@ func title(r *klog.Report, s Summary) string {
 			return t + " in " + fns[0] + " / " + fns[1]
 		}
 	}
-	in := s.GuiltyFunc
+	in := displayName(s.GuiltyFunc)
 	if in == "" {
 		in = s.Guilty // a raw address no table resolved
 	}

@@ -83,3 +83,34 @@ func TestNeverGuilty(t *testing.T) {
 		}
 	}
 }
+
+// TestRustTitle: a real 6.12 report of a Rust panic (syzkaller test 748)
+// names its guilty function by its demangled path, as syzkaller's TITLE
+// does, while the guilty frame stays the symbol the kernel printed.
+func TestRustTitle(t *testing.T) {
+	log := string(fixture.Read(t, fixture.Path("crashlogs/syzkaller/linux/report/748")))
+	s := New(emptyTable(t), Options{}).Decode(klog.Parse(log)[0]).Summary
+	const want = "kernel BUG in <rust_binder::process::Process>::update_ref"
+	if s.Title != want {
+		t.Errorf("title %q, want %q", s.Title, want)
+	}
+	const guilty = "_RNvMs3_NtCshgDM7dBCdno_11rust_binder7processNtB5_7Process10update_ref+0x17e5/0x1860"
+	if s.Guilty != guilty {
+		t.Errorf("guilty %q, want %q", s.Guilty, guilty)
+	}
+}
+
+func TestDisplayName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"_RNvNtCs9jEwPDbx20M_4core9panicking9panic_fmt", "core::panicking::panic_fmt"},
+		{"_RNvNtCs9jEwPDbx20M_4core9panicking9panic_fmt.llvm.42", "core::panicking::panic_fmt"},
+		{"_Rgarbage", "_Rgarbage"}, // not a v0 symbol: as printed
+		{"_raw_spin_lock", "_raw_spin_lock"},
+		{"_Z8fakeNameiii", "_Z8fakeNameiii"}, // C++ is not demangled: the kernel has none
+	}
+	for _, tt := range tests {
+		if got := displayName(tt.in); got != tt.want {
+			t.Errorf("displayName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
