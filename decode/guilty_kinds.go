@@ -108,13 +108,31 @@ func (p *picker) lockLine(end int) (choice, bool) {
 	return noChoice, false
 }
 
-// lockPrimitive reports whether a function that took a lock ("at:") is a
-// lock primitive or the validator, which took it for a caller: another
-// class of infrastructure that takes a lock (flush_workqueue acquiring the
-// workqueue's lockdep map) is the place the lock is taken.
+// lockPrimitive reports whether a function that took a lock ("at:") took
+// it for a caller: a lock primitive, the validator, or the scheduler's
+// helpers that take the caller's lock (a wait queue's or completion's lock,
+// __might_fault's mmap lock). Other infrastructure that takes a lock is
+// the place the lock is taken: flush_workqueue acquiring the workqueue's
+// lockdep map, a task wake-up taking the woken task's pi_lock and runqueue
+// lock (try_to_wake_up).
 func lockPrimitive(fn string) bool {
-	g := infraGroup(fn)
-	return g == "locking" || detector(fn)
+	switch infraGroup(fn) {
+	case "locking", "lockdep":
+		return true
+	case "scheduler":
+		return !taskWakeUp(fn)
+	}
+	return detector(fn)
+}
+
+// taskWakeUp reports whether a function wakes a task: it takes that task's
+// pi_lock and its runqueue's lock, the scheduler's own locks.
+func taskWakeUp(fn string) bool {
+	switch baseName(fn) {
+	case "try_to_wake_up", "wake_up_process", "wake_up_state", "wake_up_new_task", "wake_up_q":
+		return true
+	}
+	return false
 }
 
 // stall picks the guilty function of an RCU stall or a stack overflow. The

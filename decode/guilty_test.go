@@ -88,6 +88,44 @@ Call trace:
  __might_fault+0x170/0x1b0
  restore_fpsimd_context+0x418/0x798
  __arm64_sys_rt_sigreturn+0x15d0/0x1990`, "restore_fpsimd_context", true},
+		// Synthetic (the shared corpus has none): the shape of 6.0's
+		// inconsistent-lock-state report where a timer's wake-up takes the
+		// woken task's pi_lock, and of a nested-lock report where the lock
+		// was taken by atomic_dec_and_lock for iput.
+		{"lockdep: a task wake-up takes the scheduler's own lock", `================================
+WARNING: inconsistent lock state
+--------------------------------
+inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.
+swapper/1/0 [HC0[0]:SC1[1]:HE0:SE0] takes:
+ffff00011a938948 (&p->pi_lock){+.?.}-{2:2}, at: try_to_wake_up+0x5c/0x514
+stack backtrace:
+Call trace:
+ dump_stack+0x1c/0x58
+ print_usage_bug+0x39c/0x3cc
+ mark_lock+0x154/0x1b4
+ __lock_acquire+0x5a0/0x30a4
+ lock_acquire+0x100/0x1f8
+ _raw_spin_lock_irqsave+0x6c/0xb4
+ try_to_wake_up+0x5c/0x514
+ wake_up_process+0x18/0x24
+ foo_timeout+0x20/0x30
+ call_timer_fn+0x90/0x144`, "try_to_wake_up", false},
+		{"lockdep: atomic_dec_and_lock takes its caller's lock", `==================================
+WARNING: Nested lock was not taken
+----------------------------------
+a/1 is trying to lock:
+ffff88803c86db70 (&sb->s_type->i_lock_key#36){+.+.}-{2:2}, at: _atomic_dec_and_lock+0x9d/0x110
+but this task is not holding:
+stack backtrace:
+Call Trace:
+ dump_stack_lvl+0x10/0x20
+ __lock_acquire+0x1112/0x1f60
+ lock_acquire+0x182/0x3c0
+ _raw_spin_lock+0x2a/0x40
+ _atomic_dec_and_lock+0x9d/0x110
+ iput+0x85/0x760
+ foo_fill_super+0x3af3/0x42a0
+ get_tree_bdev+0x400/0x620`, "foo_fill_super", true},
 		{"hung task: waits and same-named helpers", `INFO: task a:1 blocked for more than 143 seconds.
 task:a               state:D stack:0     pid:1     ppid:0     flags:0x00000000
 Call trace:
@@ -261,7 +299,7 @@ func TestInfraGroup(t *testing.T) {
 		{"usb_probe_interface", ""}, {"rtnl_lock", ""}, {"strp_work", ""}, {"rb_alloc_aux", ""},
 		{"fast_dput", "checked helper"}, {"el1h_64_sync_handler", "entry"}, {"asm_exc_page_fault", "entry"},
 		{"__irq_svc", "entry"}, {"__do_pgm_check", "entry"}, {"assertfail.constprop.0", "reporting"}, {"warn_bogus_irq_restore", "lockdep"},
-		{"__wake_up_common", "scheduler"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
+		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
 		{"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
 		{"console_lock", ""}, {"panicking", ""}, {"do_one_initcall", ""},
 	}

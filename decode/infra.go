@@ -87,7 +87,14 @@ var infraClasses = []infraClass{
 			"is the caller's",
 		names: []string{"down", "up", "osq_lock", "osq_unlock", "lock_page", "unlock_page", "__lock_page",
 			"folio_lock", "folio_unlock", "__folio_lock", "lock_buffer", "__lock_buffer", "unlock_buffer",
-			"lock_sock_nested", "lock_sock", "__lock_sock", "release_sock", "__release_sock"},
+			"lock_sock_nested", "lock_sock", "__lock_sock", "release_sock", "__release_sock",
+			// drop a count and take the caller's lock when it reaches zero
+			"_atomic_dec_and_lock", "_atomic_dec_and_lock_irqsave", "_atomic_dec_and_raw_lock",
+			"_atomic_dec_and_raw_lock_irqsave", "atomic_dec_and_mutex_lock", "refcount_dec_and_lock",
+			"refcount_dec_and_lock_irqsave", "refcount_dec_and_mutex_lock", "refcount_dec_and_rtnl_lock",
+			// the CPU hotplug lock, a percpu rwsem taken for the caller
+			"cpus_read_lock", "cpus_read_trylock", "cpus_read_unlock", "cpus_write_lock", "cpus_write_unlock",
+			"get_online_cpus", "put_online_cpus"},
 		prefixes: []string{"_raw_", "__raw_spin", "__raw_read_lock", "__raw_write_lock", "do_raw_", "raw_spin_",
 			"spin_", "__spin_", "queued_", "native_queued_", "__pv_queued_", "mutex_", "__mutex_", "ww_mutex_",
 			"__ww_mutex_", "__down", "down_", "up_", "rwsem_", "__rwsem_", "call_rwsem_", "osq_", "percpu_down_", "ldsem_",
