@@ -139,6 +139,9 @@ var infraClasses = []infraClass{
 			"slab_alloc", "slab_post_alloc_hook", "slab_pre_alloc_hook", "memcg_slab_", "__alloc_pages",
 			"alloc_page", "__alloc_frozen_pages", "alloc_frozen_pages", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc", "oom_", "__oom_",
 			"mem_cgroup_oom", "___kmalloc", "vunmap", "__vunmap", "remove_vm_area", "free_vm_area",
+			// the page cache finds or allocates a folio of the file system's mapping
+			"__filemap_get_folio", "filemap_alloc_folio", "pagecache_get_page", "find_or_create_page",
+			"grab_cache_page_write_begin",
 			// allocate and copy a user buffer of the caller's size
 			"memdup_user", "vmemdup_user", "strndup_user", "memdup_array_user", "vmemdup_array_user"},
 	},
@@ -252,7 +255,9 @@ var infraClasses = []infraClass{
 			// the page cache's truncation drops a file system's folios, and iomap frees the state the file
 			// system's folio kept: a folio in a wrong state there is the file system's
 			"truncate_cleanup_folio", "truncate_inode_folio", "truncate_inode_pages_range", "truncate_inode_pages",
-			"truncate_inode_pages_final", "truncate_pagecache", "truncate_setsize", "ifs_free"},
+			"truncate_inode_pages_final", "truncate_pagecache", "truncate_setsize", "ifs_free",
+			// and walks the file system's mapping for it
+			"find_lock_entries", "find_get_entries"},
 	},
 	{group: "tracing",
 		reason: "a tracepoint probe: it records the event of the traced function with that function's " +
