@@ -216,7 +216,7 @@ var infraClasses = []infraClass{
 			"synchronize_srcu", "__kthread_", "kthread_"},
 	},
 	{group: "device",
-		reason: "the device, kobject and sysfs core (and the net device and I2C cores on it): it registers, looks up or releases a device, " +
+		reason: "the device, kobject, sysfs and procfs registration (and the net device and I2C cores on it): it registers, looks up or releases a device, " +
 			"kobject or attribute for a driver; a bad parent, a duplicate or a freed object is the driver's",
 		names: []string{"get_device", "put_device", "get_device_parent", "really_probe", "driver_probe_device",
 			"__driver_attach", "bus_probe_device", "bus_add_device", "bus_remove_device", "bus_for_each_dev",
@@ -230,7 +230,9 @@ var infraClasses = []infraClass{
 			"i2c_unregister_device", "__unregister_client", "i2c_new_client_device", "i2c_new_device"},
 		// sysfs_* is the API through which a driver registers and removes its kobject's attributes
 		prefixes: []string{"device_", "__device_", "kobject_", "__kobject_", "kset_", "driver_register",
-			"driver_unregister", "sysfs_", "devres_", "dpm_sysfs_"},
+			"driver_unregister", "sysfs_", "devres_", "dpm_sysfs_",
+			// procfs registers a caller's entries the same way (a duplicate name warns in proc_register)
+			"proc_register", "proc_create", "proc_mkdir", "proc_symlink"},
 	},
 	{group: "transport",
 		reason: "USB transfer helpers: they run a transfer the driver described (pipe, buffer, length); " +
