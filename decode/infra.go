@@ -24,7 +24,7 @@ type infraClass struct {
 var infraClasses = []infraClass{
 	{group: "reporting",
 		reason: "prints the report, dies or panics after the bug was detected elsewhere",
-		names: []string{"panic", "nmi_panic", "__warn", "warn_slowpath_fmt", "__warn_printk", "report_bug",
+		names: []string{"panic", "vpanic", "nmi_panic", "__warn", "warn_slowpath_fmt", "__warn_printk", "report_bug",
 			"handle_bug", "bug_handler", "fixup_bug", "die", "__die", "__die_body", "die_kernel_fault",
 			"show_regs", "sched_show_task", "_sched_show_task", "dump_cpu_task", "print_report", "print_trailer",
 			"check_panic_on_warn", "__schedule_bug", "nmi_cpu_backtrace", "rust_helper_BUG", "spin_dump", "spin_bug",

@@ -139,7 +139,10 @@ func stackProtectorFrame(t string) (Frame, bool) {
 		return f, true
 	}
 	sym, tail, ok := parseSymbol(after)
-	if !ok || !sym.HasOffset || strings.TrimSpace(tail) != "" {
+	if tail = strings.TrimSpace(tail); tail != "" && isFileLine(tail) {
+		sym.File, tail = tail, "" // a symbolizer's "foo+0x204/0x260 lib/debugobjects.c:-1"
+	}
+	if !ok || !sym.HasOffset || tail != "" {
 		return Frame{}, false
 	}
 	f.copySymbol(sym)
@@ -498,10 +501,15 @@ func (f *Frame) module(s string) (string, bool) {
 	return s[end+1:], true
 }
 
-// isFileLine reports whether s looks like "path/file.c:123".
+// isFileLine reports whether s looks like "path/file.c:123", or
+// "path/file.c:-1", a symbolizer's file whose line it does not know.
 func isFileLine(s string) bool {
 	colon := strings.LastIndexByte(s, ':')
-	return colon > 0 && isDigits(s[colon+1:]) && strings.IndexByte(s[:colon], '.') > 0
+	if colon <= 0 || strings.IndexByte(s[:colon], '.') <= 0 {
+		return false
+	}
+	line := s[colon+1:]
+	return isDigits(line) || line == "-1"
 }
 
 // isModuleName reports whether s can be a module name.

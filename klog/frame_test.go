@@ -47,6 +47,11 @@ func TestParseFrames(t *testing.T) {
 		{"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: ffffffff8343632e", []Frame{{Addr: 0xffffffff8343632e, HasAddr: true, Reliable: true, Trace: -1}}},
 		{"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: ktime_get+0x3f2/0x400", []Frame{{Name: "ktime_get", Offset: 0x3f2, Size: 0x400, HasOffset: true, Reliable: true, Trace: -1}}},
 		{"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: somewhere", nil},
+		// syzbot's symbolizer prints -1 for a line it does not know (a 6.17 report)
+		{"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: debug_object_active_state+0x204/0x260 lib/debugobjects.c:-1",
+			[]Frame{{Name: "debug_object_active_state", Offset: 0x204, Size: 0x260, HasOffset: true, File: "lib/debugobjects.c:-1", Reliable: true, Trace: -1}}},
+		{" debug_object_active_state+0x204/0x260 lib/debugobjects.c:-1", []Frame{{Name: "debug_object_active_state", Offset: 0x204, Size: 0x260, HasOffset: true, File: "lib/debugobjects.c:-1", Reliable: true, Trace: -1}}},
+		{" foo+0x1/0x2 lib/foo.c:-2", nil},
 		{"--- interrupt: 700 at assert_slb_presence+0x2c/0x70", []Frame{{Kind: FramePC, Name: "assert_slb_presence", Offset: 0x2c, Size: 0x70, HasOffset: true, Reliable: true, Trace: -1}}},
 		{"    LR = slb_insert_entry+0x19c/0x2d0", []Frame{{Kind: FrameLR, Name: "slb_insert_entry", Offset: 0x19c, Size: 0x2d0, HasOffset: true, Reliable: true, Trace: -1}}},
 		{"NIP [c00000000022d79c] partition_sched_domains_locked+0x1ac/0x5f0 kernel/sched/topology.c:2216", []Frame{{Kind: FramePC, Name: "partition_sched_domains_locked", Offset: 0x1ac, Size: 0x5f0, HasOffset: true, File: "kernel/sched/topology.c:2216", Addr: 0xc00000000022d79c, HasAddr: true, Reliable: true, Trace: -1}}},
