@@ -224,7 +224,7 @@ func parsePCValue(s string) (Frame, string, bool) {
 		return f, s[end:], true
 	}
 	sym, tail, ok := parseSymbol(s)
-	if !ok || !sym.HasOffset {
+	if !ok || !sym.HasOffset && !sym.Inline { // "RIP: 0010:hlock_class kernel/locking/lockdep.c:183 [inline]"
 		return f, "", false
 	}
 	f.copySymbol(sym)

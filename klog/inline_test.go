@@ -1,6 +1,12 @@
 package klog
 
-import "testing"
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/ksym-dev/ksym/internal/fixture"
+)
 
 // TestFuncFollowsInline checks Report.Func on warnings whose first line a
 // symbolizer (syzkaller's) repeated once per inlined function. Synthetic:
@@ -58,5 +64,50 @@ func TestTaskNameWithNewline(t *testing.T) {
 	}
 	if reps := Parse("[ 1.0][ T41] INFO: task ab\n[ 1.1][ T41] something else\n"); len(reps) != 0 {
 		t.Errorf("a lone INFO: task line opened %d reports", len(reps))
+	}
+}
+
+// TestWarningFunc: the function of a warning's first line, in both
+// layouts; an address where the function would be (synthetic: a printk
+// that mimics a warning) is no function.
+func TestWarningFunc(t *testing.T) {
+	tests := []struct{ title, want string }{
+		{"WARNING: CPU: 1 PID: 788 at drivers/misc/lkdtm/bugs.c:83 lkdtm_WARNING+0x13/0x20 [lkdtm]", "lkdtm_WARNING"},
+		{"WARNING: fs/super.c:280 at destroy_super_work+0x15c/0x1a0, CPU#0: kworker/0:1/9", "destroy_super_work"},
+		{"WARNING: something at ffff88813fd05fe8 in kworker/1:1:42", ""},
+		{"WARNING: something at 0xffff88813fd05fe8", ""},
+		{"WARNING: no location", ""},
+	}
+	for _, tt := range tests {
+		if got := warningFunc(tt.title); got != tt.want {
+			t.Errorf("warningFunc(%q) = %q, want %q", tt.title, got, tt.want)
+		}
+	}
+}
+
+// TestInlinePC: syzkaller prints a PC line per function inlined at the PC
+// ("RIP: 0010:div_u64_rem include/linux/math64.h:29 [inline]") before the
+// PC's own; they are inline PC frames and the report goes on past them
+// (real 6.0 report, syzkaller test 692: the NMI backtrace of CPU 1).
+func TestInlinePC(t *testing.T) {
+	text := string(fixture.Read(t, fixture.Path("crashlogs/syzkaller/linux/report/692")))
+	reps := Parse(text)
+	if len(reps) == 0 {
+		t.Fatal("no report")
+	}
+	var pcs []string
+	sawCaller := false
+	for _, f := range reps[0].Frames {
+		if f.Kind == FramePC {
+			pcs = append(pcs, fmt.Sprintf("%s inline=%v", f.Name, f.Inline))
+		}
+		sawCaller = sawCaller || f.Name == "fq_pie_timer"
+	}
+	want := []string{"div_u64_rem inline=true", "div_u64 inline=true", "pie_calculate_probability inline=false"}
+	if !slices.Equal(pcs, want) {
+		t.Errorf("PC frames %q, want %q", pcs, want)
+	}
+	if !sawCaller {
+		t.Error("the report ends before the PC's callers (fq_pie_timer)")
 	}
 }

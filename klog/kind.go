@@ -42,6 +42,10 @@ const (
 	KindOOM            Kind = "oom"             // comm invoked oom-killer: gfp_mask=...
 )
 
+// kindNone marks a starter for a line that looks like a report's first
+// line but starts none; matchStart never returns it.
+const kindNone Kind = "none"
+
 // starter is a rule recognising the first line of a report.
 type starter struct {
 	prefix string // the message starts with it
@@ -92,6 +96,13 @@ var starters = []starter{
 	{"WARNING: Nested lock was not taken", "", KindLockdep},
 	{"WARNING: ", " still has locks held!", KindLockdep},
 	{"WARNING: ", " lock order detected", KindLockdep}, // HARDIRQ-safe -> HARDIRQ-unsafe lock order detected
+	// the x86 unwinders' complaints about a stack they walk (unwind_frame.c,
+	// unwind_orc.c) are printk lines, not WARN(): no report starts there
+	{"WARNING: kernel stack regs at ", "", kindNone},
+	{"WARNING: kernel stack frame pointer at ", "", kindNone},
+	{"WARNING: stack going in the wrong direction", "", kindNone},
+	{"WARNING: can't access registers at ", "", kindNone},
+	{"WARNING: can't dereference registers at ", "", kindNone},
 	{"WARNING: ", " at ", KindWarning},
 	{"refcount_t: ", "", KindRefcount},
 	{"list_add corruption", "", KindListCorruption},
@@ -156,6 +167,9 @@ func matchStart(text string) (Kind, bool) {
 	}
 	for _, st := range startersByByte[text[0]] {
 		if strings.HasPrefix(text, st.prefix) && (st.needle == "" || strings.Contains(text, st.needle)) {
+			if st.kind == kindNone {
+				return KindUnknown, false
+			}
 			return st.kind, true
 		}
 	}

@@ -31,6 +31,12 @@ func TestStartKinds(t *testing.T) {
 		{"NMI watchdog: BUG: soft lockup - CPU#1 stuck for 123s! [syz-executor694:3996]", KindSoftLockup, true}, // before 4.14
 		{"watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [kworker/0:1:12]", KindSoftLockup, true},
 		{"BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 56s!", KindWQLockup, true},
+		// the x86 unwinders' complaints are printk lines, not WARN()
+		{"WARNING: kernel stack frame pointer at ffff88813fd05fe8 in kworker/1:1:42 has bad value ffff888103513fe8", KindUnknown, false},
+		{"WARNING: kernel stack regs at ffffc90003a17d58 in syz-executor.0:5123 has bad 'bp' value 0000000000000001", KindUnknown, false},
+		{"WARNING: stack going in the wrong direction? at ret_from_fork+0x1f/0x30", KindUnknown, false},
+		{"WARNING: can't access registers at asm_exc_page_fault+0x26/0x30", KindUnknown, false},
+		{"WARNING: CPU: 0 PID: 1 at kernel/foo.c:1 foo+0x1/0x2", KindWarning, true},
 		// the OOM killer's later lines and a quoted message open nothing
 		{"Out of memory: Killed process 9001 (syz-executor.3) total-vm:48420kB", KindUnknown, false},
 		{"the page allocation failure: order:1 was expected", KindUnknown, false},

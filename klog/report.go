@@ -123,10 +123,12 @@ func warningFunc(title string) string {
 }
 
 // symbolName returns the symbol name at the start of s ("foo" for
-// "foo+0x1/0x2 [mod]"), or "" when s does not start with one.
+// "foo+0x1/0x2 [mod]"), or "" when s does not start with one: an address
+// ("0xffff...", or "ffff88813fd05fe8" as %p prints it) is not a name.
 func symbolName(s string) string {
 	name, _ := cutName(s)
-	if name == "" || strings.HasPrefix(name, "0x") || strings.ContainsAny(name, "/:") && !strings.HasPrefix(name, "<") {
+	if name == "" || strings.HasPrefix(name, "0x") || len(name) >= 8 && isHex(name) ||
+		strings.ContainsAny(name, "/:") && !strings.HasPrefix(name, "<") {
 		return ""
 	}
 	return name
@@ -139,15 +141,16 @@ var pcFuncKinds = map[Kind]bool{
 	KindFortify: true, KindStackOverflow: true, KindUnknown: true, KindSoftLockup: true, KindHardLockup: true,
 }
 
-// finishFunc fills Func from the first kernel PC frame when the title did
-// not name a function.
+// finishFunc fills Func from the first kernel PC frame (past a
+// symbolizer's "[inline]" PC lines) when the title did not name a
+// function.
 func (r *Report) finishFunc() {
 	r.followInline()
 	if r.Func != "" || !pcFuncKinds[r.Kind] {
 		return
 	}
 	for _, f := range r.Frames {
-		if f.Kind == FramePC && !f.User && symbolName(f.Name) != "" {
+		if f.Kind == FramePC && !f.User && !f.Inline && symbolName(f.Name) != "" {
 			r.Func = f.Name
 			return
 		}
