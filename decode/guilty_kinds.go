@@ -19,7 +19,7 @@ func (p *picker) lockdep() choice {
 	}
 	bt := p.lineIndex("stack backtrace:")
 	if !strings.Contains(p.r.Title, "suspicious RCU usage") {
-		if c, ok := p.lockLine(bt); ok {
+		if c, ok := p.lockLine(bt, lockPrimitive); ok {
 			return c
 		}
 	}
@@ -32,7 +32,11 @@ func (p *picker) lockdep() choice {
 			}
 		}
 	}
-	return p.first(t, 0, NeverGuilty)
+	if c := p.first(t, 0, NeverGuilty); c.index >= 0 {
+		return c
+	}
+	c, _ := p.lockLine(bt, detector) // nothing else: the function a primitive took the lock in
+	return c
 }
 
 // irqSafeUser picks, in a "HARDIRQ-safe -> HARDIRQ-unsafe lock order
@@ -64,7 +68,7 @@ func (p *picker) lineIndex(s string) int {
 // lines when end < 0) whose function is not infrastructure (a lock taken
 // by a primitive, "at: down_trylock", names the holder's "at:" instead)
 // and returns it; the frame parsed from that line when there is one.
-func (p *picker) lockLine(end int) (choice, bool) {
+func (p *picker) lockLine(end int, primitive func(string) bool) (choice, bool) {
 	lines := p.r.Lines
 	if end >= 0 {
 		lines = lines[:end]
@@ -94,7 +98,7 @@ func (p *picker) lockLine(end int) (choice, bool) {
 		}
 		text, _, _ := strings.Cut(strings.TrimSpace(after), " ")
 		fn, _, _ := strings.Cut(text, "+")
-		if fn == "" || strings.HasPrefix(fn, "0x") || lockPrimitive(fn) {
+		if fn == "" || strings.HasPrefix(fn, "0x") || primitive(fn) {
 			skipped = true // a lock primitive took it (down_trylock): the next "at:", the holder's
 			continue
 		}
@@ -109,15 +113,16 @@ func (p *picker) lockLine(end int) (choice, bool) {
 }
 
 // lockPrimitive reports whether a function that took a lock ("at:") took
-// it for a caller: a lock primitive, the validator, or the scheduler's
-// helpers that take the caller's lock (a wait queue's or completion's lock,
-// __might_fault's mmap lock). Other infrastructure that takes a lock is
-// the place the lock is taken: flush_workqueue acquiring the workqueue's
-// lockdep map, a task wake-up taking the woken task's pi_lock and runqueue
-// lock (try_to_wake_up).
+// it for a caller: a lock primitive, the validator, the work machinery (it
+// takes a work item's or workqueue's lockdep map for the caller that
+// flushes, cancels or runs it: __flush_work, flush_workqueue), or the
+// scheduler's helpers that take the caller's lock (a wait queue's or
+// completion's lock, __might_fault's mmap lock). A task wake-up takes the
+// scheduler's own locks, the woken task's pi_lock and runqueue lock: there
+// the lock is taken (try_to_wake_up).
 func lockPrimitive(fn string) bool {
 	switch infraGroup(fn) {
-	case "locking", "lockdep":
+	case "locking", "lockdep", "work":
 		return true
 	case "scheduler":
 		return !taskWakeUp(fn)

@@ -126,6 +126,27 @@ Call Trace:
  iput+0x85/0x760
  foo_fill_super+0x3af3/0x42a0
  get_tree_bdev+0x400/0x620`, "foo_fill_super", true},
+		// Synthetic (the shared corpus has none): the shape of a 6.x circular
+		// dependency where the caller flushes a work item under its own lock,
+		// and of a 3.x report cut after its only "at:" line.
+		{"lockdep: a flush waits for the work for its caller: the holder's at:", `======================================================
+WARNING: possible circular locking dependency detected
+------------------------------------------------------
+a/1 is trying to acquire lock:
+ffff88807b0d9f00 ((work_completion)(&hdev->power_on)){+.+.}-{0:0}, at: __flush_work+0xfa/0xa10
+but task is already holding lock:
+ffff88807b0d8ff0 (&hdev->req_lock){+.+.}-{3:3}, at: foo_dev_close+0x44/0x230
+stack backtrace:
+Call Trace:
+ dump_stack_lvl+0x10/0x20
+ check_noncircular+0x10/0x20
+ __lock_acquire+0x10/0x20
+ lock_acquire+0x10/0x20
+ __flush_work+0xfa/0xa10
+ foo_dev_close+0x44/0x230`, "foo_dev_close", false},
+		{"lockdep: only a flush's at: left", `[ INFO: possible circular locking dependency detected ]
+a/1 is trying to acquire lock:
+ (kacpid){+.+.+.}, at: [<ffffffff8105bbd0>] flush_workqueue+0x0/0xb0`, "flush_workqueue", false},
 		{"hung task: waits and same-named helpers", `INFO: task a:1 blocked for more than 143 seconds.
 task:a               state:D stack:0     pid:1     ppid:0     flags:0x00000000
 Call trace:
@@ -299,7 +320,7 @@ func TestInfraGroup(t *testing.T) {
 		{"usb_probe_interface", ""}, {"rtnl_lock", ""}, {"strp_work", ""}, {"rb_alloc_aux", ""},
 		{"fast_dput", "checked helper"}, {"el1h_64_sync_handler", "entry"}, {"asm_exc_page_fault", "entry"},
 		{"__irq_svc", "entry"}, {"__do_pgm_check", "entry"}, {"assertfail.constprop.0", "reporting"}, {"warn_bogus_irq_restore", "lockdep"},
-		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
+		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"destroy_workqueue", "work"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
 		{"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
 		{"console_lock", ""}, {"panicking", ""}, {"do_one_initcall", ""},
 	}

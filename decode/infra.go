@@ -202,7 +202,7 @@ var infraClasses = []infraClass{
 			"__queue_work", "queue_work_on", "queue_delayed_work_on", "__queue_delayed_work", "mod_delayed_work_on",
 			"delayed_work_timer_fn", "try_to_grab_pending", "__cancel_work_timer", "__cancel_work",
 			"cancel_work_sync", "cancel_delayed_work", "cancel_delayed_work_sync", "__flush_work", "flush_work",
-			"flush_workqueue", "__flush_workqueue", "drain_workqueue", "call_timer_fn", "__run_timers",
+			"flush_workqueue", "__flush_workqueue", "drain_workqueue", "destroy_workqueue", "call_timer_fn", "__run_timers",
 			"run_timer_softirq", "run_timer_base", "expire_timers", "del_timer", "del_timer_sync",
 			"try_to_del_timer_sync", "__try_to_del_timer_sync", "timer_delete", "timer_delete_sync", "__timer_delete",
 			"__timer_delete_sync", "timer_shutdown", "timer_shutdown_sync", "sk_stop_timer", "sk_stop_timer_sync",
