@@ -215,6 +215,7 @@ var infraClasses = []infraClass{
 			"tasklet_action_common", "tasklet_action", "tasklet_hi_action", "init_timer_key", "__init_timer",
 			"hrtimer_init"},
 		prefixes: []string{"hrtimer_", "__hrtimer_", "rcu_", "__rcu_", "srcu_", "__srcu_", "synchronize_rcu",
+			"call_rcu", "__call_rcu", "call_srcu", "kvfree_call_rcu", // __call_rcu_common, call_rcu_hurry
 			"synchronize_srcu", "__kthread_", "kthread_"},
 	},
 	{group: "device",
