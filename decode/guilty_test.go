@@ -144,6 +144,21 @@ Call Trace:
  lock_acquire+0x10/0x20
  __flush_work+0xfa/0xa10
  foo_dev_close+0x44/0x230`, "foo_dev_close", false},
+		{"lockdep: an allocation takes fs_reclaim for its caller: the holder's at:", `======================================================
+WARNING: possible circular locking dependency detected
+------------------------------------------------------
+a/1 is trying to acquire lock:
+ffffffff8e429e80 (fs_reclaim){+.+.}-{0:0}, at: kmalloc_trace_noprof+0x3d/0x2b0
+but task is already holding lock:
+ffff888011c298a8 (&foo_dquot_class){+.+.}-{3:3}, at: foo_flush_one+0xd9/0x430
+stack backtrace:
+Call Trace:
+ dump_stack_lvl+0x10/0x20
+ __lock_acquire+0x10/0x20
+ lock_acquire+0x10/0x20
+ fs_reclaim_acquire+0x10/0x20
+ kmalloc_trace_noprof+0x3d/0x2b0
+ foo_flush_one+0xd9/0x430`, "foo_flush_one", false},
 		{"lockdep: only a flush's at: left", `[ INFO: possible circular locking dependency detected ]
 a/1 is trying to acquire lock:
  (kacpid){+.+.+.}, at: [<ffffffff8105bbd0>] flush_workqueue+0x0/0xb0`, "flush_workqueue", false},
@@ -320,7 +335,7 @@ func TestInfraGroup(t *testing.T) {
 		{"usb_probe_interface", ""}, {"rtnl_lock", ""}, {"strp_work", ""}, {"rb_alloc_aux", ""},
 		{"fast_dput", "checked helper"}, {"el1h_64_sync_handler", "entry"}, {"asm_exc_page_fault", "entry"},
 		{"__irq_svc", "entry"}, {"__do_pgm_check", "entry"}, {"assertfail.constprop.0", "reporting"}, {"warn_bogus_irq_restore", "lockdep"},
-		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"destroy_workqueue", "work"}, {"seq_printf", "string"}, {"__call_rcu_common.constprop.0", "work"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
+		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"destroy_workqueue", "work"}, {"seq_printf", "string"}, {"__call_rcu_common.constprop.0", "work"}, {"fs_reclaim_acquire", "allocator"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
 		{"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
 		{"console_lock", ""}, {"panicking", ""}, {"do_one_initcall", ""},
 	}

@@ -139,6 +139,9 @@ var infraClasses = []infraClass{
 			"slab_alloc", "slab_post_alloc_hook", "slab_pre_alloc_hook", "memcg_slab_", "__alloc_pages",
 			"alloc_page", "__alloc_frozen_pages", "alloc_frozen_pages", "__get_free_pages", "kmemdup", "kstrdup", "kfree_", "warn_alloc", "oom_", "__oom_",
 			"mem_cgroup_oom", "___kmalloc", "vunmap", "__vunmap", "remove_vm_area", "free_vm_area",
+			// an allocation that may reclaim takes the fs_reclaim lockdep map for its caller
+			"fs_reclaim_acquire", "fs_reclaim_release", "__fs_reclaim_acquire", "__fs_reclaim_release",
+			"might_alloc",
 			// the page cache finds or allocates a folio of the file system's mapping
 			"__filemap_get_folio", "filemap_alloc_folio", "pagecache_get_page", "find_or_create_page",
 			"grab_cache_page_write_begin",
