@@ -335,7 +335,7 @@ func TestInfraGroup(t *testing.T) {
 		{"usb_probe_interface", ""}, {"rtnl_lock", ""}, {"strp_work", ""}, {"rb_alloc_aux", ""},
 		{"fast_dput", "checked helper"}, {"el1h_64_sync_handler", "entry"}, {"asm_exc_page_fault", "entry"},
 		{"__irq_svc", "entry"}, {"__do_pgm_check", "entry"}, {"assertfail.constprop.0", "reporting"}, {"warn_bogus_irq_restore", "lockdep"},
-		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"destroy_workqueue", "work"}, {"seq_printf", "string"}, {"__call_rcu_common.constprop.0", "work"}, {"fs_reclaim_acquire", "allocator"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
+		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"destroy_workqueue", "work"}, {"seq_printf", "string"}, {"__call_rcu_common.constprop.0", "work"}, {"ret_from_intr", "entry"}, {"fs_reclaim_acquire", "allocator"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
 		{"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
 		{"console_lock", ""}, {"panicking", ""}, {"do_one_initcall", ""},
 	}

@@ -312,7 +312,10 @@ var infraClasses = []infraClass{
 			"asm_sysvec_", "sysvec_", "__sysvec_", "smp_apic_timer_interrupt", "smp_trace_apic_timer_interrupt",
 			"irq_exit", "__irq_exit", "irqentry_", "el0_", "el1_", "el1h_", "el0t_", "do_trap_",
 			"__x86_indirect_thunk_", "__x86_return_thunk", "do_el0_", "el0_svc", "retint_", "exit_to_user",
-			"syscall_exit_", "syscall_trace_enter", "idtentry_"},
+			"syscall_exit_", "syscall_trace_enter", "idtentry_",
+			// x86's interrupt and exception return paths
+			"ret_from_intr", "common_interrupt_return", "restore_regs_and_return", "swapgs_restore_regs",
+			"native_irq_return", "error_exit", "paranoid_exit", "irq_entries_start", "spurious_entries_start"},
 	},
 }
 
