@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/ksym-dev/ksym/klog"
@@ -42,7 +43,9 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 		if c := p.first(p.mainTrace(), 0, notGracePeriodWait); c.index >= 0 {
 			return c
 		}
-		for _, skip := range []func(string) bool{waitPrimitive, NeverGuilty, p.deliversOnly} {
+		wrappers := p.lockWrappers(p.mainTrace())
+		waits := func(name string) bool { return waitPrimitive(name) || wrappers[baseName(name)] }
+		for _, skip := range []func(string) bool{waits, NeverGuilty, p.deliversOnly} {
 			if c := p.first(p.mainTrace(), 0, skip); c.index >= 0 {
 				return p.fold(c) // a task that only waits (in wait4) waits in the first function that is not infrastructure
 			}
@@ -273,6 +276,30 @@ func (p *picker) named() (choice, bool) {
 		}
 	}
 	return noChoice, false
+}
+
+// lockWrappers returns the lock wrappers of trace t: the functions that
+// the kernel names for a lock they take (console_lock, super_lock,
+// tty_buffer_lock_exclusive: "lock" is a word of the name) and that call
+// a lock primitive directly. A task hung in one waits for the lock like
+// one hung in mutex_lock: its caller is where it waits. rtnl_lock is not
+// one: a hang behind the RTNL is the networking configuration lock's, one
+// bucket for every caller, as the grace-period waits are (see
+// notGracePeriodWait).
+func (p *picker) lockWrappers(t int) map[string]bool {
+	out := map[string]bool{}
+	callee := ""
+	for _, i := range p.trace(t) {
+		if !p.candidate(i) {
+			continue
+		}
+		name := baseName(p.name(i))
+		if infraGroup(callee) == "locking" && name != "rtnl_lock" && slices.Contains(strings.Split(name, "_"), "lock") {
+			out[name] = true
+		}
+		callee = name
+	}
+	return out
 }
 
 // find returns the frame named fn (compiler suffixes aside): a PC frame

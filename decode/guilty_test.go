@@ -162,6 +162,31 @@ Call Trace:
 		{"lockdep: only a flush's at: left", `[ INFO: possible circular locking dependency detected ]
 a/1 is trying to acquire lock:
  (kacpid){+.+.+.}, at: [<ffffffff8105bbd0>] flush_workqueue+0x0/0xb0`, "flush_workqueue", false},
+		// Synthetic (the shared corpus has none): 6.x hangs in a lock wrapper
+		// and in rtnl_lock.
+		{"hung task: a lock wrapper waits for its caller", `INFO: task a:1 blocked for more than 143 seconds.
+Call Trace:
+ <TASK>
+ __schedule+0x10/0x20
+ schedule+0x10/0x20
+ schedule_timeout+0x10/0x20
+ ___down_common+0x10/0x20
+ __down_common+0x10/0x20
+ down+0x57/0x80
+ console_lock+0x25/0x80
+ foo_open+0x10/0x20
+ chrdev_open+0x10/0x20
+ </TASK>`, "foo_open", true},
+		{"hung task: rtnl_lock is its own bucket", `INFO: task a:1 blocked for more than 143 seconds.
+Call Trace:
+ <TASK>
+ __schedule+0x10/0x20
+ schedule+0x10/0x20
+ schedule_preempt_disabled+0x10/0x20
+ __mutex_lock+0x10/0x20
+ rtnl_lock+0x17/0x20
+ foo_unregister+0x10/0x20
+ </TASK>`, "rtnl_lock", true},
 		{"hung task: waits and same-named helpers", `INFO: task a:1 blocked for more than 143 seconds.
 task:a               state:D stack:0     pid:1     ppid:0     flags:0x00000000
 Call trace:

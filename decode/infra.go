@@ -96,7 +96,7 @@ var infraClasses = []infraClass{
 			"cpus_read_lock", "cpus_read_trylock", "cpus_read_unlock", "cpus_write_lock", "cpus_write_unlock",
 			"get_online_cpus", "put_online_cpus"},
 		prefixes: []string{"_raw_", "__raw_spin", "__raw_read_lock", "__raw_write_lock", "do_raw_", "raw_spin_",
-			"spin_", "__spin_", "queued_", "native_queued_", "__pv_queued_", "mutex_", "__mutex_", "ww_mutex_",
+			"spin_", "__spin_", "queued_", "native_queued_", "__pv_queued_", "mutex_", "__mutex_", "ww_mutex_", "___down",
 			"__ww_mutex_", "__down", "down_", "up_", "rwsem_", "__rwsem_", "call_rwsem_", "osq_", "percpu_down_", "ldsem_",
 			"percpu_up_", "percpu_rwsem_", "rt_spin_", "rt_mutex", "__rt_mutex", "bit_spin_", "local_bh_",
 			"__local_bh_", "preempt_count_"},
