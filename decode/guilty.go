@@ -80,6 +80,13 @@ func chooseGuilty(r *klog.Report, frames []Frame) choice {
 	if c, ok := p.callerLine(); ok {
 		return c
 	}
+	if r.Kind == klog.KindKMSAN {
+		// the first stack is the use of the uninit value; before 5.x the
+		// title line could name that function's caller
+		if c := p.first(p.mainTrace(), 0, NeverGuilty); c.index >= 0 {
+			return c
+		}
+	}
 	if c, ok := p.named(); ok {
 		return c
 	}

@@ -37,6 +37,18 @@ Call Trace:
  kasan_report+0x10/0x20
  check_memory_region+0x10/0x20
 ==================================================================`, "sg_read", false},
+		// Synthetic (the shared corpus has none): a 5.3 KMSAN report whose
+		// title line names the caller of the function that used the value.
+		{"KMSAN: the first stack, not the title line", `=====================================================
+BUG: KMSAN: uninit-value in foo_bind+0x6ad/0x11f0
+Call Trace:
+ dump_stack+0x191/0x1f0
+ kmsan_report+0x13a/0x2b0
+ __msan_warning+0x73/0xe0
+ foo_hw_reset+0x507/0xb40
+ foo_bind+0x6ad/0x11f0
+ usbnet_probe+0x10ae/0x3960
+=====================================================`, "foo_hw_reset", true},
 		{"WARNING at an infrastructure function", `WARNING: CPU: 0 PID: 1 at lib/debugobjects.c:505 debug_print_object+0x188/0x268
 Call trace:
  debug_print_object+0x188/0x268
@@ -360,7 +372,7 @@ func TestInfraGroup(t *testing.T) {
 		{"usb_probe_interface", ""}, {"rtnl_lock", ""}, {"strp_work", ""}, {"rb_alloc_aux", ""},
 		{"fast_dput", "checked helper"}, {"el1h_64_sync_handler", "entry"}, {"asm_exc_page_fault", "entry"},
 		{"__irq_svc", "entry"}, {"__do_pgm_check", "entry"}, {"assertfail.constprop.0", "reporting"}, {"warn_bogus_irq_restore", "lockdep"},
-		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"destroy_workqueue", "work"}, {"seq_printf", "string"}, {"__call_rcu_common.constprop.0", "work"}, {"ret_from_intr", "entry"}, {"fs_reclaim_acquire", "allocator"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
+		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"destroy_workqueue", "work"}, {"seq_printf", "string"}, {"__call_rcu_common.constprop.0", "work"}, {"ret_from_intr", "entry"}, {"cdev_device_del", "device"}, {"fs_reclaim_acquire", "allocator"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
 		{"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
 		{"console_lock", ""}, {"panicking", ""}, {"do_one_initcall", ""},
 	}

@@ -238,7 +238,9 @@ var infraClasses = []infraClass{
 		prefixes: []string{"device_", "__device_", "kobject_", "__kobject_", "kset_", "driver_register",
 			"driver_unregister", "sysfs_", "devres_", "dpm_sysfs_",
 			// procfs registers a caller's entries the same way (a duplicate name warns in proc_register)
-			"proc_register", "proc_create", "proc_mkdir", "proc_symlink"},
+			"proc_register", "proc_create", "proc_mkdir", "proc_symlink",
+			// and the char device core a driver's cdev
+			"cdev_add", "cdev_del", "cdev_device_add", "cdev_device_del"},
 	},
 	{group: "transport",
 		reason: "USB transfer helpers: they run a transfer the driver described (pipe, buffer, length); " +
