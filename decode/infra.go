@@ -153,7 +153,7 @@ var infraClasses = []infraClass{
 			"object; an underflow, a saturation or a use after free is the caller's",
 		names: []string{"find_next_bit", "find_first_bit", "find_last_bit", "_find_next_bit", "_find_first_bit",
 			"_find_last_bit", "set_bit", "clear_bit", "change_bit"},
-		prefixes: []string{"atomic_", "_atomic_", "atomic64_", "arch_atomic", "__atomic", "refcount_", "__refcount_", "kref_",
+		prefixes: []string{"atomic_", "_atomic_", "atomic64_", "arch_atomic", "__atomic_add_unless", "__atomic64_", "refcount_", "__refcount_", "kref_",
 			"test_and_", "__set_bit", "__clear_bit", "bitmap_", "__bitmap_"},
 	},
 	{group: "string",
