@@ -428,8 +428,8 @@ func (p *picker) callerLine() (choice, bool) {
 			// the work function that returned with the lock held
 			after, ok = strings.CutPrefix(strings.TrimSpace(l.Text), "last function: ")
 		}
-		if !ok {
-			continue
+		if !ok || strings.HasSuffix(after, " [inline]") {
+			continue // a symbolizer repeats the line per inlined callee: the last names the function
 		}
 		text, _, _ := strings.Cut(after, " ")
 		fn, _, _ := strings.Cut(text, "+")
@@ -445,7 +445,7 @@ func (p *picker) callerLine() (choice, bool) {
 		if i < 0 {
 			i = p.find(fn)
 		}
-		if detector(fn) && i >= 0 && p.frames[i].Trace >= 0 { // riscv: "caller is debug_smp_processor_id"
+		if NeverGuilty(fn) && i >= 0 && p.frames[i].Trace >= 0 { // riscv: "caller is debug_smp_processor_id"
 			t := p.frames[i].Trace
 			if c := p.first(t, position(p.trace(t), i)+1, NeverGuilty); c.index >= 0 {
 				return c, true

@@ -61,7 +61,10 @@ Reported by Kernel Concurrency Sanitizer on:
 CPU: 1 PID: 9 Comm: kworker/1:1 Not tainted 5.4.0 #0
 ==================================================================`, "kcsan",
 			"BUG: KCSAN: data-race in find_next_bit / rcu_report_exp_cpu_mult", "find_next_bit+0x57/0xe0"},
-		{"preemption check: the caller it prints", `BUG: using smp_processor_id() in preemptible [00000000] code: a/1
+		// radix_tree_node_alloc takes from the per-CPU preload pool, which
+		// its caller must fill with preemption off (idr_preload): the caller
+		// of the radix tree (and of idr_alloc) is named
+		{"preemption check: a helper's first caller that is not one", `BUG: using smp_processor_id() in preemptible [00000000] code: a/1
 caller is radix_tree_node_alloc.constprop.0+0x200/0x330
 CPU: 0 PID: 1 Comm: a Not tainted 5.7.0 #0
 Call Trace:
@@ -71,8 +74,18 @@ Call Trace:
  radix_tree_extend+0x234/0x4a0
  idr_alloc+0xc2/0x130
  __qrtr_bind.isra.0+0x12e/0x5c0`, "bug",
-			"BUG: using smp_processor_id() in preemptible in radix_tree_node_alloc.constprop.0",
-			"radix_tree_node_alloc.constprop.0+0x200/0x330"},
+			"BUG: using smp_processor_id() in preemptible in __qrtr_bind.isra.0",
+			"__qrtr_bind.isra.0+0x12e/0x5c0"},
+		{"preemption check: the caller it prints", `BUG: using __this_cpu_read() in preemptible [00000000] code: a/1
+caller is foo_stat_inc+0x20/0x40
+CPU: 0 PID: 1 Comm: a Not tainted 5.7.0 #0
+Call Trace:
+ dump_stack+0x188/0x20d
+ check_preemption_disabled+0x10/0x20
+ foo_stat_inc+0x20/0x40
+ foo_write+0x10/0x20`, "bug",
+			"BUG: using __this_cpu_read() in preemptible in foo_stat_inc",
+			"foo_stat_inc+0x20/0x40"},
 		{"a crash in a helper called from a timer: the helper, not the interrupted task", `general protection fault: 0000 [#1] SMP KASAN
 RIP: 0010:__x86_indirect_thunk_rax+0x10/0x20
 Call Trace:

@@ -49,6 +49,22 @@ Call Trace:
  foo_bind+0x6ad/0x11f0
  usbnet_probe+0x10ae/0x3960
 =====================================================`, "foo_hw_reset", true},
+		// Synthetic (the shared corpus has none): syzbot's symbolized
+		// "caller is" lines, one per inlined callee, naming a lock's slow path.
+		{"caller is: the inline chain's last line; a lock primitive's user", `BUG: using smp_processor_id() in preemptible [00000000] code: a/3
+caller is pv_init_node kernel/locking/qspinlock_paravirt.h:284 [inline]
+caller is __pv_queued_spin_lock_slowpath+0x192/0xc60 kernel/locking/qspinlock.c:439
+CPU: 1 PID: 3 Comm: a Not tainted 6.8.0 #0
+Call Trace:
+ <TASK>
+ dump_stack_lvl+0x1e7/0x2e0
+ check_preemption_disabled+0x10e/0x120
+ pv_init_node kernel/locking/qspinlock_paravirt.h:284 [inline]
+ __pv_queued_spin_lock_slowpath+0x192/0xc60
+ queued_spin_lock_slowpath+0x42/0x50
+ foo_release_workfn+0x6e0/0x840
+ kthread+0x2f0/0x390
+ </TASK>`, "foo_release_workfn", true},
 		{"WARNING at an infrastructure function", `WARNING: CPU: 0 PID: 1 at lib/debugobjects.c:505 debug_print_object+0x188/0x268
 Call trace:
  debug_print_object+0x188/0x268
@@ -372,7 +388,7 @@ func TestInfraGroup(t *testing.T) {
 		{"usb_probe_interface", ""}, {"rtnl_lock", ""}, {"strp_work", ""}, {"rb_alloc_aux", ""},
 		{"fast_dput", "checked helper"}, {"el1h_64_sync_handler", "entry"}, {"asm_exc_page_fault", "entry"},
 		{"__irq_svc", "entry"}, {"__do_pgm_check", "entry"}, {"assertfail.constprop.0", "reporting"}, {"warn_bogus_irq_restore", "lockdep"},
-		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"destroy_workqueue", "work"}, {"seq_printf", "string"}, {"__call_rcu_common.constprop.0", "work"}, {"ret_from_intr", "entry"}, {"cdev_device_del", "device"}, {"__atomic_notifier_call_chain", ""}, {"__atomic_add_unless", "atomic"}, {"fs_reclaim_acquire", "allocator"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
+		{"__wake_up_common", "scheduler"}, {"_atomic_dec_and_lock", "locking"}, {"cpus_read_lock", "locking"}, {"find_lock_entries", "checked helper"}, {"__filemap_get_folio", "allocator"}, {"proc_register", "device"}, {"proc_create_data", "device"}, {"vpanic", "reporting"}, {"destroy_workqueue", "work"}, {"seq_printf", "string"}, {"__call_rcu_common.constprop.0", "work"}, {"ret_from_intr", "entry"}, {"cdev_device_del", "device"}, {"__atomic_notifier_call_chain", ""}, {"__atomic_add_unless", "atomic"}, {"local_lock_acquire", "locking"}, {"pv_init_node", "locking"}, {"prepare_alloc_pages", "allocator"}, {"fs_reclaim_acquire", "allocator"}, {"hex_dump_to_buffer", "string"}, {"__read_once_word_nocheck", "string"}, {"rhashtable_lookup_fast", "list"}, {"try_charge", "allocator"}, {"oom_kill_process", "allocator"},
 		{"lkdtm_EXCEPTION", ""}, {"vfs_write", ""}, {"__x64_sys_rmdir", ""},
 		{"console_lock", ""}, {"panicking", ""}, {"do_one_initcall", ""},
 	}

@@ -99,6 +99,10 @@ var infraClasses = []infraClass{
 			"spin_", "__spin_", "queued_", "native_queued_", "__pv_queued_", "mutex_", "__mutex_", "ww_mutex_", "___down",
 			"__ww_mutex_", "__down", "down_", "up_", "rwsem_", "__rwsem_", "call_rwsem_", "osq_", "percpu_down_", "ldsem_",
 			"percpu_up_", "percpu_rwsem_", "rt_spin_", "rt_mutex", "__rt_mutex", "bit_spin_", "local_bh_",
+			"local_lock", "__local_lock", // local_lock_t, a per-CPU lock
+			// the paravirt queued spinlock's slow path (qspinlock_paravirt.h)
+			"pv_init_node", "pv_wait_node", "pv_kick_node", "pv_wait_head", "pv_hash", "pv_unhash", "pv_wait",
+			"pv_kick",
 			"__local_bh_", "preempt_count_"},
 	},
 	{group: "scheduler",
@@ -127,7 +131,7 @@ var infraClasses = []infraClass{
 			"free_large_kmalloc", "get_page_from_freelist", "prep_new_page", "allocate_slab", "new_slab",
 			"kmalloc_trace", "__slab_free", "___slab_alloc", "__slab_alloc", "__free_slab", "free_unref_page",
 			"__free_pages", "free_pages", "__free_pages_ok", "free_pages_ok", "__free_one_page", "free_pcppages_bulk",
-			"free_unref_page_commit", "warn_alloc", "cache_grow_begin", "fallback_alloc", "____cache_alloc",
+			"free_unref_page_commit", "prepare_alloc_pages", "warn_alloc", "cache_grow_begin", "fallback_alloc", "____cache_alloc",
 			"____cache_alloc_node", "cache_alloc_refill", "__do_cache_alloc", "__cache_free", "free_block",
 			"cache_flusharray",
 			// the OOM killer and memory cgroup charging run for an allocation that found no memory
