@@ -310,7 +310,7 @@ var infraClasses = []infraClass{
 			"page_fault", "async_page_fault", "do_async_page_fault", "sysenter_dispatch", "tracesys",
 			"tracesys_phase2", "system_call_fastpath", "int_ret_from_sys_call", "syscall_return_slowpath",
 			"prepare_exit_to_usermode", "__prepare_exit_to_usermode", "do_signal", "arch_do_signal",
-			"arch_do_signal_or_restart", "__do_softirq", "handle_softirqs", "do_softirq", "run_ksoftirqd",
+			"arch_do_signal_or_restart", "__do_softirq", "____do_softirq", "call_on_irq_stack", "handle_softirqs", "do_softirq", "run_ksoftirqd",
 			// s390: program check, interrupt and system call entry, DAT fault handling
 			"pgm_check_handler", "__do_pgm_check", "io_int_handler", "ext_int_handler", "mcck_int_handler",
 			"__do_syscall", "do_dat_exception", "do_no_context", "do_low_address"},
