@@ -117,11 +117,11 @@ func (p *picker) lockLine(end int, primitive func(string) bool) (choice, bool) {
 // takes a work item's or workqueue's lockdep map for the caller that
 // flushes, cancels or runs it: __flush_work, flush_workqueue), the
 // allocator (it takes fs_reclaim's lockdep map for a caller whose
-// allocation may recurse into reclaim), or the
-// scheduler's helpers that take the caller's lock (a wait queue's or
-// completion's lock, __might_fault's mmap lock). A task wake-up takes the
-// scheduler's own locks, the woken task's pi_lock and runqueue lock: there
-// the lock is taken (try_to_wake_up).
+// allocation may recurse into reclaim), or the scheduler's helpers that
+// take the caller's lock (a wait queue's or completion's lock,
+// __might_fault's mmap lock). A task wake-up takes the scheduler's own
+// locks, the woken task's pi_lock and runqueue lock: there the lock is
+// taken (try_to_wake_up).
 func lockPrimitive(fn string) bool {
 	switch infraGroup(fn) {
 	case "locking", "lockdep", "work", "allocator":
