@@ -413,13 +413,16 @@ func (p *picker) namedAt(i int) int {
 	return -1
 }
 
-// callerLine picks the function of a "caller is FUNC+0x../0x.." line: the
-// preemption checks (check_preemption_disabled, behind "BUG: using
-// smp_processor_id() in preemptible" and __this_cpu_*) print the function
-// that made the per-CPU access, which is the bug whatever it is; when an
-// architecture prints the check itself (debug_smp_processor_id), its
-// first caller that is not infrastructure. Also "last function: FUNC",
-// the work function a workqueue leaked a lock or atomic context from.
+// callerLine picks the function of a "caller is FUNC+0x../0x.." line (the
+// last of a symbolizer's "[inline]" repeats): the preemption checks
+// (check_preemption_disabled, behind "BUG: using smp_processor_id() in
+// preemptible" and __this_cpu_*) print the function that made the per-CPU
+// access. When that is infrastructure (the check itself, as some
+// architectures print debug_smp_processor_id; a lock's slow path; the
+// radix tree's preload pool), it made the access for a caller that should
+// have disabled preemption: the first caller that is not infrastructure.
+// Also "last function: FUNC", the work function a workqueue leaked a lock
+// or atomic context from.
 func (p *picker) callerLine() (choice, bool) {
 	for li, l := range p.r.Lines {
 		after, ok := strings.CutPrefix(strings.TrimSpace(l.Text), "caller is ")

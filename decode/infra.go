@@ -183,9 +183,9 @@ var infraClasses = []infraClass{
 			"__read_once_size_nocheck"},
 		prefixes: []string{"memset_", "memcpy_", "memmove_", "__memcpy_", "__memset_", "copy_user_", "_copy_to_iter",
 			"_copy_from_iter", "copy_to_iter", "copy_from_iter", "copy_page_to_iter", "copy_page_from_iter",
-			"iov_iter_", "crc", "__crc",
+			"iov_iter_", "crc", "__crc", "csum_", "jhash", "__jhash", "siphash", "hsiphash",
 			// seq_file's printf formats the caller's arguments into its buffer, as vsnprintf does
-			"seq_printf", "seq_vprintf", "seq_puts", "seq_putc", "seq_write", "seq_escape", "csum_", "jhash", "__jhash", "siphash", "hsiphash",
+			"seq_printf", "seq_vprintf", "seq_puts", "seq_putc", "seq_write", "seq_escape",
 			// the crypto library's primitives compute over the caller's buffers and keys
 			"aes_encrypt", "aes_decrypt", "aes_expandkey", "aesti_", "sha1_", "sha256", "sha512", "chacha", "poly1305_",
 			"blake2s", "crypto_xor", "__crypto_xor", "gf128mul_",

@@ -139,10 +139,7 @@ func stackProtectorFrame(t string) (Frame, bool) {
 		return f, true
 	}
 	sym, tail, ok := parseSymbol(after)
-	if tail = strings.TrimSpace(tail); tail != "" && isFileLine(tail) {
-		sym.File, tail = tail, "" // a symbolizer's "foo+0x204/0x260 lib/debugobjects.c:-1"
-	}
-	if !ok || !sym.HasOffset || tail != "" {
+	if !ok || !sym.HasOffset || strings.TrimSpace(tail) != "" {
 		return Frame{}, false
 	}
 	f.copySymbol(sym)
